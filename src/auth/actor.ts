@@ -1,0 +1,26 @@
+import { fail } from "../schema/errors.ts";
+import { isAdminRole, type Role, type Scope } from "./roles.ts";
+
+export type CredentialKind = "api_key" | "password" | "oauth";
+
+/** Who is asking: every credential resolves to one workspace and one member of it. */
+export interface Actor {
+  workspaceId: string;
+  memberId: string;
+  role: Role;
+  /** Effective scopes: the credential's scopes narrowed by the member's role. */
+  scopes: Scope[];
+  credential: { kind: CredentialKind; id: string | null };
+}
+
+export function requireScope(actor: Actor, scope: Scope): void {
+  if (!actor.scopes.includes(scope)) {
+    throw fail.forbidden(`This credential lacks the ${scope} scope needed here; use a key or token granting it.`);
+  }
+}
+
+/** Managing the workspace (members, other members' keys, types, access) needs OWNER/ADMIN and ADMIN scope. */
+export function requireAdmin(actor: Actor): void {
+  if (!isAdminRole(actor.role)) throw fail.forbidden("Only workspace owners and admins may do this.");
+  requireScope(actor, "ADMIN");
+}

@@ -1,0 +1,94 @@
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { newId } from "../db/ids.ts";
+import { fail } from "../schema/errors.ts";
+import { type Actor, requireAdmin } from "./actor.ts";
+import type { Authenticator } from "./authenticate.ts";
+import { isAdminRole, roleScopes, type Scope } from "./roles.ts";
+import { type ApiKeyRow, apiKeys, members } from "./tables.ts";
+import { displayPrefix, generateApiKeyToken, hashToken } from "./tokens.ts";
+
+export interface CreateApiKeyInput {
+  name: string;
+  scopes?: Scope[] | null;
+  expiresAt?: Date | null;
+  memberId?: string | null;
+}
+
+/** API keys: anyone manages their own; owners and admins manage everyone's. */
+export class ApiKeyService {
+  constructor(
+    private readonly db: Db,
+    private readonly auth: Authenticator,
+  ) {}
+
+  async list(actor: Actor): Promise<ApiKeyRow[]> {
+    const mine = eq(apiKeys.memberId, actor.memberId);
+    const all = isAdminRole(actor.role) && actor.scopes.includes("ADMIN");
+    return this.db
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.workspaceId, actor.workspaceId), all ? undefined : mine))
+      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
+  }
+
+  /** Creates a key and returns its token, which is never stored and never shown again. */
+  async create(actor: Actor, input: CreateApiKeyInput): Promise<{ apiKey: ApiKeyRow; token: string }> {
+    const memberId = input.memberId ?? actor.memberId;
+    if (memberId !== actor.memberId) requireAdmin(actor);
+    const name = input.name.trim();
+    if (!name || name.length > 200) throw fail.badInput("name", "A key needs a name of 1 to 200 characters.");
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
+      throw fail.badInput("expiresAt", "expiresAt must be in the future.");
+    }
+    const [owner] = await this.db
+      .select({ id: members.id, role: members.role })
+      .from(members)
+      .where(and(eq(members.id, memberId), eq(members.workspaceId, actor.workspaceId), isNull(members.removedAt)));
+    // Another workspace's member id is indistinguishable from one that never existed.
+    if (!owner) throw fail.badInput("memberId", `No member with id ${JSON.stringify(memberId)} in this workspace.`);
+
+    const ceiling = roleScopes[owner.role].filter((scope) => actor.scopes.includes(scope));
+    const scopes = input.scopes ? [...new Set(input.scopes)] : ceiling;
+    if (scopes.length === 0) throw fail.badInput("scopes", "A key needs at least one scope.");
+    const tooWide = scopes.filter((scope) => !ceiling.includes(scope));
+    if (tooWide.length > 0) {
+      throw fail.forbidden(
+        `Scopes ${tooWide.join(", ")} exceed what this key's member role and your own credential allow.`,
+      );
+    }
+    const token = generateApiKeyToken();
+    const [apiKey] = await this.db
+      .insert(apiKeys)
+      .values({
+        id: newId("apiKey"),
+        workspaceId: actor.workspaceId,
+        memberId,
+        name,
+        prefix: displayPrefix(token),
+        tokenHash: hashToken(token),
+        scopes,
+        expiresAt: input.expiresAt ?? null,
+      })
+      .returning();
+    if (!apiKey) throw new Error("insert returned no row");
+    return { apiKey, token };
+  }
+
+  async revoke(actor: Actor, id: string): Promise<ApiKeyRow> {
+    const [key] = await this.db
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, actor.workspaceId)));
+    const mayManage = key && (key.memberId === actor.memberId || (isAdminRole(actor.role) && actor.scopes.includes("ADMIN")));
+    if (!key || !mayManage) throw fail.notFound(`No API key with id ${JSON.stringify(id)}.`);
+    const [revoked] = await this.db
+      .update(apiKeys)
+      .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
+      .where(eq(apiKeys.id, id))
+      .returning();
+    this.auth.invalidate();
+    if (!revoked) throw new Error("update returned no row");
+    return revoked;
+  }
+}

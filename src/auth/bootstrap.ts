@@ -1,0 +1,29 @@
+import type { Db } from "../db/client.ts";
+import type { Env } from "../server/env.ts";
+import { createWorkspace, hasAnyWorkspace } from "./workspaces.ts";
+
+export interface BootstrapResult {
+  workspaceId: string;
+  memberId: string;
+  /** Set only when the key was generated here: it must be shown once, now. */
+  generatedToken: string | null;
+}
+
+/**
+ * On an empty database, creates workspace "Default" with its OWNER and API key. Runs inside the
+ * migration transaction and lock (see `migrate`), so it happens exactly once across processes.
+ */
+export async function bootstrap(tx: Db, env: Env): Promise<BootstrapResult | null> {
+  if (await hasAnyWorkspace(tx)) return null;
+  const created = await createWorkspace(tx, {
+    name: "Default",
+    ownerEmail: env.PLUGBOARD_ADMIN_EMAIL ?? "admin@localhost",
+    ownerName: "Owner",
+    token: env.PLUGBOARD_ADMIN_TOKEN,
+  });
+  return {
+    workspaceId: created.workspaceId,
+    memberId: created.memberId,
+    generatedToken: env.PLUGBOARD_ADMIN_TOKEN ? null : created.token,
+  };
+}

@@ -1,0 +1,71 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import type { SQL } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import { acquireDataDirLock } from "./dataDirLock.ts";
+import * as tables from "./tables.ts";
+
+/** The Drizzle database (or a transaction on it); the same type for PGlite and postgres.js. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof tables>;
+
+export interface Database {
+  db: Db;
+  kind: "pglite" | "postgres";
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** A postgres:// URL; when absent, embedded PGlite in `dataDir`. */
+  url?: string | undefined;
+  /** PGlite's directory, or `memory://` for none. */
+  dataDir: string;
+  /** postgres.js pool size. */
+  maxConnections?: number;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url) {
+    const client = postgres(options.url, {
+      max: options.maxConnections ?? 10,
+      onnotice: () => {},
+      // Ids and counts stay strings/numbers as PostgreSQL sends them; timestamps become Dates.
+      connection: { application_name: "plugboard" },
+    });
+    const db = drizzlePostgres(client, { schema: tables }) as unknown as Db;
+    return { db, kind: "postgres", close: () => client.end({ timeout: 5 }) };
+  }
+  if (options.dataDir.startsWith("memory://")) {
+    const client = await PGlite.create();
+    const db = drizzlePglite(client, { schema: tables }) as unknown as Db;
+    return { db, kind: "pglite", close: () => client.close() };
+  }
+  // PGlite is single-process: refuse a second process on the same directory with a clear message.
+  const dir = path.resolve(options.dataDir);
+  mkdirSync(dir, { recursive: true });
+  const releaseLock = acquireDataDirLock(dir);
+  try {
+    const client = await PGlite.create(path.join(dir, "pgdata"));
+    const db = drizzlePglite(client, { schema: tables }) as unknown as Db;
+    return {
+      db,
+      kind: "pglite",
+      close: async () => {
+        await client.close();
+        releaseLock();
+      },
+    };
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
+}
+
+/** Runs raw SQL and returns its rows, hiding the drivers' different result shapes. */
+export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as T[] | { rows: T[] };
+  return Array.isArray(result) ? result : result.rows;
+}

@@ -1,0 +1,17 @@
+import SchemaBuilder from "@pothos/core";
+import SimpleObjectsPlugin from "@pothos/plugin-simple-objects";
+import type { Context } from "../server/context.ts";
+
+/** The one schema builder: context and scalars are typed here, once. */
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  DefaultFieldNullability: false;
+  DefaultInputFieldRequiredness: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}>({ plugins: [SimpleObjectsPlugin], defaultFieldNullability: false });
+
+builder.queryType({});
+builder.mutationType({});

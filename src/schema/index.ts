@@ -1,0 +1,8 @@
+/** Imports every schema part, then builds the schema. Nothing else lives here. */
+import "./scalars.ts";
+import "./node.ts";
+import "../auth/schema.ts";
+import { lexicographicSortSchema } from "graphql";
+import { builder } from "./builder.ts";
+
+export const schema = lexicographicSortSchema(builder.toSchema());

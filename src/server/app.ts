@@ -1,0 +1,157 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { ExecutionArgs } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import { createYoga } from "graphql-yoga";
+import type { Logger } from "pino";
+import { WebSocketServer } from "ws";
+import type { Actor } from "../auth/actor.ts";
+import { readCredential } from "../auth/credentials.ts";
+import type { Db } from "../db/client.ts";
+import { schema } from "../schema/index.ts";
+import { AppError, fail } from "../schema/errors.ts";
+import { type Context, createContext } from "./context.ts";
+import type { Env } from "./env.ts";
+import { handleHealth } from "./health.ts";
+import { createErrorMasker } from "./plugins/maskErrors.ts";
+import { useRequireCredential } from "./plugins/requireCredential.ts";
+import { createServices, type Services } from "./services.ts";
+
+export interface AppOptions {
+  db: Db;
+  env: Env;
+  logger: Logger;
+}
+
+export interface App {
+  server: Server;
+  services: Services;
+  /** Stops accepting, finishes in-flight requests, closes sockets. The caller closes the database. */
+  close(): Promise<void>;
+}
+
+interface ServerContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** Set for WebSocket operations, authenticated once at `connection_init`. */
+  wsActor?: Actor;
+}
+
+/** Builds the whole HTTP + WebSocket server without listening; `main` listens, tests use port 0. */
+export function buildApp({ db, env, logger }: AppOptions): App {
+  const services = createServices(db, env, logger);
+
+  async function authenticate(request: Request): Promise<Actor | null> {
+    const credential = readCredential(request.headers, new URL(request.url, "http://localhost"));
+    if (credential === "malformed") {
+      throw fail.unauthenticated("The Authorization header is malformed; use `Bearer <token>` or Basic.", true);
+    }
+    return credential ? services.auth.authenticate(credential) : null;
+  }
+
+  const yoga = createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: "/graphql",
+    landingPage: false,
+    graphiql: { title: "Plugboard", defaultQuery: "{\n  viewer {\n    member { id email role }\n    workspace { name }\n  }\n}\n" },
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(" ")),
+      info: (...args) => logger.info(args.map(String).join(" ")),
+      warn: (...args) => logger.warn(args.map(String).join(" ")),
+      error: (...args) => logger.error(args.map(String).join(" ")),
+    },
+    maskedErrors: { maskError: createErrorMasker(logger) },
+    context: async (initial) => {
+      const actor = initial.wsActor ?? (await authenticate(initial.request));
+      return createContext(services, actor);
+    },
+    plugins: [useRequireCredential()],
+  });
+
+  const server = createServer((req, res) => {
+    const started = performance.now();
+    const requestId = String(req.headers["x-request-id"] ?? randomUUID()).slice(0, 64);
+    res.setHeader("x-request-id", requestId);
+    res.on("finish", () => {
+      // The path only: query strings may carry `access_token`, which is never logged.
+      logger.info(
+        {
+          reqId: requestId,
+          method: req.method,
+          path: (req.url ?? "/").split("?")[0],
+          status: res.statusCode,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+        },
+        "request",
+      );
+    });
+    if (handleHealth(req, res, db)) return;
+    void yoga(req, res, { req, res });
+  });
+
+  const wsServer = new WebSocketServer({ server, path: "/graphql" });
+  const wsHandle = useServer<Record<string, unknown> | undefined, { actor?: Actor }>(
+    {
+      // Authenticated once per connection: 4401 without a credential, 4403 with a bad one.
+      onConnect: async (ctx) => {
+        const request = ctx.extra.request;
+        const headers = new Headers();
+        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        if (typeof authorization === "string") headers.set("authorization", authorization);
+        const apiKey = ctx.connectionParams?.["x-api-key"] ?? ctx.connectionParams?.apiKey;
+        if (typeof apiKey === "string") headers.set("x-api-key", apiKey);
+        const url = new URL(request.url ?? "/", "http://localhost");
+        const credential = readCredential(headers, url);
+        if (!credential) {
+          ctx.extra.socket.close(4401, "Unauthorized: send a token in connection_init");
+          return false;
+        }
+        try {
+          if (credential === "malformed") throw fail.unauthenticated("malformed credential", true);
+          (ctx.extra as { actor?: Actor }).actor = await services.auth.authenticate(credential);
+          return true;
+        } catch (error) {
+          if (!(error instanceof AppError)) logger.error({ err: error }, "websocket authentication failed");
+          ctx.extra.socket.close(4403, "Forbidden: the credential is invalid, expired or revoked");
+          return false;
+        }
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const enveloped = yoga.getEnveloped({
+          req: ctx.extra.request,
+          wsActor: ctx.extra.actor,
+          params,
+        } as unknown as ServerContext);
+        const document = enveloped.parse(params.query);
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          operationName: params.operationName ?? null,
+          document,
+          variableValues: params.variables ?? null,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+        return args;
+      },
+      execute: (args) => (args.rootValue as { execute: typeof import("graphql").execute }).execute(args),
+      subscribe: (args) => (args.rootValue as { subscribe: typeof import("graphql").subscribe }).subscribe(args),
+    },
+    wsServer,
+  );
+
+  async function close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await wsHandle.dispose();
+    await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    await yoga.dispose();
+    // Give in-flight requests a bounded time to finish, then cut what is left.
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
+    await Promise.race([closed, timeout]);
+    server.closeAllConnections();
+  }
+
+  return { server, services, close };
+}

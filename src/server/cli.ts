@@ -1,0 +1,138 @@
+import { parseArgs } from "node:util";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { effectiveScopes, roleScopes, type Scope, scopes as allScopes } from "../auth/roles.ts";
+import { apiKeys, members } from "../auth/tables.ts";
+import { displayPrefix, generateApiKeyToken, hashToken } from "../auth/tokens.ts";
+import { createWorkspace } from "../auth/workspaces.ts";
+import { newId } from "../db/ids.ts";
+import { migrate } from "../db/migrate.ts";
+import { ConfigError, type Env, loadEnv } from "./env.ts";
+import { createLogger } from "./logger.ts";
+import { serve } from "./main.ts";
+import { openConfiguredDatabase, prepareDatabase } from "./runtime.ts";
+
+const usage = `Usage: plugboard <command> [options]
+
+Commands:
+  serve                                   migrate, bootstrap and serve the API (default)
+  migrate                                 apply database migrations and exit
+  create-workspace --name N --owner-email E [--owner-name M]
+                                          create a workspace and its OWNER; prints JSON
+                                          { "workspaceId", "memberId", "token" }
+  create-api-key --member-id M [--name N] [--scopes READ,WRITE] [--expires-at ISO]
+                                          issue an API key for a member; prints JSON
+                                          { "apiKeyId", "memberId", "workspaceId", "token" }
+
+Configuration is read from environment variables; see README.md.`;
+
+class UsageError extends Error {}
+
+function required(values: Record<string, unknown>, name: string): string {
+  const value = values[name];
+  if (typeof value !== "string" || value.trim() === "") throw new UsageError(`--${name} is required`);
+  return value.trim();
+}
+
+async function withDatabase<T>(env: Env, run: (db: Awaited<ReturnType<typeof openConfiguredDatabase>>) => Promise<T>) {
+  const database = await openConfiguredDatabase(env);
+  try {
+    return await run(database);
+  } finally {
+    await database.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = "serve", ...rest] = argv;
+  if (command === "--help" || command === "-h" || command === "help") {
+    console.log(usage);
+    return;
+  }
+  const env = loadEnv();
+  const logger = createLogger(command === "serve" ? env.PLUGBOARD_LOG_LEVEL : "warn");
+
+  switch (command) {
+    case "serve":
+      await serve(env, logger);
+      return;
+    case "migrate":
+      await withDatabase(env, async ({ db }) => {
+        const applied = await migrate(db);
+        console.log(JSON.stringify({ applied }));
+      });
+      return;
+    case "create-workspace": {
+      const { values } = parseArgs({
+        args: rest,
+        options: { name: { type: "string" }, "owner-email": { type: "string" }, "owner-name": { type: "string" } },
+      });
+      const name = required(values, "name");
+      const ownerEmail = required(values, "owner-email");
+      if (!/^[^\s@]+@[^\s@]+$/.test(ownerEmail)) throw new UsageError(`--owner-email ${ownerEmail} is not an email`);
+      const created = await withDatabase(env, async (database) => {
+        await prepareDatabase(database, env, logger);
+        return createWorkspace(database.db, { name, ownerEmail, ownerName: values["owner-name"] ?? null });
+      });
+      console.log(JSON.stringify(created));
+      return;
+    }
+    case "create-api-key": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          "member-id": { type: "string" },
+          name: { type: "string" },
+          scopes: { type: "string" },
+          "expires-at": { type: "string" },
+        },
+      });
+      const memberId = required(values, "member-id");
+      const requested = values.scopes?.split(",").map((s) => s.trim().toUpperCase());
+      const bad = requested?.filter((s) => !(allScopes as readonly string[]).includes(s));
+      if (bad?.length) throw new UsageError(`--scopes: unknown scope ${bad.join(", ")} (READ, WRITE, ADMIN)`);
+      const expiresAt = values["expires-at"] ? new Date(values["expires-at"]) : null;
+      if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError("--expires-at must be ISO 8601");
+      const result = await withDatabase(env, async (database) => {
+        await prepareDatabase(database, env, logger);
+        const [member] = await database.db
+          .select()
+          .from(members)
+          .where(and(eq(members.id, memberId), isNull(members.removedAt)));
+        if (!member) throw new UsageError(`no member with id ${memberId}`);
+        const keyScopes = requested ? effectiveScopes(member.role, requested as Scope[]) : [...roleScopes[member.role]];
+        if (keyScopes.length === 0) throw new UsageError(`the member's role ${member.role} allows none of those scopes`);
+        const token = generateApiKeyToken();
+        const id = newId("apiKey");
+        await database.db.insert(apiKeys).values({
+          id,
+          workspaceId: member.workspaceId,
+          memberId,
+          name: values.name ?? "CLI key",
+          prefix: displayPrefix(token),
+          tokenHash: hashToken(token),
+          scopes: keyScopes,
+          expiresAt,
+          createdAt: sql`now()`,
+        });
+        return { apiKeyId: id, memberId, workspaceId: member.workspaceId, token };
+      });
+      console.log(JSON.stringify(result));
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(78);
+  }
+  if (error instanceof UsageError) {
+    console.error(`plugboard: ${error.message}\n\n${usage}`);
+    process.exit(64);
+  }
+  console.error(`plugboard: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

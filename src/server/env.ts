@@ -1,0 +1,71 @@
+import { z } from "zod";
+
+/**
+ * The one module that reads `process.env`. Every variable of API.md §1 is parsed and validated
+ * here, and a bad value fails start with a message naming each offending variable.
+ */
+const booleanFlag = z
+  .enum(["true", "false", "1", "0", ""])
+  .default("false")
+  .transform((value) => value === "true" || value === "1");
+
+const port = z.coerce
+  .number({ message: "must be a number" })
+  .int("must be an integer")
+  .min(0, "must be between 0 and 65535")
+  .max(65535, "must be between 0 and 65535");
+
+const postgresUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "postgres:" || url.protocol === "postgresql:") && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  }, "must be a postgres:// URL with a host, e.g. postgres://user@127.0.0.1:5432/plugboard");
+
+const retrySchedule = z
+  .string()
+  .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, "must be comma-separated whole seconds, e.g. 5,300,1800")
+  .transform((value) => value.split(",").map((part) => Number(part.trim())));
+
+const envSchema = z.object({
+  PORT: port.default(4000),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  DATABASE_URL: postgresUrl.optional(),
+  PLUGBOARD_DATA_DIR: z.string().min(1).default("./.plugboard"),
+  PUBLIC_URL: z.url({ message: "must be an absolute http(s) URL" }).optional(),
+  PLUGBOARD_ADMIN_EMAIL: z.email({ message: "must be an email address" }).optional(),
+  PLUGBOARD_ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
+  PLUGBOARD_ADMIN_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
+  PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: booleanFlag,
+  PLUGBOARD_WEBHOOK_RETRY_SCHEDULE: retrySchedule.default([5, 300, 1800, 7200, 18000, 36000, 36000]),
+  PLUGBOARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Env = z.output<typeof envSchema> & { publicUrl: string };
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses an environment (default: `process.env`); throws `ConfigError` naming every bad variable. */
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  // Empty strings mean "unset" for optional variables, as in most shells' `VAR= cmd`.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "environment");
+      // Secrets (and URLs that may embed a password) are named, never echoed.
+      const shown = /TOKEN|PASSWORD|DATABASE_URL/.test(name) ? "" : `=${JSON.stringify(source[name] ?? "")}`;
+      return `  ${name}${shown}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const env = parsed.data;
+  const publicUrl = (env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`).replace(/\/+$/, "");
+  return { ...env, publicUrl };
+}

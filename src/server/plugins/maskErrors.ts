@@ -1,0 +1,33 @@
+import { GraphQLError } from "graphql";
+import type { Logger } from "pino";
+import { isAppErrorCode } from "../../schema/errors.ts";
+
+/**
+ * Expected failures keep their message and code. GraphQL's own request errors (syntax, validation,
+ * variable coercion) are the client's input: they get `BAD_USER_INPUT`. Anything else is logged and
+ * replaced by an opaque `INTERNAL_SERVER_ERROR`: no stack, no SQL.
+ */
+export function createErrorMasker(logger: Logger) {
+  return (error: unknown): Error => {
+    if (error instanceof GraphQLError) {
+      const original = error.originalError;
+      const code = error.extensions.code;
+      if (isAppErrorCode(code)) return error;
+      if (!original || original instanceof GraphQLError) {
+        return new GraphQLError(error.message, {
+          nodes: error.nodes,
+          source: error.source,
+          positions: error.positions,
+          path: error.path,
+          extensions: { ...error.extensions, code: "BAD_USER_INPUT" },
+        });
+      }
+      logger.error({ err: original, path: error.path }, "unexpected error in an operation");
+    } else {
+      logger.error({ err: error }, "unexpected error");
+    }
+    return new GraphQLError("Unexpected server error; it has been logged. Try again, or contact the operator.", {
+      extensions: { code: "INTERNAL_SERVER_ERROR" },
+    });
+  };
+}
