@@ -1,5 +1,6 @@
 import { fail } from "../schema/errors.ts";
 import { isAdminRole, type Role, type Scope } from "./roles.ts";
+import type { MemberRow } from "./tables.ts";
 
 export type CredentialKind = "api_key" | "password" | "oauth";
 
@@ -11,11 +12,15 @@ export interface Actor {
   /** Effective scopes: the credential's scopes narrowed by the member's role. */
   scopes: Scope[];
   credential: { kind: CredentialKind; id: string | null };
+  /** The member as read when the credential was verified (primes the request's member loader). */
+  member: MemberRow;
 }
 
 export function requireScope(actor: Actor, scope: Scope): void {
   if (!actor.scopes.includes(scope)) {
-    throw fail.forbidden(`This credential lacks the ${scope} scope needed here; use a key or token granting it.`);
+    throw fail.forbidden(
+      `This credential lacks the ${scope} scope needed here; use a key or token granting it.`,
+    );
   }
 }
 

@@ -44,9 +44,12 @@ export class ApiKeyService {
     const [owner] = await this.db
       .select({ id: members.id, role: members.role })
       .from(members)
-      .where(and(eq(members.id, memberId), eq(members.workspaceId, actor.workspaceId), isNull(members.removedAt)));
+      .where(
+        and(eq(members.id, memberId), eq(members.workspaceId, actor.workspaceId), isNull(members.removedAt)),
+      );
     // Another workspace's member id is indistinguishable from one that never existed.
-    if (!owner) throw fail.badInput("memberId", `No member with id ${JSON.stringify(memberId)} in this workspace.`);
+    if (!owner)
+      throw fail.badInput("memberId", `No member with id ${JSON.stringify(memberId)} in this workspace.`);
 
     const ceiling = roleScopes[owner.role].filter((scope) => actor.scopes.includes(scope));
     const scopes = input.scopes ? [...new Set(input.scopes)] : ceiling;
@@ -80,7 +83,8 @@ export class ApiKeyService {
       .select()
       .from(apiKeys)
       .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, actor.workspaceId)));
-    const mayManage = key && (key.memberId === actor.memberId || (isAdminRole(actor.role) && actor.scopes.includes("ADMIN")));
+    const mayManage =
+      key && (key.memberId === actor.memberId || (isAdminRole(actor.role) && actor.scopes.includes("ADMIN")));
     if (!key || !mayManage) throw fail.notFound(`No API key with id ${JSON.stringify(id)}.`);
     const [revoked] = await this.db
       .update(apiKeys)

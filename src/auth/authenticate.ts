@@ -19,6 +19,9 @@ interface KeyRow {
   workspace_id: string;
   member_id: string;
   role: Role;
+  email: string;
+  name: string | null;
+  member_created_at: Date | string;
   scopes: Scope[] | string;
   expires_at: Date | string | null;
   last_used_at: Date | string | null;
@@ -27,7 +30,10 @@ interface KeyRow {
 function parseScopes(value: Scope[] | string): Scope[] {
   // postgres.js returns arrays of custom enums as their text form, `{READ,WRITE}`.
   if (Array.isArray(value)) return value;
-  return value.replace(/^\{|\}$/g, "").split(",").filter(Boolean) as Scope[];
+  return value
+    .replace(/^\{|\}$/g, "")
+    .split(",")
+    .filter(Boolean) as Scope[];
 }
 
 export class Authenticator {
@@ -57,7 +63,8 @@ export class Authenticator {
 
     const [row] = await queryRows<KeyRow>(
       this.db,
-      sql`select k.id as key_id, k.workspace_id, k.member_id, m.role, k.scopes, k.expires_at, k.last_used_at
+      sql`select k.id as key_id, k.workspace_id, k.member_id, m.role, m.email, m.name, m.created_at as member_created_at,
+                 k.scopes, k.expires_at, k.last_used_at
           from api_keys k join members m on m.id = k.member_id
           where k.token_hash = ${hash} and k.revoked_at is null and m.removed_at is null`,
     );
@@ -72,6 +79,16 @@ export class Authenticator {
       role: row.role,
       scopes: effectiveScopes(row.role, parseScopes(row.scopes)),
       credential: { kind: "api_key", id: row.key_id },
+      member: {
+        id: row.member_id,
+        workspaceId: row.workspace_id,
+        email: row.email,
+        name: row.name,
+        role: row.role,
+        passwordHash: null,
+        createdAt: new Date(row.member_created_at),
+        removedAt: null,
+      },
     };
     this.cache.set(hash, { actor, expiresAt, until: now + CACHE_TTL_MS });
     const lastUsed = row.last_used_at ? new Date(row.last_used_at).getTime() : 0;

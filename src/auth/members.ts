@@ -65,13 +65,21 @@ export class MemberService {
     try {
       const [row] = await this.db
         .insert(members)
-        .values({ id: newId("member"), workspaceId: actor.workspaceId, email, name: input.name ?? null, role: input.role })
+        .values({
+          id: newId("member"),
+          workspaceId: actor.workspaceId,
+          email,
+          name: input.name ?? null,
+          role: input.role,
+        })
         .returning();
       if (!row) throw new Error("insert returned no row");
       return row;
     } catch (error) {
       if (isUniqueViolation(error)) {
-        throw fail.conflict(`A member with email ${email} already exists in this workspace.`, { field: "email" });
+        throw fail.conflict(`A member with email ${email} already exists in this workspace.`, {
+          field: "email",
+        });
       }
       throw error;
     }
@@ -84,7 +92,11 @@ export class MemberService {
       this.assertMayManage(actor, target);
       this.assertMayGrant(actor, input.role);
       if (target.role === "OWNER" && input.role !== "OWNER") await this.assertNotLastOwner(tx, actor);
-      const [row] = await tx.update(members).set({ role: input.role }).where(eq(members.id, target.id)).returning();
+      const [row] = await tx
+        .update(members)
+        .set({ role: input.role })
+        .where(eq(members.id, target.id))
+        .returning();
       this.auth.invalidate();
       if (!row) throw new Error("update returned no row");
       return row;
@@ -129,7 +141,8 @@ export class MemberService {
   }
 
   private assertMayGrant(actor: Actor, role: Role): void {
-    if (role === "OWNER" && actor.role !== "OWNER") throw fail.forbidden("Only an owner may grant the OWNER role.");
+    if (role === "OWNER" && actor.role !== "OWNER")
+      throw fail.forbidden("Only an owner may grant the OWNER role.");
   }
 
   private async assertNotLastOwner(tx: Db, actor: Actor): Promise<void> {
@@ -142,12 +155,17 @@ export class MemberService {
       )
       .for("update");
     if (owners.length <= 1) {
-      throw fail.badInput("memberId", "A workspace must keep at least one owner; make another member OWNER first.");
+      throw fail.badInput(
+        "memberId",
+        "A workspace must keep at least one owner; make another member OWNER first.",
+      );
     }
   }
 }
 
 export function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: string; cause?: { code?: string } })?.code ?? (error as { cause?: { code?: string } })?.cause?.code;
+  const code =
+    (error as { code?: string; cause?: { code?: string } })?.code ??
+    (error as { cause?: { code?: string } })?.cause?.code;
   return code === "23505";
 }

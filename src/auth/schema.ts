@@ -191,7 +191,9 @@ builder.mutationFields((t) => ({
     type: RemoveMemberPayload,
     args: { input: t.arg({ type: RemoveMemberInput, required: true }) },
     resolve: async (_root, { input }, context) => ({
-      deletedId: await context.services.members.remove(actorOf(context), { memberId: String(input.memberId) }),
+      deletedId: await context.services.members.remove(actorOf(context), {
+        memberId: String(input.memberId),
+      }),
     }),
   }),
   createApiKey: t.field({

@@ -47,10 +47,9 @@ export async function migrate(db: Db, afterMigrate?: (tx: Db) => Promise<void>):
 
 /** Readiness: the database answers and every committed migration is applied. */
 export async function pendingMigrationCount(db: Db): Promise<number> {
-  const rows = await queryRows<{ hash: string }>(
-    db,
-    sql`select hash from plugboard_migrations`,
-  ).catch(() => []);
+  const rows = await queryRows<{ hash: string }>(db, sql`select hash from plugboard_migrations`).catch(
+    () => [],
+  );
   const applied = new Set(rows.map((r) => r.hash));
   return migrations().filter((m) => !applied.has(m.hash)).length;
 }

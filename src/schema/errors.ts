@@ -42,5 +42,6 @@ export const fail = {
   notFound: (message: string) => new AppError("NOT_FOUND", message),
   badInput: (field: string, message: string, extra: Record<string, unknown> = {}) =>
     new AppError("BAD_USER_INPUT", message, { field, ...extra }),
-  conflict: (message: string, extra: Record<string, unknown> = {}) => new AppError("CONFLICT", message, extra),
+  conflict: (message: string, extra: Record<string, unknown> = {}) =>
+    new AppError("CONFLICT", message, extra),
 };

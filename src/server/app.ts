@@ -8,12 +8,13 @@ import { WebSocketServer } from "ws";
 import type { Actor } from "../auth/actor.ts";
 import { readCredential } from "../auth/credentials.ts";
 import type { Db } from "../db/client.ts";
-import { schema } from "../schema/index.ts";
 import { AppError, fail } from "../schema/errors.ts";
+import { schema } from "../schema/index.ts";
 import { type Context, createContext } from "./context.ts";
 import type { Env } from "./env.ts";
 import { handleHealth } from "./health.ts";
 import { createErrorMasker } from "./plugins/maskErrors.ts";
+import { useRequestErrorCodes } from "./plugins/requestErrorCodes.ts";
 import { useRequireCredential } from "./plugins/requireCredential.ts";
 import { createServices, type Services } from "./services.ts";
 
@@ -44,7 +45,10 @@ export function buildApp({ db, env, logger }: AppOptions): App {
   async function authenticate(request: Request): Promise<Actor | null> {
     const credential = readCredential(request.headers, new URL(request.url, "http://localhost"));
     if (credential === "malformed") {
-      throw fail.unauthenticated("The Authorization header is malformed; use `Bearer <token>` or Basic.", true);
+      throw fail.unauthenticated(
+        "The Authorization header is malformed; use `Bearer <token>` or Basic.",
+        true,
+      );
     }
     return credential ? services.auth.authenticate(credential) : null;
   }
@@ -53,7 +57,10 @@ export function buildApp({ db, env, logger }: AppOptions): App {
     schema,
     graphqlEndpoint: "/graphql",
     landingPage: false,
-    graphiql: { title: "Plugboard", defaultQuery: "{\n  viewer {\n    member { id email role }\n    workspace { name }\n  }\n}\n" },
+    graphiql: {
+      title: "Plugboard",
+      defaultQuery: "{\n  viewer {\n    member { id email role }\n    workspace { name }\n  }\n}\n",
+    },
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(" ")),
       info: (...args) => logger.info(args.map(String).join(" ")),
@@ -65,7 +72,7 @@ export function buildApp({ db, env, logger }: AppOptions): App {
       const actor = initial.wsActor ?? (await authenticate(initial.request));
       return createContext(services, actor);
     },
-    plugins: [useRequireCredential()],
+    plugins: [useRequestErrorCodes(), useRequireCredential()],
   });
 
   const server = createServer((req, res) => {
@@ -136,7 +143,8 @@ export function buildApp({ db, env, logger }: AppOptions): App {
         return args;
       },
       execute: (args) => (args.rootValue as { execute: typeof import("graphql").execute }).execute(args),
-      subscribe: (args) => (args.rootValue as { subscribe: typeof import("graphql").subscribe }).subscribe(args),
+      subscribe: (args) =>
+        (args.rootValue as { subscribe: typeof import("graphql").subscribe }).subscribe(args),
     },
     wsServer,
   );

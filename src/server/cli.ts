@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { effectiveScopes, roleScopes, type Scope, scopes as allScopes } from "../auth/roles.ts";
+import { scopes as allScopes, effectiveScopes, roleScopes, type Scope } from "../auth/roles.ts";
 import { apiKeys, members } from "../auth/tables.ts";
 import { displayPrefix, generateApiKeyToken, hashToken } from "../auth/tokens.ts";
 import { createWorkspace } from "../auth/workspaces.ts";
@@ -33,7 +33,10 @@ function required(values: Record<string, unknown>, name: string): string {
   return value.trim();
 }
 
-async function withDatabase<T>(env: Env, run: (db: Awaited<ReturnType<typeof openConfiguredDatabase>>) => Promise<T>) {
+async function withDatabase<T>(
+  env: Env,
+  run: (db: Awaited<ReturnType<typeof openConfiguredDatabase>>) => Promise<T>,
+) {
   const database = await openConfiguredDatabase(env);
   try {
     return await run(database);
@@ -64,11 +67,16 @@ async function main(argv: string[]): Promise<void> {
     case "create-workspace": {
       const { values } = parseArgs({
         args: rest,
-        options: { name: { type: "string" }, "owner-email": { type: "string" }, "owner-name": { type: "string" } },
+        options: {
+          name: { type: "string" },
+          "owner-email": { type: "string" },
+          "owner-name": { type: "string" },
+        },
       });
       const name = required(values, "name");
       const ownerEmail = required(values, "owner-email");
-      if (!/^[^\s@]+@[^\s@]+$/.test(ownerEmail)) throw new UsageError(`--owner-email ${ownerEmail} is not an email`);
+      if (!/^[^\s@]+@[^\s@]+$/.test(ownerEmail))
+        throw new UsageError(`--owner-email ${ownerEmail} is not an email`);
       const created = await withDatabase(env, async (database) => {
         await prepareDatabase(database, env, logger);
         return createWorkspace(database.db, { name, ownerEmail, ownerName: values["owner-name"] ?? null });
@@ -91,7 +99,8 @@ async function main(argv: string[]): Promise<void> {
       const bad = requested?.filter((s) => !(allScopes as readonly string[]).includes(s));
       if (bad?.length) throw new UsageError(`--scopes: unknown scope ${bad.join(", ")} (READ, WRITE, ADMIN)`);
       const expiresAt = values["expires-at"] ? new Date(values["expires-at"]) : null;
-      if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError("--expires-at must be ISO 8601");
+      if (expiresAt && Number.isNaN(expiresAt.getTime()))
+        throw new UsageError("--expires-at must be ISO 8601");
       const result = await withDatabase(env, async (database) => {
         await prepareDatabase(database, env, logger);
         const [member] = await database.db
@@ -99,8 +108,11 @@ async function main(argv: string[]): Promise<void> {
           .from(members)
           .where(and(eq(members.id, memberId), isNull(members.removedAt)));
         if (!member) throw new UsageError(`no member with id ${memberId}`);
-        const keyScopes = requested ? effectiveScopes(member.role, requested as Scope[]) : [...roleScopes[member.role]];
-        if (keyScopes.length === 0) throw new UsageError(`the member's role ${member.role} allows none of those scopes`);
+        const keyScopes = requested
+          ? effectiveScopes(member.role, requested as Scope[])
+          : [...roleScopes[member.role]];
+        if (keyScopes.length === 0)
+          throw new UsageError(`the member's role ${member.role} allows none of those scopes`);
         const token = generateApiKeyToken();
         const id = newId("apiKey");
         await database.db.insert(apiKeys).values({

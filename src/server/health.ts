@@ -20,7 +20,8 @@ export function handleHealth(req: IncomingMessage, res: ServerResponse, db: Db):
       try {
         await db.execute(sql`select 1`);
         const pending = await pendingMigrationCount(db);
-        if (pending > 0) send(res, 503, { status: "unavailable", reason: `${pending} migrations not applied` });
+        if (pending > 0)
+          send(res, 503, { status: "unavailable", reason: `${pending} migrations not applied` });
         else send(res, 200, { status: "ready" });
       } catch {
         send(res, 503, { status: "unavailable", reason: "database unreachable" });

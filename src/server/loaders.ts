@@ -17,10 +17,14 @@ function byId<T extends { id: string }>(ids: readonly string[], rows: T[]): (T |
 
 export function createLoaders(services: Services, actor: Actor | null): Loaders {
   const workspaceId = actor?.workspaceId ?? "";
-  return {
+  const loaders: Loaders = {
     member: new DataLoader(async (ids) => byId(ids, await services.members.byIds(workspaceId, ids))),
     workspace: new DataLoader(async (ids) =>
-      Promise.all(ids.map(async (id) => (id === workspaceId ? ((await findWorkspace(services.db, id)) ?? null) : null))),
+      Promise.all(
+        ids.map(async (id) => (id === workspaceId ? ((await findWorkspace(services.db, id)) ?? null) : null)),
+      ),
     ),
   };
+  if (actor) loaders.member.prime(actor.memberId, actor.member);
+  return loaders;
 }

@@ -33,10 +33,10 @@ export async function serve(env: Env, logger: Logger): Promise<void> {
       await app.close();
       await database.close();
       logger.info("stopped");
-      process.exit(0);
+      logger.flush(() => process.exit(0));
     } catch (error) {
       logger.error({ err: error }, "unclean shutdown");
-      process.exit(1);
+      logger.flush(() => process.exit(1));
     }
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));

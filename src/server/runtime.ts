@@ -16,7 +16,10 @@ export async function prepareDatabase(database: Database, env: Env, logger: Logg
     const result = await bootstrap(tx, env);
     if (result) {
       generatedToken = result.generatedToken;
-      logger.info({ workspaceId: result.workspaceId, memberId: result.memberId }, "created workspace Default");
+      logger.info(
+        { workspaceId: result.workspaceId, memberId: result.memberId },
+        "created workspace Default",
+      );
     }
   });
   if (applied > 0) logger.info({ applied }, "applied migrations");
@@ -24,7 +27,7 @@ export async function prepareDatabase(database: Database, env: Env, logger: Logg
     process.stdout.write(
       [
         "",
-        "  Plugboard created workspace \"Default\". Its owner's API key, shown only this once:",
+        '  Plugboard created workspace "Default". Its owner\'s API key, shown only this once:',
         "",
         `    ${generatedToken}`,
         "",

@@ -26,8 +26,11 @@ export function createErrorMasker(logger: Logger) {
     } else {
       logger.error({ err: error }, "unexpected error");
     }
-    return new GraphQLError("Unexpected server error; it has been logged. Try again, or contact the operator.", {
-      extensions: { code: "INTERNAL_SERVER_ERROR" },
-    });
+    return new GraphQLError(
+      "Unexpected server error; it has been logged. Try again, or contact the operator.",
+      {
+        extensions: { code: "INTERNAL_SERVER_ERROR" },
+      },
+    );
   };
 }

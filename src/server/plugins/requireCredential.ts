@@ -5,7 +5,11 @@ import type { Context } from "../context.ts";
 
 const OPEN_FIELDS = new Set(["__schema", "__type", "__typename"]);
 
-function selectsOnlyIntrospection(selectionSet: SelectionSetNode, document: DocumentNode, seen: Set<string>): boolean {
+function selectsOnlyIntrospection(
+  selectionSet: SelectionSetNode,
+  document: DocumentNode,
+  seen: Set<string>,
+): boolean {
   return selectionSet.selections.every((selection) => {
     if (selection.kind === Kind.FIELD) return OPEN_FIELDS.has(selection.name.value);
     if (selection.kind === Kind.INLINE_FRAGMENT) {
@@ -14,8 +18,13 @@ function selectsOnlyIntrospection(selectionSet: SelectionSetNode, document: Docu
     const name = selection.name.value;
     if (seen.has(name)) return true;
     seen.add(name);
-    const fragment = document.definitions.find((d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === name);
-    return fragment?.kind === Kind.FRAGMENT_DEFINITION && selectsOnlyIntrospection(fragment.selectionSet, document, seen);
+    const fragment = document.definitions.find(
+      (d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === name,
+    );
+    return (
+      fragment?.kind === Kind.FRAGMENT_DEFINITION &&
+      selectsOnlyIntrospection(fragment.selectionSet, document, seen)
+    );
   });
 }
 
@@ -25,7 +34,9 @@ export function isIntrospectionOnly(document: DocumentNode, operationName?: stri
   );
   const operation = operationName ? operations.find((op) => op.name?.value === operationName) : operations[0];
   if (!operation) return false;
-  return operation.operation === "query" && selectsOnlyIntrospection(operation.selectionSet, document, new Set());
+  return (
+    operation.operation === "query" && selectsOnlyIntrospection(operation.selectionSet, document, new Set())
+  );
 }
 
 /**

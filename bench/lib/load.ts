@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import autocannon from "autocannon";
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** Fires `body` at `url` with autocannon for `seconds` over `connections` keep-alive connections. */
+export async function load(options: {
+  url: string;
+  body: string;
+  headers?: Record<string, string>;
+  connections?: number;
+  seconds?: number;
+}): Promise<LoadResult> {
+  const result = await autocannon({
+    url: options.url,
+    method: "POST",
+    connections: options.connections ?? 32,
+    duration: options.seconds ?? 10,
+    headers: { "content-type": "application/json", ...options.headers },
+    body: options.body,
+  });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}
+
+/** Starts a server process and resolves once `readyUrl` answers. */
+export async function startProcess(
+  command: string[],
+  env: Record<string, string>,
+  readyUrl: string,
+): Promise<ChildProcess> {
+  const [bin, ...args] = command;
+  const child = spawn(bin as string, args, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  for (let i = 0; i < 300; i++) {
+    try {
+      const response = await fetch(readyUrl);
+      if (response.status < 500) return child;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`${command.join(" ")} did not start`);
+}
+
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+export function table(rows: Record<string, string | number>[]): string {
+  const first = rows[0];
+  if (!first) return "";
+  const keys = Object.keys(first);
+  const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join("  ");
+  return [
+    line(keys),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map((r) => line(keys.map((k) => String(r[k])))),
+  ].join("\n");
+}

@@ -1,0 +1,41 @@
+import { randomBytes } from "node:crypto";
+import postgres from "postgres";
+import { inject } from "vitest";
+
+export interface TestDatabase {
+  /** A postgres:// URL, or undefined for in-memory PGlite. */
+  url: string | undefined;
+  kind: "pglite" | "postgres";
+  drop(): Promise<void>;
+}
+
+export const testDbKind = process.env.PLUGBOARD_TEST_DB === "postgres" ? "postgres" : "pglite";
+
+/** A fresh database for one test file: a clone of the migrated template, or in-memory PGlite. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = process.env.TEST_DATABASE_URL;
+  if (testDbKind !== "postgres" || !adminUrl) return { url: undefined, kind: "pglite", drop: async () => {} };
+  const template = inject("postgresTemplate");
+  const name = `plugboard_t_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  // CREATE DATABASE … TEMPLATE needs the template to have no other sessions; clones can race.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.unsafe(`create database ${name} template ${template}`);
+      break;
+    } catch (error) {
+      if (attempt > 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+    }
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    kind: "postgres",
+    drop: async () => {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}

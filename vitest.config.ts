@@ -1,0 +1,30 @@
+import { createRequire } from "node:module";
+import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+
+// Every suite runs on PGlite; with TEST_DATABASE_URL it runs on PostgreSQL as well, each test file
+// in a database cloned from a migrated template.
+const projects: TestProjectInlineConfiguration[] = [
+  { extends: true, test: { name: "pglite", env: { PLUGBOARD_TEST_DB: "pglite" } } },
+];
+if (process.env.TEST_DATABASE_URL) {
+  projects.push({
+    extends: true,
+    test: {
+      name: "postgres",
+      env: { PLUGBOARD_TEST_DB: "postgres" },
+      globalSetup: ["test/helpers/postgresTemplate.ts"],
+    },
+  });
+}
+
+export default defineConfig({
+  // One copy of graphql: packages that `require` it (Pothos) and ESM imports must share it.
+  resolve: { alias: { graphql: createRequire(import.meta.url).resolve("graphql") } },
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+    projects,
+  },
+});
