@@ -1,6 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { newId } from "../db/ids.ts";
+import { seedWorkspaceMetadata } from "../metadata/seed.ts";
 import { roleScopes } from "./roles.ts";
 import { apiKeys, members, type WorkspaceRow, workspaces } from "./tables.ts";
 import { displayPrefix, generateApiKeyToken, hashToken } from "./tokens.ts";
@@ -51,8 +52,10 @@ export async function createWorkspace(db: Db, input: NewWorkspace): Promise<Crea
 }
 
 export type WorkspaceSeeder = (tx: Db, workspaceId: string, ownerId: string) => Promise<void>;
-/** Filled by domains at import time (see `src/server/services.ts`). */
-export const workspaceSeeders: WorkspaceSeeder[] = [];
+/** Per-workspace defaults each domain seeds: the built-in types, the change feed. */
+export const workspaceSeeders: WorkspaceSeeder[] = [
+  (tx, workspaceId) => seedWorkspaceMetadata(tx, workspaceId),
+];
 
 export async function findWorkspace(db: Db, id: string): Promise<WorkspaceRow | undefined> {
   const [row] = await db.select().from(workspaces).where(eq(workspaces.id, id));

@@ -9,7 +9,8 @@ export const builder = new SchemaBuilder<{
   DefaultInputFieldRequiredness: false;
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
-    JSON: { Input: unknown; Output: unknown };
+    // biome-ignore lint/complexity/noBannedTypes: `{}` is "any non-null value", what the JSON scalar gives.
+    JSON: { Input: {} | null; Output: unknown };
   };
 }>({ plugins: [SimpleObjectsPlugin], defaultFieldNullability: false });
 

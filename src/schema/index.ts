@@ -2,6 +2,10 @@
 import "./scalars.ts";
 import "./node.ts";
 import "../auth/schema.ts";
+import "../metadata/schema.ts";
+import "../resources/schema.ts";
+import "../resources/mutations.ts";
+import "../changes/schema.ts";
 import { lexicographicSortSchema } from "graphql";
 import { builder } from "./builder.ts";
 

@@ -13,6 +13,7 @@ import { schema } from "../schema/index.ts";
 import { type Context, createContext } from "./context.ts";
 import type { Env } from "./env.ts";
 import { handleHealth } from "./health.ts";
+import { startMaintenance } from "./maintenance.ts";
 import { createErrorMasker } from "./plugins/maskErrors.ts";
 import { useRequestErrorCodes } from "./plugins/requestErrorCodes.ts";
 import { useRequireCredential } from "./plugins/requireCredential.ts";
@@ -41,6 +42,8 @@ interface ServerContext {
 /** Builds the whole HTTP + WebSocket server without listening; `main` listens, tests use port 0. */
 export function buildApp({ db, env, logger }: AppOptions): App {
   const services = createServices(db, env, logger);
+  services.sequencer.start();
+  const stopMaintenance = startMaintenance(services);
 
   async function authenticate(request: Request): Promise<Actor | null> {
     const credential = readCredential(request.headers, new URL(request.url, "http://localhost"));
@@ -155,10 +158,12 @@ export function buildApp({ db, env, logger }: AppOptions): App {
     await wsHandle.dispose();
     await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     await yoga.dispose();
+    stopMaintenance();
     // Give in-flight requests a bounded time to finish, then cut what is left.
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
     await Promise.race([closed, timeout]);
     server.closeAllConnections();
+    await services.sequencer.stop();
   }
 
   return { server, services, close };

@@ -1,4 +1,5 @@
 import type { Actor } from "../auth/actor.ts";
+import type { Catalog } from "../metadata/catalog.ts";
 import { fail } from "../schema/errors.ts";
 import { createLoaders, type Loaders } from "./loaders.ts";
 import type { Services } from "./services.ts";
@@ -8,10 +9,23 @@ export interface Context {
   actor: Actor | null;
   services: Services;
   loaders: Loaders;
+  /** The workspace's catalog (types, fields, access), read once per request. */
+  catalog(): Promise<Catalog>;
 }
 
 export function createContext(services: Services, actor: Actor | null): Context {
-  return { actor, services, loaders: createLoaders(services, actor) };
+  let catalog: Promise<Catalog> | null = null;
+  const context: Context = {
+    actor,
+    services,
+    loaders: createLoaders(services, actor, () => context.catalog()),
+    catalog: () => {
+      if (!actor) return Promise.reject(fail.unauthenticated("This operation needs a credential.", false));
+      catalog ??= services.catalogs.get(actor.workspaceId);
+      return catalog;
+    },
+  };
+  return context;
 }
 
 /** The actor of an authenticated operation (the auth plugin has already refused anonymous ones). */

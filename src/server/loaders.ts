@@ -1,13 +1,19 @@
 import DataLoader from "dataloader";
+import { and, eq, inArray } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
+import { canReadType } from "../auth/policy.ts";
 import type { MemberRow, WorkspaceRow } from "../auth/tables.ts";
 import { findWorkspace } from "../auth/workspaces.ts";
+import type { Catalog } from "../metadata/catalog.ts";
+import { type ResourceRow, resources } from "../resources/tables.ts";
 import type { Services } from "./services.ts";
 
-/** Per-request batching, always scoped to the actor's workspace. */
+/** Per-request batching, always scoped to the actor's workspace and the access policy. */
 export interface Loaders {
   member: DataLoader<string, MemberRow | null>;
   workspace: DataLoader<string, WorkspaceRow | null>;
+  /** Live resources the actor can read (type access applied); null otherwise. */
+  resource: DataLoader<string, ResourceRow | null>;
 }
 
 function byId<T extends { id: string }>(ids: readonly string[], rows: T[]): (T | null)[] {
@@ -15,7 +21,11 @@ function byId<T extends { id: string }>(ids: readonly string[], rows: T[]): (T |
   return ids.map((id) => map.get(id) ?? null);
 }
 
-export function createLoaders(services: Services, actor: Actor | null): Loaders {
+export function createLoaders(
+  services: Services,
+  actor: Actor | null,
+  catalog: () => Promise<Catalog>,
+): Loaders {
   const workspaceId = actor?.workspaceId ?? "";
   const loaders: Loaders = {
     member: new DataLoader(async (ids) => byId(ids, await services.members.byIds(workspaceId, ids))),
@@ -24,6 +34,21 @@ export function createLoaders(services: Services, actor: Actor | null): Loaders 
         ids.map(async (id) => (id === workspaceId ? ((await findWorkspace(services.db, id)) ?? null) : null)),
       ),
     ),
+    resource: new DataLoader(async (ids) => {
+      if (!actor) return ids.map(() => null);
+      const [rows, current] = await Promise.all([
+        services.db
+          .select()
+          .from(resources)
+          .where(and(eq(resources.workspaceId, workspaceId), inArray(resources.id, [...ids]))),
+        catalog(),
+      ]);
+      const readable = rows.filter((row) => {
+        const type = current.typesById.get(row.typeId);
+        return !row.deletedAt && type && canReadType(current, actor, type);
+      });
+      return byId(ids, readable);
+    }),
   };
   if (actor) loaders.member.prime(actor.memberId, actor.member);
   return loaders;

@@ -2,7 +2,12 @@ import type { Logger } from "pino";
 import { ApiKeyService } from "../auth/apiKeys.ts";
 import { Authenticator } from "../auth/authenticate.ts";
 import { MemberService } from "../auth/members.ts";
+import { ChangeFeed } from "../changes/feed.ts";
+import { Sequencer } from "../changes/sequencer.ts";
 import type { Db } from "../db/client.ts";
+import { CatalogStore } from "../metadata/catalog.ts";
+import { MetadataService } from "../metadata/service.ts";
+import { ResourceService } from "../resources/service.ts";
 import type { Env } from "./env.ts";
 
 /** Everything a request may use, built once per process. */
@@ -13,10 +18,17 @@ export interface Services {
   auth: Authenticator;
   members: MemberService;
   apiKeys: ApiKeyService;
+  catalogs: CatalogStore;
+  metadata: MetadataService;
+  sequencer: Sequencer;
+  resources: ResourceService;
+  changes: ChangeFeed;
 }
 
 export function createServices(db: Db, env: Env, logger: Logger): Services {
   const auth = new Authenticator(db, (error) => logger.warn({ err: error }, "could not record key use"));
+  const catalogs = new CatalogStore(db);
+  const sequencer = new Sequencer(db, logger);
   return {
     db,
     env,
@@ -24,5 +36,10 @@ export function createServices(db: Db, env: Env, logger: Logger): Services {
     auth,
     members: new MemberService(db, auth),
     apiKeys: new ApiKeyService(db, auth),
+    catalogs,
+    metadata: new MetadataService(db, catalogs),
+    sequencer,
+    resources: new ResourceService(db, catalogs, sequencer),
+    changes: new ChangeFeed(db, catalogs, env),
   };
 }

@@ -1,0 +1,133 @@
+import type { Catalog, FieldDef, TypeDef } from "../metadata/catalog.ts";
+import type { Access } from "../metadata/tables.ts";
+import { fail } from "../schema/errors.ts";
+import type { Actor } from "./actor.ts";
+import type { Role } from "./roles.ts";
+
+/**
+ * The one access policy (DESIGN.md invariant 4). Every read and write of resources, the changes
+ * feed, subscriptions, webhook deliveries and introspection ask this module what an actor may do.
+ */
+
+const rank: Record<Access, number> = { NONE: 0, READ: 1, WRITE: 2 };
+const min = (a: Access, b: Access): Access => (rank[a] <= rank[b] ? a : b);
+
+/** Owners, admins and members write everything by default; viewers read. */
+export function defaultAccess(role: Role): Access {
+  return role === "VIEWER" ? "READ" : "WRITE";
+}
+
+/** The credential's scopes cap what the role allows: no WRITE scope → at most READ. */
+function scopeCap(actor: Actor): Access {
+  if (actor.scopes.includes("WRITE")) return "WRITE";
+  return actor.scopes.includes("READ") ? "READ" : "NONE";
+}
+
+export function roleTypeAccess(catalog: Catalog, role: Role, type: TypeDef): Access {
+  if (role === "OWNER") return "WRITE"; // owners cannot be locked out of their own workspace
+  return catalog.typeAccess.get(type.id)?.get(role) ?? defaultAccess(role);
+}
+
+export function typeAccessFor(catalog: Catalog, actor: Actor, type: TypeDef): Access {
+  return min(roleTypeAccess(catalog, actor.role, type), scopeCap(actor));
+}
+
+export function fieldAccessFor(catalog: Catalog, actor: Actor, field: FieldDef): Access {
+  const type = catalog.typesById.get(field.resourceTypeId);
+  if (!type) return "NONE";
+  let access = typeAccessFor(catalog, actor, type);
+  if (actor.role !== "OWNER")
+    access = min(access, catalog.fieldAccess.get(field.id)?.get(actor.role) ?? "WRITE");
+  if (field.readOnly) access = min(access, "READ");
+  return access;
+}
+
+export const canReadType = (c: Catalog, a: Actor, t: TypeDef) => typeAccessFor(c, a, t) !== "NONE";
+export const canWriteType = (c: Catalog, a: Actor, t: TypeDef) => typeAccessFor(c, a, t) === "WRITE";
+export const canReadField = (c: Catalog, a: Actor, f: FieldDef) => fieldAccessFor(c, a, f) !== "NONE";
+export const canWriteField = (c: Catalog, a: Actor, f: FieldDef) => fieldAccessFor(c, a, f) === "WRITE";
+
+export function readableTypes(catalog: Catalog, actor: Actor): TypeDef[] {
+  return catalog.types.filter((type) => canReadType(catalog, actor, type));
+}
+
+export function readableFields(catalog: Catalog, actor: Actor, type: TypeDef): FieldDef[] {
+  return type.fields.filter((field) => canReadField(catalog, actor, field));
+}
+
+/** A type by key as the actor sees it: unreadable types do not exist (BAD_USER_INPUT naming `field`). */
+export function visibleType(catalog: Catalog, actor: Actor, key: string, argument = "type"): TypeDef {
+  const type = catalog.typesByKey.get(key);
+  if (!type || !canReadType(catalog, actor, type)) {
+    throw fail.badInput(
+      argument,
+      `Unknown resource type ${JSON.stringify(key)}; see resourceTypes for the keys.`,
+    );
+  }
+  return type;
+}
+
+/** A field by key as the actor sees it: unreadable fields do not exist. */
+export function visibleField(
+  catalog: Catalog,
+  actor: Actor,
+  type: TypeDef,
+  key: string,
+  argument = key,
+): FieldDef {
+  const field = type.fieldsByKey.get(key);
+  if (!field || !canReadField(catalog, actor, field)) {
+    throw fail.badInput(
+      argument,
+      `Unknown field ${JSON.stringify(key)} on type ${type.key}; see resourceType(key).fields.`,
+    );
+  }
+  return field;
+}
+
+/** The writer's check before changing a type's resources. */
+export function assertCanWriteType(catalog: Catalog, actor: Actor, type: TypeDef): void {
+  if (!canWriteType(catalog, actor, type)) {
+    if (!actor.scopes.includes("WRITE")) {
+      throw fail.forbidden("This credential is read-only (no WRITE scope); use one that grants WRITE.");
+    }
+    throw fail.forbidden(`Your role may not change ${type.pluralName.toLowerCase()}.`);
+  }
+}
+
+export function assertCanWriteField(catalog: Catalog, actor: Actor, field: FieldDef): void {
+  if (!canWriteField(catalog, actor, field)) {
+    const message = field.readOnly
+      ? `Field ${field.key} is read-only.`
+      : `Your role may not change the field ${field.key}.`;
+    throw fail.forbidden(message);
+  }
+}
+
+export interface Capabilities {
+  create: boolean;
+  update: boolean;
+  delete: boolean;
+  copy: boolean;
+  link: boolean;
+  assign: boolean;
+  move: boolean;
+}
+
+/** What the actor may do with a type's resources (ResourceType.capabilities). */
+export function capabilitiesFor(catalog: Catalog, actor: Actor, type: TypeDef): Capabilities {
+  const write = canWriteType(catalog, actor, type);
+  const writable = (key: string) => {
+    const field = type.fieldsByKey.get(key);
+    return write && !!field && canWriteField(catalog, actor, field);
+  };
+  return {
+    create: write,
+    update: write,
+    delete: write,
+    copy: write,
+    link: write && type.fields.some((f) => f.type === "LINKS" && canWriteField(catalog, actor, f)),
+    assign: writable("assignee"),
+    move: writable("parent"),
+  };
+}

@@ -1,0 +1,303 @@
+import { type SQL, sql } from "drizzle-orm";
+import type { Actor } from "../auth/actor.ts";
+import { canReadField, canReadType, readableTypes, visibleType } from "../auth/policy.ts";
+import { type Db, queryRows } from "../db/client.ts";
+import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
+import { AppError, fail } from "../schema/errors.ts";
+import type { Env } from "../server/env.ts";
+import type { ChangeKind } from "./record.ts";
+import type { StoredActor, StoredFieldChange } from "./tables.ts";
+
+export const MAX_CHANGES_PAGE = 1000;
+const DEFAULT_CHANGES_PAGE = 100;
+/** A page never scans more than this many ids past its cursor, so sparse filters stay cheap. */
+const SCAN_WINDOW = 50_000;
+
+export interface ChangeFilter {
+  types?: string[] | null;
+  kinds?: ChangeKind[] | null;
+  fields?: string[] | null;
+  resourceIds?: string[] | null;
+}
+
+/** A change as one reader may see it: trimmed by the access policy. */
+export interface ChangeView {
+  id: string;
+  kind: ChangeKind;
+  resourceType: string;
+  resourceTypeId: string;
+  resourceId: string;
+  occurredAt: Date;
+  actor: StoredActor;
+  fields: StoredFieldChange[];
+  snapshot: Record<string, unknown>;
+  version: number;
+}
+
+export interface ChangePage {
+  nodes: ChangeView[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+  headCursor: string;
+}
+
+interface ChangeRecord {
+  seq: number | string;
+  kind: ChangeKind;
+  resource_type_id: string;
+  resource_type_key: string;
+  resource_id: string;
+  occurred_at: Date | string;
+  actor: StoredActor;
+  fields: StoredFieldChange[];
+  snapshot: Record<string, unknown>;
+  version: number;
+}
+
+/** A filter resolved against the reader's catalog, applied in SQL and (for fields) after trimming. */
+export interface ResolvedFilter {
+  typeIds: string[];
+  kinds: ChangeKind[] | null;
+  fields: string[] | null;
+  resourceIds: string[] | null;
+}
+
+export function parseCursor(value: string | null | undefined, argument = "after"): number | null {
+  if (value == null) return null;
+  if (!/^\d{1,15}$/.test(value))
+    throw fail.badInput(argument, `${argument} is a change id: a decimal string such as "42".`);
+  return Number(value);
+}
+
+/**
+ * The one read path of the change log (DESIGN.md invariant 2): `Query.changes`, subscriptions and
+ * webhook deliveries all read changes through `resolveFilter` → `readAfter` → `trim`.
+ */
+export class ChangeFeed {
+  constructor(
+    private readonly db: Db,
+    private readonly catalogs: CatalogStore,
+    private readonly env: Env,
+  ) {}
+
+  resolveFilter(
+    catalog: Catalog,
+    actor: Actor,
+    filter: ChangeFilter | null | undefined,
+    argument = "filter",
+  ): ResolvedFilter {
+    const types = filter?.types?.length
+      ? filter.types.map((key) => visibleType(catalog, actor, key, `${argument}.types`))
+      : readableTypes(catalog, actor);
+    if (filter?.fields?.length) {
+      for (const key of filter.fields) {
+        const known = types.some((type) => {
+          const field = type.fieldsByKey.get(key);
+          return field && canReadField(catalog, actor, field);
+        });
+        if (!known)
+          throw fail.badInput(
+            `${argument}.fields`,
+            `Unknown field ${JSON.stringify(key)} on the filtered types.`,
+          );
+      }
+    }
+    return {
+      typeIds: types.map((t) => t.id),
+      kinds: filter?.kinds?.length ? filter.kinds : null,
+      fields: filter?.fields?.length ? filter.fields : null,
+      resourceIds: filter?.resourceIds?.length ? filter.resourceIds : null,
+    };
+  }
+
+  /** Trims a stored change for a reader; null when nothing of it may be shown or it misses the filter. */
+  trim(
+    catalog: Catalog,
+    actor: Actor,
+    record: ChangeRecord,
+    filter: ResolvedFilter | null,
+  ): ChangeView | null {
+    const type = catalog.typesById.get(record.resource_type_id);
+    if (!type || !canReadType(catalog, actor, type)) return null;
+    const fields: StoredFieldChange[] = [];
+    for (const change of record.fields) {
+      const field = catalog.fieldsById.get(change.fieldId);
+      if (field && canReadField(catalog, actor, field)) fields.push({ ...change, name: field.name });
+    }
+    if (record.kind === "UPDATED" && fields.length === 0) return null;
+    if (filter?.fields && !fields.some((f) => filter.fields?.includes(f.key))) return null;
+    const snapshot: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(record.snapshot)) {
+      const field = type.fieldsByKey.get(key);
+      if (field && canReadField(catalog, actor, field)) snapshot[key] = value;
+    }
+    return {
+      id: String(record.seq),
+      kind: record.kind,
+      resourceType: type.key,
+      resourceTypeId: type.id,
+      resourceId: record.resource_id,
+      occurredAt: new Date(record.occurred_at),
+      actor: record.actor,
+      fields,
+      snapshot,
+      version: record.version,
+    };
+  }
+
+  private conditions(filter: ResolvedFilter): SQL {
+    const parts: SQL[] = [sql`c.resource_type_id = any(${sql.param(filter.typeIds)}::text[])`];
+    if (filter.kinds) parts.push(sql`c.kind::text = any(${sql.param(filter.kinds)}::text[])`);
+    if (filter.resourceIds) parts.push(sql`c.resource_id = any(${sql.param(filter.resourceIds)}::text[])`);
+    if (filter.fields) {
+      const any = filter.fields.map((key) => sql`c.fields @> ${JSON.stringify([{ key }])}::jsonb`);
+      parts.push(sql`(${sql.join(any, sql` or `)})`);
+    }
+    return sql.join(parts, sql` and `);
+  }
+
+  /**
+   * Up to `limit` stored changes after `after` matching the filter, with the feed's head and pruning
+   * horizon read in the same statement (one snapshot), so "nothing more up to head" is exact.
+   */
+  async readAfter(
+    workspaceId: string,
+    after: number | null,
+    limit: number,
+    filter: ResolvedFilter,
+  ): Promise<{ records: ChangeRecord[]; head: number; prunedThrough: number; scannedTo: number }> {
+    const rows = await queryRows<
+      ChangeRecord & { head: number | string; pruned_through: number | string; matched: boolean }
+    >(
+      this.db,
+      sql`select f.head, f.pruned_through, c.seq is not null as matched, c.seq, c.kind, c.resource_type_id,
+                 c.resource_type_key, c.resource_id, c.occurred_at, c.actor, c.fields, c.snapshot, c.version
+          from change_feeds f
+          left join lateral (
+            select * from changes c
+            where c.workspace_id = f.workspace_id and c.seq > greatest(${after ?? -1}::bigint, f.pruned_through)
+              and c.seq <= greatest(${after ?? -1}::bigint, f.pruned_through) + ${SCAN_WINDOW}
+              and ${this.conditions(filter)}
+            order by c.seq limit ${limit}
+          ) c on true
+          where f.workspace_id = ${workspaceId}`,
+    );
+    const head = Number(rows[0]?.head ?? 0);
+    const prunedThrough = Number(rows[0]?.pruned_through ?? 0);
+    if (after !== null && after < prunedThrough) {
+      throw new AppError(
+        "CURSOR_EXPIRED",
+        `Changes up to ${prunedThrough} are no longer retained; resume from oldestCursor (changes after it are complete).`,
+        { oldestCursor: String(prunedThrough), field: "after" },
+      );
+    }
+    const records = rows.filter((r) => r.matched);
+    const start = Math.max(after ?? 0, prunedThrough);
+    // A short page means everything up to the head (or the scan window's end) was scanned.
+    const scannedTo =
+      records.length === limit
+        ? Number(records[records.length - 1]?.seq)
+        : Math.min(head, start + SCAN_WINDOW);
+    return { records, head, prunedThrough, scannedTo: Math.max(scannedTo, after ?? 0) };
+  }
+
+  /** `Query.changes(after, first, last, filter)`. */
+  async page(
+    actor: Actor,
+    args: {
+      after?: string | null;
+      first?: number | null;
+      last?: number | null;
+      filter?: ChangeFilter | null;
+    },
+  ): Promise<ChangePage> {
+    const catalog = await this.catalogs.get(actor.workspaceId);
+    const filter = this.resolveFilter(catalog, actor, args.filter);
+    const after = parseCursor(args.after);
+    if (args.first != null && args.last != null) throw fail.badInput("last", "Pass first or last, not both.");
+    const size = args.last ?? args.first ?? DEFAULT_CHANGES_PAGE;
+    const argument = args.last != null ? "last" : "first";
+    if (!Number.isInteger(size) || size < 0 || size > MAX_CHANGES_PAGE) {
+      throw fail.badInput(argument, `${argument} must be between 0 and ${MAX_CHANGES_PAGE}.`);
+    }
+    if (args.last != null && after === null) return this.newest(actor, catalog, filter, size);
+    const { records, head, scannedTo } = await this.readAfter(
+      actor.workspaceId,
+      after,
+      Math.max(size, 1),
+      filter,
+    );
+    const nodes = records.slice(0, size).flatMap((r) => this.trim(catalog, actor, r, filter) ?? []);
+    const endCursor = size === 0 ? (args.after ?? null) : String(scannedTo);
+    return {
+      nodes,
+      hasNextPage: scannedTo < head,
+      hasPreviousPage: (after ?? 0) > 0,
+      startCursor: nodes[0]?.id ?? null,
+      endCursor,
+      headCursor: String(head),
+    };
+  }
+
+  /** `last: N` without `after`: the newest N matching changes, ascending (samples for trigger set-up). */
+  private async newest(
+    actor: Actor,
+    catalog: Catalog,
+    filter: ResolvedFilter,
+    size: number,
+  ): Promise<ChangePage> {
+    const rows = await queryRows<ChangeRecord & { head: number | string }>(
+      this.db,
+      sql`select f.head, c.* from change_feeds f
+          join lateral (
+            select * from changes c
+            where c.workspace_id = f.workspace_id and c.seq is not null and ${this.conditions(filter)}
+            order by c.seq desc limit ${size}
+          ) c on true
+          where f.workspace_id = ${actor.workspaceId}`,
+    );
+    const head = await this.head(actor.workspaceId);
+    const nodes = rows.reverse().flatMap((r) => this.trim(catalog, actor, r, filter) ?? []);
+    return {
+      nodes,
+      hasNextPage: false,
+      hasPreviousPage: rows.length === size,
+      startCursor: nodes[0]?.id ?? null,
+      endCursor: nodes[nodes.length - 1]?.id ?? String(head),
+      headCursor: String(head),
+    };
+  }
+
+  async head(workspaceId: string): Promise<number> {
+    const [row] = await queryRows<{ head: number | string }>(
+      this.db,
+      sql`select head from change_feeds where workspace_id = ${workspaceId}`,
+    );
+    return Number(row?.head ?? 0);
+  }
+
+  /**
+   * Drops changes older than the retention period. Everything numbered before the first change
+   * inside the period goes, so the horizon (`pruned_through`) is exact and readers below it get
+   * CURSOR_EXPIRED instead of a silent gap.
+   */
+  async prune(): Promise<void> {
+    const days = this.env.PLUGBOARD_CHANGE_RETENTION_DAYS;
+    await this.db.execute(sql`
+      with horizon as (
+        select f.workspace_id,
+               coalesce((select min(c.seq) - 1 from changes c
+                         where c.workspace_id = f.workspace_id and c.seq is not null
+                           and c.occurred_at >= now() - make_interval(days => ${days})), f.head) as through
+        from change_feeds f
+      ), pruned as (
+        delete from changes c using horizon h
+        where c.workspace_id = h.workspace_id and c.seq is not null and c.seq <= h.through
+        returning c.workspace_id
+      )
+      update change_feeds f set pruned_through = greatest(f.pruned_through, h.through)
+      from horizon h where f.workspace_id = h.workspace_id and h.through > f.pruned_through`);
+  }
+}

@@ -1,0 +1,155 @@
+import { MemberRef } from "../auth/schema.ts";
+import { ResourceRef, viewResource } from "../resources/schema.ts";
+import { builder } from "../schema/builder.ts";
+import { actorOf } from "../server/context.ts";
+import type { ChangeFilter, ChangePage, ChangeView } from "./feed.ts";
+import type { StoredActor, StoredFieldChange } from "./tables.ts";
+
+export const ChangeKindEnum = builder.enumType("ChangeKind", {
+  values: ["CREATED", "UPDATED", "DELETED", "RESTORED"] as const,
+});
+
+const ActorKindEnum = builder.enumType("ActorKind", {
+  description: "What made a change: a member with an API key, OAuth token or password, or the system.",
+  values: ["API_KEY", "OAUTH", "MEMBER", "SYSTEM"] as const,
+});
+
+const ActorRef = builder.objectRef<StoredActor>("Actor").implement({
+  description: "Who made a change.",
+  fields: (t) => ({
+    kind: t.field({
+      type: ActorKindEnum,
+      resolve: (actor) =>
+        (({ api_key: "API_KEY", oauth: "OAUTH", member: "MEMBER", system: "SYSTEM" }) as const)[actor.kind],
+    }),
+    member: t.field({
+      type: MemberRef,
+      nullable: true,
+      resolve: (actor, _args, context) =>
+        actor.memberId ? context.loaders.member.load(actor.memberId) : null,
+    }),
+    credentialId: t.id({
+      nullable: true,
+      description: "The API key or OAuth client used.",
+      resolve: (actor) => actor.credentialId,
+    }),
+  }),
+});
+
+const FieldChangeRef = builder.objectRef<StoredFieldChange>("FieldChange").implement({
+  description: "One changed field: its stable id, key, friendly name, and old and new values.",
+  fields: (t) => ({
+    fieldId: t.id({ resolve: (c) => c.fieldId }),
+    key: t.exposeString("key"),
+    name: t.exposeString("name"),
+    previousValue: t.field({ type: "JSON", nullable: true, resolve: (c) => c.previousValue }),
+    value: t.field({ type: "JSON", nullable: true, resolve: (c) => c.value }),
+    added: t.field({
+      type: ["JSON"],
+      nullable: true,
+      description: "LINKS and MULTI_SELECT",
+      resolve: (c) => c.added ?? null,
+    }),
+    removed: t.field({ type: ["JSON"], nullable: true, resolve: (c) => c.removed ?? null }),
+  }),
+});
+
+export const ChangeRef = builder.objectRef<ChangeView>("Change").implement({
+  description: "A create, update, delete or restore of a resource, with the changed fields and their values.",
+  fields: (t) => ({
+    id: t.id({
+      description: 'Dense, incrementing, per workspace: "1", "2", …; also the cursor.',
+      resolve: (c) => c.id,
+    }),
+    kind: t.field({ type: ChangeKindEnum, resolve: (c) => c.kind }),
+    resourceType: t.exposeString("resourceType"),
+    resourceId: t.id({ resolve: (c) => c.resourceId }),
+    resource: t.field({
+      type: ResourceRef,
+      nullable: true,
+      description: "Current state; null when deleted or not readable.",
+      resolve: async (change, _args, context) => {
+        const row = await context.loaders.resource.load(change.resourceId);
+        return row ? viewResource(row, await context.catalog(), actorOf(context)) : null;
+      },
+    }),
+    occurredAt: t.field({ type: "DateTime", resolve: (c) => c.occurredAt }),
+    actor: t.field({ type: ActorRef, resolve: (c) => c.actor }),
+    fields: t.field({ type: [FieldChangeRef], resolve: (c) => c.fields }),
+    snapshot: t.field({
+      type: "JSON",
+      description: "Readable values just after the change (just before, for DELETED).",
+      resolve: (c) => c.snapshot,
+    }),
+    version: t.int({ resolve: (c) => c.version }),
+  }),
+});
+
+export const ChangeFilterInput = builder.inputType("ChangeFilter", {
+  description: "Each list: empty or absent means any. A change matches when it matches every list given.",
+  fields: (t) => ({
+    types: t.stringList(),
+    kinds: t.field({ type: [ChangeKindEnum] }),
+    fields: t.stringList({ description: "Matches when one of these field keys changed." }),
+    resourceIds: t.idList(),
+  }),
+});
+
+export function toChangeFilter(
+  input:
+    | {
+        types?: string[] | null;
+        kinds?: ("CREATED" | "UPDATED" | "DELETED" | "RESTORED")[] | null;
+        fields?: string[] | null;
+        resourceIds?: (string | number)[] | null;
+      }
+    | null
+    | undefined,
+): ChangeFilter | null {
+  if (!input) return null;
+  return { ...input, resourceIds: input.resourceIds?.map(String) ?? null };
+}
+
+const ChangeEdgeRef = builder.objectRef<ChangeView>("ChangeEdge").implement({
+  fields: (t) => ({
+    cursor: t.string({ resolve: (c) => c.id }),
+    node: t.field({ type: ChangeRef, resolve: (c) => c }),
+  }),
+});
+
+const ChangePageInfo = builder.objectRef<ChangePage>("ChangePageInfo").implement({
+  fields: (t) => ({
+    hasNextPage: t.exposeBoolean("hasNextPage"),
+    hasPreviousPage: t.exposeBoolean("hasPreviousPage"),
+    startCursor: t.exposeString("startCursor", { nullable: true }),
+    endCursor: t.exposeString("endCursor", {
+      nullable: true,
+      description: "Pass as `after` next time; it advances past scanned changes even when none matched.",
+    }),
+  }),
+});
+
+const ChangeConnectionRef = builder.objectRef<ChangePage>("ChangeConnection").implement({
+  fields: (t) => ({
+    edges: t.field({ type: [ChangeEdgeRef], resolve: (page) => page.nodes }),
+    nodes: t.field({ type: [ChangeRef], resolve: (page) => page.nodes }),
+    pageInfo: t.field({ type: ChangePageInfo, resolve: (page) => page }),
+    headCursor: t.exposeString("headCursor", { description: 'The newest change id, for "start from now".' }),
+  }),
+});
+
+builder.queryField("changes", (t) =>
+  t.field({
+    type: ChangeConnectionRef,
+    description:
+      "Every change after `after`, ascending; `last: N` without `after` gives the newest N. first ≤ 1000.",
+    args: {
+      after: t.arg.string(),
+      first: t.arg.int(),
+      last: t.arg.int(),
+      filter: t.arg({ type: ChangeFilterInput }),
+    },
+    resolve: (_root, args, context) =>
+      context.services.changes.page(actorOf(context), { ...args, filter: toChangeFilter(args.filter) }),
+  }),
+);

@@ -1,0 +1,145 @@
+import { EventEmitter } from "node:events";
+import { sql } from "drizzle-orm";
+import type { Logger } from "pino";
+import { type Db, queryRows } from "../db/client.ts";
+
+/** How many committed change rows one sequencer pass numbers at most. */
+const BATCH = 5_000;
+/** The safety net: how often every process looks for committed rows nobody numbered yet. */
+const SWEEP_MS = 200;
+export const CHANGES_CHANNEL = "plugboard_changes";
+
+/**
+ * Gives committed change rows their dense, per-workspace public ids, in commit order
+ * (DESIGN.md invariant 3).
+ *
+ * Writers insert change rows carrying `xid` (their transaction id) and no `seq`, and never wait on
+ * each other. A row is only numbered once its `xid` is below the oldest transaction still running
+ * (`pg_snapshot_xmin`): from then on no transaction that could still commit can get an older
+ * position, so numbering `(xid, id)`-ordered rows never lets a later commit land behind a reader's
+ * cursor. One sequencer per workspace runs at a time (a transaction-level advisory lock); it
+ * NOTIFYs once per batch with the workspace and its new head, never the payload.
+ *
+ * It runs right after local commits (`kick`) and on a short timer (`start`), which also covers
+ * writes made by other processes and rows that waited for a long transaction to end.
+ */
+export class Sequencer extends EventEmitter<{ advanced: [workspaceId: string, head: number] }> {
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+  ) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  /** Numbers what is ready in a workspace; concurrent kicks coalesce into one more pass. */
+  kick(workspaceId: string): Promise<void> {
+    const current = this.running.get(workspaceId);
+    if (current) {
+      this.again.add(workspaceId);
+      return current;
+    }
+    const run = (async () => {
+      try {
+        do {
+          this.again.delete(workspaceId);
+          const numbered = await this.sequence(workspaceId);
+          if (numbered === BATCH) this.again.add(workspaceId);
+        } while (this.again.has(workspaceId));
+      } catch (error) {
+        this.logger.error({ err: error, workspaceId }, "sequencer pass failed; the sweep will retry");
+      } finally {
+        this.running.delete(workspaceId);
+      }
+    })();
+    this.running.set(workspaceId, run);
+    return run;
+  }
+
+  /** One pass: returns how many rows got public ids (0 when another sequencer holds the lock). */
+  async sequence(workspaceId: string): Promise<number> {
+    const result = await this.db.transaction(async (tx) => {
+      const [lock] = await queryRows<{ ok: boolean }>(
+        tx,
+        sql`select pg_try_advisory_xact_lock(hashtext(${`sequencer:${workspaceId}`})) as ok`,
+      );
+      if (!lock?.ok) {
+        this.again.add(workspaceId); // someone else is numbering; look again afterwards
+        return null;
+      }
+      const [numbered] = await queryRows<{ count: number; head: number | null }>(
+        tx,
+        sql`with feed as (
+              select head from change_feeds where workspace_id = ${workspaceId} for update
+            ), ready as (
+              select c.id, row_number() over (order by c.xid, c.id) as n
+              from changes c
+              where c.workspace_id = ${workspaceId} and c.seq is null
+                and c.xid < pg_snapshot_xmin(pg_current_snapshot())
+              order by c.xid, c.id
+              limit ${BATCH}
+            ), numbered as (
+              update changes c set seq = (select head from feed) + ready.n
+              from ready where c.id = ready.id
+              returning c.seq
+            )
+            select count(*)::int as count, max(seq)::bigint as head from numbered`,
+      );
+      const count = numbered?.count ?? 0;
+      if (count === 0) return { count: 0, head: 0 };
+      const head = Number(numbered?.head);
+      await tx.execute(sql`update change_feeds set head = ${head} where workspace_id = ${workspaceId}`);
+      await tx.execute(
+        sql`select pg_notify(${CHANGES_CHANNEL}, ${JSON.stringify({ w: workspaceId, h: head })})`,
+      );
+      return { count, head };
+    });
+    if (!result) return 0;
+    if (result.count > 0) this.emit("advanced", workspaceId, result.head);
+    return result.count;
+  }
+
+  /** Starts the sweep over every workspace with committed rows still waiting for a number. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.sweep(), SWEEP_MS);
+    this.timer.unref();
+  }
+
+  private async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const rows = await queryRows<{ workspace_id: string }>(
+        this.db,
+        sql`select distinct workspace_id from changes where seq is null`,
+      );
+      await Promise.all(rows.map((row) => this.kick(row.workspace_id)));
+    } catch (error) {
+      this.logger.warn({ err: error }, "sequencer sweep failed");
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await Promise.allSettled(this.running.values());
+  }
+
+  /** How far behind the feed is: committed-or-running writes not yet numbered, and the oldest one's age. */
+  async lag(): Promise<{ pending: number; oldestSeconds: number }> {
+    const [row] = await queryRows<{ pending: number; oldest: number | null }>(
+      this.db,
+      sql`select count(*)::int as pending, extract(epoch from now() - min(occurred_at))::float8 as oldest
+          from changes where seq is null`,
+    );
+    return { pending: row?.pending ?? 0, oldestSeconds: row?.oldest ?? 0 };
+  }
+}

@@ -1,0 +1,80 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import { workspaces } from "../auth/tables.ts";
+
+export const changeKindEnum = pgEnum("change_kind", ["CREATED", "UPDATED", "DELETED", "RESTORED"]);
+
+/** PostgreSQL's 64-bit transaction id, as text in JavaScript. */
+const xid8 = customType<{ data: string }>({ dataType: () => "xid8" });
+
+export interface StoredFieldChange {
+  fieldId: string;
+  key: string;
+  name: string;
+  previousValue: unknown;
+  value: unknown;
+  added?: unknown[];
+  removed?: unknown[];
+}
+
+export interface StoredActor {
+  kind: "member" | "api_key" | "oauth" | "system";
+  memberId: string | null;
+  credentialId: string | null;
+}
+
+/**
+ * The change log. Writers append rows in their own transaction with `xid` = their transaction id
+ * and no `seq`; the sequencer later gives committed rows the dense public `seq`, in commit order
+ * (see `sequencer.ts`). Readers only ever see rows with a `seq`.
+ */
+export const changes = pgTable(
+  "changes",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    xid: xid8("xid").notNull().default(sql`pg_current_xact_id()`),
+    seq: bigint("seq", { mode: "number" }),
+    kind: changeKindEnum("kind").notNull(),
+    resourceTypeId: text("resource_type_id").notNull(),
+    resourceTypeKey: text("resource_type_key").notNull(),
+    resourceId: text("resource_id").notNull(),
+    actor: jsonb("actor").$type<StoredActor>().notNull(),
+    fields: jsonb("fields").$type<StoredFieldChange[]>().notNull(),
+    /** Values by field key just after the change (just before, for DELETED). */
+    snapshot: jsonb("snapshot").$type<Record<string, unknown>>().notNull(),
+    version: integer("version").notNull(),
+    occurredAt: timestamp("occurred_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("changes_workspace_seq").on(t.workspaceId, t.seq),
+    index("changes_unsequenced").on(t.workspaceId, t.xid, t.id).where(sql`${t.seq} is null`),
+    index("changes_occurred_idx").on(t.occurredAt),
+  ],
+);
+
+/** Per workspace: the last public change id handed out by the sequencer. */
+export const changeFeeds = pgTable("change_feeds", {
+  workspaceId: text("workspace_id")
+    .primaryKey()
+    .references(() => workspaces.id, { onDelete: "cascade" }),
+  head: bigint("head", { mode: "number" }).notNull().default(0),
+  /** Changes with seq <= this were pruned; a cursor below it is CURSOR_EXPIRED. */
+  prunedThrough: bigint("pruned_through", { mode: "number" }).notNull().default(0),
+});
+
+export type ChangeRow = typeof changes.$inferSelect;

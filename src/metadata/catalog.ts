@@ -1,0 +1,126 @@
+import { asc, eq, sql } from "drizzle-orm";
+import type { Role } from "../auth/roles.ts";
+import { type Db, queryRows } from "../db/client.ts";
+import { type SystemColumn, systemFieldByKey } from "./systemFields.ts";
+import {
+  type Access,
+  type FieldRow,
+  fieldAccess,
+  fields,
+  type ResourceTypeRow,
+  resourceTypes,
+  typeAccess,
+} from "./tables.ts";
+
+export interface FieldDef extends FieldRow {
+  /** Set for system fields stored in a typed column. */
+  column: SystemColumn | null;
+  /** System fields nobody writes (createdAt, updatedAt, createdBy). */
+  readOnly: boolean;
+}
+
+export interface TypeDef extends ResourceTypeRow {
+  fields: FieldDef[];
+  fieldsByKey: Map<string, FieldDef>;
+}
+
+/** A workspace's resource types, fields and access rules, as one immutable snapshot. */
+export class Catalog {
+  readonly typesByKey = new Map<string, TypeDef>();
+  readonly typesById = new Map<string, TypeDef>();
+  readonly fieldsById = new Map<string, FieldDef>();
+
+  constructor(
+    readonly workspaceId: string,
+    readonly version: number,
+    readonly types: TypeDef[],
+    readonly typeAccess: Map<string, Map<Role, Access>>,
+    readonly fieldAccess: Map<string, Map<Role, Access>>,
+  ) {
+    for (const type of types) {
+      this.typesByKey.set(type.key, type);
+      this.typesById.set(type.id, type);
+      for (const field of type.fields) this.fieldsById.set(field.id, field);
+    }
+  }
+}
+
+function accessMap(rows: { id: string; role: Role; access: Access }[]) {
+  const map = new Map<string, Map<Role, Access>>();
+  for (const row of rows) {
+    const byRole = map.get(row.id) ?? new Map<Role, Access>();
+    byRole.set(row.role, row.access);
+    map.set(row.id, byRole);
+  }
+  return map;
+}
+
+async function loadCatalog(db: Db, workspaceId: string, version: number): Promise<Catalog> {
+  const [typeRows, fieldRows, typeRules, fieldRules] = await Promise.all([
+    db
+      .select()
+      .from(resourceTypes)
+      .where(eq(resourceTypes.workspaceId, workspaceId))
+      .orderBy(asc(resourceTypes.key)),
+    db
+      .select()
+      .from(fields)
+      .where(eq(fields.workspaceId, workspaceId))
+      .orderBy(asc(fields.position), asc(fields.createdAt), asc(fields.id)),
+    db
+      .select({ id: typeAccess.resourceTypeId, role: typeAccess.role, access: typeAccess.access })
+      .from(typeAccess)
+      .where(eq(typeAccess.workspaceId, workspaceId)),
+    db
+      .select({ id: fieldAccess.fieldId, role: fieldAccess.role, access: fieldAccess.access })
+      .from(fieldAccess)
+      .where(eq(fieldAccess.workspaceId, workspaceId)),
+  ]);
+  const types: TypeDef[] = typeRows.map((row) => {
+    const typeFields: FieldDef[] = fieldRows
+      .filter((f) => f.resourceTypeId === row.id)
+      .map((f) => {
+        const system = f.system ? systemFieldByKey.get(f.key) : undefined;
+        return { ...f, column: system?.column ?? null, readOnly: system?.readOnly ?? false };
+      });
+    return { ...row, fields: typeFields, fieldsByKey: new Map(typeFields.map((f) => [f.key, f])) };
+  });
+  return new Catalog(workspaceId, version, types, accessMap(typeRules), accessMap(fieldRules));
+}
+
+/**
+ * Per-process cache of each workspace's catalog, checked against `schema_versions` (one indexed
+ * read) whenever a request first needs it, so a field created through another process is seen at
+ * once.
+ */
+export class CatalogStore {
+  private readonly cache = new Map<string, Catalog>();
+
+  constructor(private readonly db: Db) {}
+
+  async get(workspaceId: string, db: Db = this.db): Promise<Catalog> {
+    const [row] = await queryRows<{ version: number }>(
+      db,
+      sql`select version from schema_versions where workspace_id = ${workspaceId}`,
+    );
+    const version = row?.version ?? 0;
+    const cached = this.cache.get(workspaceId);
+    if (cached && cached.version === version && db === this.db) return cached;
+    const catalog = await loadCatalog(db, workspaceId, version);
+    if (db === this.db) this.cache.set(workspaceId, catalog);
+    return catalog;
+  }
+
+  /** Bumps the version inside the caller's transaction; every process reloads on its next read. */
+  async bump(tx: Db, workspaceId: string): Promise<void> {
+    await tx.execute(
+      sql`update schema_versions set version = version + 1, updated_at = now() where workspace_id = ${workspaceId}`,
+    );
+    this.cache.delete(workspaceId);
+  }
+
+  /** Drops the cached catalog (after a metadata transaction commits or fails). */
+  forget(workspaceId: string): void {
+    this.cache.delete(workspaceId);
+  }
+}

@@ -1,0 +1,376 @@
+import { eq, sql } from "drizzle-orm";
+import { type Actor, requireAdmin, requireScope } from "../auth/actor.ts";
+import { isUniqueViolation } from "../auth/members.ts";
+import { readableTypes, visibleField, visibleType } from "../auth/policy.ts";
+import type { Role } from "../auth/roles.ts";
+import { type Db, queryRows } from "../db/client.ts";
+import { newId } from "../db/ids.ts";
+import { fail } from "../schema/errors.ts";
+import type { Catalog, CatalogStore, FieldDef, TypeDef } from "./catalog.ts";
+import { createFieldIndexes, dropFieldIndexes, UNIQUE_TYPES } from "./fieldIndexes.ts";
+import { systemFieldRows } from "./seed.ts";
+import { reservedFieldKeys } from "./systemFields.ts";
+import { type Access, type FieldType, fieldAccess, fields, resourceTypes, typeAccess } from "./tables.ts";
+
+const KEY_PATTERN = /^[a-z][a-zA-Z0-9_]{0,62}$/;
+const RESERVED_TYPE_KEYS = new Set([
+  "resource",
+  "resources",
+  "node",
+  "schema",
+  "change",
+  "changes",
+  "member",
+  "webhook",
+]);
+
+function checkKey(key: string, argument = "key"): void {
+  if (!KEY_PATTERN.test(key)) {
+    throw fail.badInput(
+      argument,
+      `${JSON.stringify(key.slice(0, 80))} is not a valid key: use ^[a-z][a-zA-Z0-9_]{0,62}$.`,
+    );
+  }
+}
+
+function checkLabel(value: string | null | undefined, argument: string, max = 100): string | undefined {
+  if (value == null) return undefined;
+  const trimmed = value.trim();
+  if (!trimmed || trimmed.length > max)
+    throw fail.badInput(argument, `${argument} must be 1 to ${max} characters.`);
+  return trimmed;
+}
+
+function checkDescription(value: string | null | undefined): string | null | undefined {
+  if (value === undefined) return undefined;
+  if (value !== null && value.length > 2000)
+    throw fail.badInput("description", "description is at most 2000 characters.");
+  return value;
+}
+
+function checkOptions(type: FieldType, options: string[] | null | undefined): string[] | null {
+  const selectable = type === "SELECT" || type === "MULTI_SELECT";
+  if (!selectable) {
+    if (options?.length)
+      throw fail.badInput("options", `options apply only to SELECT and MULTI_SELECT fields.`);
+    return null;
+  }
+  if (!options?.length) throw fail.badInput("options", `A ${type} field needs at least one option.`);
+  if (options.length > 500) throw fail.badInput("options", "At most 500 options.");
+  for (const option of options) {
+    if (!option.trim() || option.length > 100)
+      throw fail.badInput("options", "Each option is 1 to 100 characters.");
+  }
+  if (new Set(options).size !== options.length) throw fail.badInput("options", "Options must be distinct.");
+  return options;
+}
+
+export interface CreateFieldInput {
+  resourceType: string;
+  key: string;
+  name: string;
+  type: FieldType;
+  description?: string | null;
+  required?: boolean | null;
+  unique?: boolean | null;
+  options?: string[] | null;
+  referenceType?: string | null;
+}
+
+/** Resource types and fields: introspection for everyone, definitions for owners and admins. */
+export class MetadataService {
+  constructor(
+    private readonly db: Db,
+    readonly catalogs: CatalogStore,
+  ) {}
+
+  catalog(actor: Actor): Promise<Catalog> {
+    return this.catalogs.get(actor.workspaceId);
+  }
+
+  async listTypes(actor: Actor): Promise<TypeDef[]> {
+    requireScope(actor, "READ");
+    return readableTypes(await this.catalog(actor), actor);
+  }
+
+  async findType(actor: Actor, key: string): Promise<TypeDef | null> {
+    requireScope(actor, "READ");
+    const catalog = await this.catalog(actor);
+    try {
+      return visibleType(catalog, actor, key);
+    } catch {
+      return null;
+    }
+  }
+
+  private async mutate<T>(actor: Actor, run: (tx: Db, catalog: Catalog) => Promise<T>): Promise<T> {
+    requireAdmin(actor);
+    try {
+      return await this.db.transaction(async (tx) => {
+        // Serialise metadata changes per workspace (keys, indexes, versions stay consistent).
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`metadata:${actor.workspaceId}`}))`);
+        const catalog = await this.catalogs.get(actor.workspaceId, tx);
+        const result = await run(tx, catalog);
+        await this.catalogs.bump(tx, actor.workspaceId);
+        return result;
+      });
+    } finally {
+      this.catalogs.forget(actor.workspaceId);
+    }
+  }
+
+  private async touchType(tx: Db, typeId: string): Promise<void> {
+    await tx.update(resourceTypes).set({ updatedAt: sql`now()` }).where(eq(resourceTypes.id, typeId));
+  }
+
+  async createType(
+    actor: Actor,
+    input: {
+      key: string;
+      name: string;
+      pluralName?: string | null;
+      description?: string | null;
+      parentType?: string | null;
+    },
+  ): Promise<string> {
+    checkKey(input.key);
+    if (RESERVED_TYPE_KEYS.has(input.key))
+      throw fail.badInput("key", `${input.key} is reserved; choose another key.`);
+    const name = checkLabel(input.name, "name") as string;
+    const pluralName = checkLabel(input.pluralName ?? `${name}s`, "pluralName") as string;
+    const description = checkDescription(input.description) ?? null;
+    return this.mutate(actor, async (tx, catalog) => {
+      if (catalog.typesByKey.has(input.key)) {
+        throw fail.conflict(`A resource type with key ${input.key} already exists.`, { field: "key" });
+      }
+      const id = newId("resourceType");
+      const parentTypeId = input.parentType
+        ? visibleType(catalog, actor, input.parentType, "parentType").id
+        : id;
+      await tx.insert(resourceTypes).values({
+        id,
+        workspaceId: actor.workspaceId,
+        key: input.key,
+        name,
+        pluralName,
+        description,
+        parentTypeId,
+      });
+      await tx.insert(fields).values(systemFieldRows(actor.workspaceId, id, parentTypeId));
+      return input.key;
+    });
+  }
+
+  async updateType(
+    actor: Actor,
+    input: { key: string; name?: string | null; pluralName?: string | null; description?: string | null },
+  ): Promise<string> {
+    const name = checkLabel(input.name, "name");
+    const pluralName = checkLabel(input.pluralName, "pluralName");
+    const description = checkDescription(input.description);
+    return this.mutate(actor, async (tx, catalog) => {
+      const type = visibleType(catalog, actor, input.key, "key");
+      await tx
+        .update(resourceTypes)
+        .set({ name, pluralName, description, updatedAt: sql`now()` })
+        .where(eq(resourceTypes.id, type.id));
+      return type.key;
+    });
+  }
+
+  /** Deletes a custom type; with resources it needs `force`, and types referring to it must go first. */
+  async deleteType(
+    actor: Actor,
+    input: { key: string; force?: boolean | null },
+    deleteResources: (tx: Db, catalog: Catalog, type: TypeDef) => Promise<void>,
+  ): Promise<string> {
+    return this.mutate(actor, async (tx, catalog) => {
+      const type = visibleType(catalog, actor, input.key, "key");
+      if (type.system) throw fail.badInput("key", `${type.key} is a built-in type and cannot be deleted.`);
+      const dependents = catalog.types.flatMap((other) =>
+        other.id === type.id
+          ? []
+          : [
+              ...(other.parentTypeId === type.id ? [`${other.key} (parent type)`] : []),
+              ...other.fields
+                .filter((f) => f.referenceTypeId === type.id)
+                .map((f) => `${other.key}.${f.key}`),
+            ],
+      );
+      if (dependents.length > 0) {
+        throw fail.badInput(
+          "key",
+          `Other types refer to ${type.key}: ${dependents.join(", ")}. Remove those first.`,
+        );
+      }
+      const [row] = await queryRows<{ n: number }>(
+        tx,
+        sql`select count(*)::int as n from resources where type_id = ${type.id} and deleted_at is null`,
+      );
+      if ((row?.n ?? 0) > 0 && !input.force) {
+        throw fail.badInput(
+          "force",
+          `${type.key} still has ${row?.n} resources; pass force: true to delete them too.`,
+        );
+      }
+      await deleteResources(tx, catalog, type);
+      for (const field of type.fields) await dropFieldIndexes(tx, field.id);
+      await tx.execute(sql`delete from resources where type_id = ${type.id}`);
+      await tx.delete(resourceTypes).where(eq(resourceTypes.id, type.id));
+      return type.id;
+    });
+  }
+
+  async createField(actor: Actor, input: CreateFieldInput): Promise<{ typeKey: string; key: string }> {
+    checkKey(input.key);
+    if (reservedFieldKeys.has(input.key))
+      throw fail.badInput("key", `${input.key} is reserved; choose another key.`);
+    const name = checkLabel(input.name, "name") as string;
+    const description = checkDescription(input.description) ?? null;
+    const options = checkOptions(input.type, input.options);
+    if (input.unique && !UNIQUE_TYPES.includes(input.type)) {
+      throw fail.badInput("unique", `${input.type} fields cannot be unique.`);
+    }
+    return this.mutate(actor, async (tx, catalog) => {
+      const type = visibleType(catalog, actor, input.resourceType, "resourceType");
+      if (type.fieldsByKey.has(input.key)) {
+        throw fail.conflict(`${type.key} already has a field ${input.key}.`, { field: "key" });
+      }
+      if (type.fields.length >= 500) throw fail.badInput("key", "A type has at most 500 fields.");
+      let referenceTypeId: string | null = null;
+      if (input.type === "REFERENCE" || input.type === "LINKS") {
+        if (!input.referenceType)
+          throw fail.badInput("referenceType", `A ${input.type} field needs referenceType.`);
+        referenceTypeId = visibleType(catalog, actor, input.referenceType, "referenceType").id;
+      } else if (input.referenceType) {
+        throw fail.badInput("referenceType", "referenceType applies only to REFERENCE and LINKS fields.");
+      }
+      const field = {
+        id: newId("field"),
+        workspaceId: actor.workspaceId,
+        resourceTypeId: type.id,
+        key: input.key,
+        name,
+        description,
+        type: input.type,
+        required: input.required ?? false,
+        unique: input.unique ?? false,
+        options,
+        referenceTypeId,
+        position: 1000 + type.fields.length,
+      };
+      await tx.insert(fields).values(field);
+      try {
+        await tx.transaction((savepoint) => createFieldIndexes(savepoint, field));
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          throw fail.badInput(
+            "unique",
+            `Existing ${type.pluralName.toLowerCase()} have duplicate ${input.key} values.`,
+          );
+        }
+        throw error;
+      }
+      await this.touchType(tx, type.id);
+      return { typeKey: type.key, key: input.key };
+    });
+  }
+
+  async updateField(
+    actor: Actor,
+    input: {
+      resourceType: string;
+      key: string;
+      name?: string | null;
+      description?: string | null;
+      required?: boolean | null;
+      options?: string[] | null;
+    },
+  ): Promise<{ typeKey: string; key: string }> {
+    const name = checkLabel(input.name, "name");
+    const description = checkDescription(input.description);
+    return this.mutate(actor, async (tx, catalog) => {
+      const type = visibleType(catalog, actor, input.resourceType, "resourceType");
+      const field = visibleField(catalog, actor, type, input.key, "key");
+      if (field.column && (input.required != null || input.options != null)) {
+        throw fail.badInput(
+          "key",
+          `${field.key} is a system field: only its name and description can change.`,
+        );
+      }
+      const options = input.options == null ? undefined : checkOptions(field.type, input.options);
+      await tx
+        .update(fields)
+        .set({ name, description, required: input.required ?? undefined, options, updatedAt: sql`now()` })
+        .where(eq(fields.id, field.id));
+      await this.touchType(tx, type.id);
+      return { typeKey: type.key, key: field.key };
+    });
+  }
+
+  /** Deletes a custom field and its values (no per-resource changes: it is a schema change). */
+  async deleteField(actor: Actor, input: { resourceType: string; key: string }): Promise<string> {
+    return this.mutate(actor, async (tx, catalog) => {
+      const type = visibleType(catalog, actor, input.resourceType, "resourceType");
+      const field = visibleField(catalog, actor, type, input.key, "key");
+      if (field.system) throw fail.badInput("key", `${field.key} is built in and cannot be deleted.`);
+      await dropFieldIndexes(tx, field.id);
+      await tx.execute(
+        sql`update resources set values = values - ${field.id}::text where type_id = ${type.id} and values ? ${field.id}::text`,
+      );
+      await tx.delete(fields).where(eq(fields.id, field.id));
+      await this.touchType(tx, type.id);
+      return field.id;
+    });
+  }
+
+  async setTypeAccess(
+    actor: Actor,
+    input: { resourceType: string; role: Role; access: Access },
+  ): Promise<string> {
+    if (input.role === "OWNER") throw fail.badInput("role", "Owners always have full access.");
+    return this.mutate(actor, async (tx, catalog) => {
+      const type = visibleType(catalog, actor, input.resourceType, "resourceType");
+      await tx
+        .insert(typeAccess)
+        .values({
+          workspaceId: actor.workspaceId,
+          resourceTypeId: type.id,
+          role: input.role,
+          access: input.access,
+        })
+        .onConflictDoUpdate({
+          target: [typeAccess.resourceTypeId, typeAccess.role],
+          set: { access: input.access },
+        });
+      await this.touchType(tx, type.id);
+      return type.key;
+    });
+  }
+
+  async setFieldAccess(
+    actor: Actor,
+    input: { resourceType: string; field: string; role: Role; access: Access },
+  ): Promise<{ typeKey: string; key: string }> {
+    if (input.role === "OWNER") throw fail.badInput("role", "Owners always have full access.");
+    return this.mutate(actor, async (tx, catalog) => {
+      const type = visibleType(catalog, actor, input.resourceType, "resourceType");
+      const field = visibleField(catalog, actor, type, input.field, "field");
+      await tx
+        .insert(fieldAccess)
+        .values({ workspaceId: actor.workspaceId, fieldId: field.id, role: input.role, access: input.access })
+        .onConflictDoUpdate({
+          target: [fieldAccess.fieldId, fieldAccess.role],
+          set: { access: input.access },
+        });
+      await this.touchType(tx, type.id);
+      return { typeKey: type.key, key: field.key };
+    });
+  }
+}
+
+export function fieldOf(catalog: Catalog, typeKey: string, key: string): FieldDef {
+  const field = catalog.typesByKey.get(typeKey)?.fieldsByKey.get(key);
+  if (!field) throw new Error(`field ${typeKey}.${key} vanished`);
+  return field;
+}

@@ -1,0 +1,229 @@
+import { type SQL, sql } from "drizzle-orm";
+import type { Actor } from "../auth/actor.ts";
+import { visibleField } from "../auth/policy.ts";
+import type { Catalog, FieldDef, TypeDef } from "../metadata/catalog.ts";
+import { valueExpression } from "../metadata/fieldIndexes.ts";
+import {
+  coerceValue,
+  type FilterOperator,
+  fieldTypes,
+  InvalidValue,
+  normalizeDateTime,
+} from "../metadata/fieldTypes.ts";
+import { fail } from "../schema/errors.ts";
+
+/** Any JSON value a filter operand may hold. */
+// biome-ignore lint/complexity/noBannedTypes: `{}` is "any non-null value", what the JSON scalar gives.
+type Json = {} | null;
+
+/** The `ResourceFilter` input: a leaf names `field` and one operator; or combine with and/or/not. */
+export interface ResourceFilter {
+  and?: ResourceFilter[] | null;
+  or?: ResourceFilter[] | null;
+  not?: ResourceFilter | null;
+  field?: string | null;
+  eq?: Json;
+  ne?: Json;
+  in?: (Json | undefined)[] | null;
+  notIn?: (Json | undefined)[] | null;
+  lt?: Json;
+  lte?: Json;
+  gt?: Json;
+  gte?: Json;
+  contains?: Json;
+  startsWith?: string | null;
+  isNull?: boolean | null;
+}
+
+const OPERATORS: FilterOperator[] = [
+  "eq",
+  "ne",
+  "in",
+  "notIn",
+  "lt",
+  "lte",
+  "gt",
+  "gte",
+  "contains",
+  "startsWith",
+  "isNull",
+];
+export const MAX_FILTER_DEPTH = 8;
+const MAX_FILTER_LEAVES = 100;
+const MAX_IN = 500;
+
+/** A field a filter or sort can name: a field definition, or the resource id itself. */
+export type Sortable = { kind: "id" } | { kind: "field"; field: FieldDef };
+
+export function resolveFilterField(
+  catalog: Catalog,
+  actor: Actor,
+  type: TypeDef,
+  key: string,
+  argument: string,
+): Sortable {
+  if (key === "id") return { kind: "id" };
+  return { kind: "field", field: visibleField(catalog, actor, type, key, argument) };
+}
+
+/** The SQL expression of a field (a column, or the JSONB value as indexes spell it). */
+export function fieldExpression(target: Sortable): SQL {
+  if (target.kind === "id") return sql.raw(`"resources"."id"`);
+  const { field } = target;
+  if (field.column) return sql.raw(`"resources"."${field.column}"`);
+  return sql.raw(valueExpression(field.id, field.type).replace('"values"', '"resources"."values"'));
+}
+
+function operand(target: Sortable, value: unknown, argument: string, op: FilterOperator): unknown {
+  if (target.kind === "id") {
+    if (typeof value !== "string") throw fail.badInput(argument, "id filters take id strings.");
+    return value;
+  }
+  const { field } = target;
+  try {
+    if (op === "contains" && fieldTypes[field.type].array) {
+      // contains on an array field: one element, or several that must all be present.
+      const items = Array.isArray(value) ? value : [value];
+      return coerceValue(field, items);
+    }
+    if (op === "contains" || op === "startsWith") {
+      if (typeof value !== "string" || value.length === 0 || value.length > 1000)
+        throw new InvalidValue("needs a string");
+      return value;
+    }
+    if (field.column === "created_at" || field.column === "updated_at") return normalizeDateTime(value);
+    const coerced = coerceValue(field, value);
+    if (coerced === null) throw new InvalidValue("needs a value (use isNull to match empty fields)");
+    return coerced;
+  } catch (error) {
+    if (error instanceof InvalidValue) throw fail.badInput(argument, `${field.key} ${op}: ${error.message}.`);
+    throw error;
+  }
+}
+
+function likePattern(value: string, prefix: boolean): string {
+  const escaped = value.replace(/[\\%_]/g, (c) => `\\${c}`);
+  return prefix ? `${escaped}%` : `%${escaped}%`;
+}
+
+/** One operator on one field, as SQL. JSONB equality uses containment so the GIN index serves it. */
+function leaf(target: Sortable, op: FilterOperator, raw: unknown, argument: string): SQL {
+  const expression = fieldExpression(target);
+  const field = target.kind === "field" ? target.field : null;
+  const inJsonb = field !== null && !field.column;
+  const spec = field ? fieldTypes[field.type] : null;
+  if (field && !spec?.operators.includes(op)) {
+    throw fail.badInput(
+      argument,
+      `${field.key} is ${field.type}: ${op} does not apply; use one of ${spec?.operators.join(", ")}.`,
+    );
+  }
+  if (target.kind === "id" && !["eq", "ne", "in", "notIn"].includes(op)) {
+    throw fail.badInput(argument, `id supports eq, ne, in and notIn.`);
+  }
+  const contains = (value: unknown) =>
+    sql`"resources"."values" @> ${JSON.stringify({ [field?.id ?? ""]: value })}::jsonb`;
+  const equals = (value: unknown): SQL => {
+    if (inJsonb && !spec?.array) return contains(value);
+    if (inJsonb) return sql`("resources"."values" -> ${field?.id}) = ${JSON.stringify(value)}::jsonb`;
+    return sql`${expression} = ${value}`;
+  };
+  switch (op) {
+    case "isNull": {
+      if (typeof raw !== "boolean") throw fail.badInput(argument, "isNull takes true or false.");
+      const isNull = inJsonb ? sql`not ("resources"."values" ? ${field?.id})` : sql`${expression} is null`;
+      return raw ? isNull : sql`not (${isNull})`;
+    }
+    case "eq":
+      return equals(operand(target, raw, argument, op));
+    case "ne":
+      return sql`not coalesce(${equals(operand(target, raw, argument, op))}, false)`;
+    case "in":
+    case "notIn": {
+      if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_IN) {
+        throw fail.badInput(argument, `${op} takes 1 to ${MAX_IN} values.`);
+      }
+      const any = sql.join(
+        raw.map((value) => equals(operand(target, value, argument, op))),
+        sql` or `,
+      );
+      return op === "in" ? sql`(${any})` : sql`not coalesce((${any}), false)`;
+    }
+    case "lt":
+    case "lte":
+    case "gt":
+    case "gte": {
+      const value = operand(target, raw, argument, op);
+      const symbol = { lt: "<", lte: "<=", gt: ">", gte: ">=" }[op];
+      const cast =
+        field?.column === "created_at" || field?.column === "updated_at" ? sql`::timestamptz` : sql``;
+      return sql`${expression} ${sql.raw(symbol)} ${value}${cast}`;
+    }
+    case "contains": {
+      const value = operand(target, raw, argument, op);
+      if (spec?.array || field?.type === "JSON") return contains(value);
+      return sql`${expression} ilike ${likePattern(value as string, false)}`;
+    }
+    case "startsWith": {
+      const value = operand(target, raw, argument, op);
+      return sql`${expression} ilike ${likePattern(value as string, true)}`;
+    }
+  }
+}
+
+/**
+ * Compiles a filter tree to SQL against the fields the actor can read (an unreadable field is
+ * BAD_USER_INPUT, as if it did not exist). Depth and size are bounded.
+ */
+export function compileFilter(
+  catalog: Catalog,
+  actor: Actor,
+  type: TypeDef,
+  filter: ResourceFilter,
+  argument = "where",
+): SQL {
+  let leaves = 0;
+  const walk = (node: ResourceFilter, path: string, depth: number): SQL => {
+    if (depth > MAX_FILTER_DEPTH)
+      throw fail.badInput(argument, `Filters nest at most ${MAX_FILTER_DEPTH} levels deep.`);
+    if (typeof node !== "object" || node === null) throw fail.badInput(path, "A filter is an object.");
+    const parts: SQL[] = [];
+    if (node.and) parts.push(...node.and.map((child, i) => walk(child, `${path}.and[${i}]`, depth + 1)));
+    if (node.or) {
+      if (node.or.length === 0) throw fail.badInput(`${path}.or`, "or needs at least one filter.");
+      const alternatives = node.or.map((child, i) => walk(child, `${path}.or[${i}]`, depth + 1));
+      parts.push(sql`(${sql.join(alternatives, sql` or `)})`);
+    }
+    if (node.not) parts.push(sql`not coalesce((${walk(node.not, `${path}.not`, depth + 1)}), false)`);
+    const ops = OPERATORS.filter((op) => node[op] !== undefined && node[op] !== null);
+    if (node.field != null) {
+      if (ops.length !== 1)
+        throw fail.badInput(
+          `${path}.field`,
+          `A filter on ${node.field} needs exactly one operator (got ${ops.length}).`,
+        );
+      if (++leaves > MAX_FILTER_LEAVES)
+        throw fail.badInput(argument, `A filter has at most ${MAX_FILTER_LEAVES} conditions.`);
+      const op = ops[0] as FilterOperator;
+      const target = resolveFilterField(catalog, actor, type, node.field, node.field);
+      parts.push(leaf(target, op, node[op], node.field));
+    } else if (ops.length > 0) {
+      throw fail.badInput(path, `Operator ${ops[0]} needs a field.`);
+    }
+    if (parts.length === 0) return sql`true`;
+    return parts.length === 1 ? (parts[0] as SQL) : sql`(${sql.join(parts, sql` and `)})`;
+  };
+  return walk(filter, argument, 0);
+}
+
+/** `match: { key: value }`: shorthand for an `and` of `eq`s. */
+export function matchToFilter(match: unknown): ResourceFilter {
+  if (typeof match !== "object" || match === null || Array.isArray(match)) {
+    throw fail.badInput("match", "match is an object of { fieldKey: value }.");
+  }
+  return {
+    and: Object.entries(match).map(([field, value]) =>
+      value === null ? { field, isNull: true } : { field, eq: value },
+    ),
+  };
+}

@@ -1,0 +1,77 @@
+import { createHash } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { type Db, queryRows } from "../db/client.ts";
+import { AppError, fail } from "../schema/errors.ts";
+
+/** How long a key remembers its first result. */
+export const IDEMPOTENCY_TTL_HOURS = 24;
+
+function stable(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stable);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.keys(value as object)
+        .sort()
+        .map((k) => [k, stable((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+/**
+ * Runs `run` at most once per (workspace, key) within 24 hours, in the caller's transaction. The key
+ * row is inserted first: a concurrent retry waits on it, then reads the stored result. The same
+ * key with a different input is IDEMPOTENCY_CONFLICT.
+ */
+export async function withIdempotency<T>(
+  tx: Db,
+  workspaceId: string,
+  key: string | null | undefined,
+  operation: string,
+  input: unknown,
+  run: () => Promise<T>,
+): Promise<{ result: T; replayed: boolean }> {
+  if (key == null) return { result: await run(), replayed: false };
+  if (key.length === 0 || key.length > 200)
+    throw fail.badInput("idempotencyKey", "idempotencyKey must be 1 to 200 characters.");
+  const hash = createHash("sha256")
+    .update(operation)
+    .update(JSON.stringify(stable(input)))
+    .digest("hex");
+  await tx.execute(
+    sql`delete from idempotency_keys where workspace_id = ${workspaceId} and key = ${key}
+          and created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`,
+  );
+  const claimed = await queryRows<{ key: string }>(
+    tx,
+    sql`insert into idempotency_keys (workspace_id, key, operation, request_hash, result)
+        values (${workspaceId}, ${key}, ${operation}, ${hash}, 'null'::jsonb)
+        on conflict (workspace_id, key) do nothing returning key`,
+  );
+  if (claimed.length === 0) {
+    const [existing] = await queryRows<{ request_hash: string; result: T }>(
+      tx,
+      sql`select request_hash, result from idempotency_keys where workspace_id = ${workspaceId} and key = ${key}`,
+    );
+    if (!existing || existing.request_hash !== hash) {
+      throw new AppError(
+        "IDEMPOTENCY_CONFLICT",
+        `idempotencyKey ${JSON.stringify(key)} was already used with a different input; use a new key for a new request.`,
+        { field: "idempotencyKey" },
+      );
+    }
+    return { result: existing.result, replayed: true };
+  }
+  const result = await run();
+  await tx.execute(
+    sql`update idempotency_keys set result = ${JSON.stringify(result)}::jsonb
+        where workspace_id = ${workspaceId} and key = ${key}`,
+  );
+  return { result, replayed: false };
+}
+
+export async function pruneIdempotencyKeys(db: Db): Promise<void> {
+  await db.execute(
+    sql`delete from idempotency_keys where created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`,
+  );
+}

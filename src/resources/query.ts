@@ -1,0 +1,217 @@
+import { type SQL, sql } from "drizzle-orm";
+import type { Actor } from "../auth/actor.ts";
+import { readableTypes, visibleType } from "../auth/policy.ts";
+import { type Db, queryRows } from "../db/client.ts";
+import type { Catalog, TypeDef } from "../metadata/catalog.ts";
+import { sqlIdLiteral } from "../metadata/fieldIndexes.ts";
+import { fieldTypes } from "../metadata/fieldTypes.ts";
+import { fail } from "../schema/errors.ts";
+import {
+  compileFilter,
+  fieldExpression,
+  matchToFilter,
+  type ResourceFilter,
+  resolveFilterField,
+  type Sortable,
+} from "./filters.ts";
+import { type ResourceRow, resources } from "./tables.ts";
+import { fieldValue } from "./values.ts";
+
+export const DEFAULT_PAGE = 50;
+export const MAX_PAGE = 500;
+
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+export interface ListArgs extends PageArgs {
+  type: string;
+  where?: ResourceFilter | null;
+  match?: unknown;
+  orderBy?: { field: string; direction?: "ASC" | "DESC" | null }[] | null;
+}
+
+export interface Connection<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: {
+    hasNextPage: boolean;
+    hasPreviousPage: boolean;
+    startCursor: string | null;
+    endCursor: string | null;
+  };
+  /** Counted only when the client asks for it. */
+  totalCount: () => Promise<number>;
+}
+
+interface SortKey {
+  target: Sortable;
+  expression: SQL;
+  descending: boolean;
+  cast: SQL;
+}
+
+function encodeCursor(values: unknown[]): string {
+  return Buffer.from(JSON.stringify(values)).toString("base64url");
+}
+
+function decodeCursor(cursor: string, length: number, argument: string): unknown[] {
+  try {
+    const values = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
+    if (Array.isArray(values) && values.length === length && typeof values[length - 1] === "string")
+      return values;
+  } catch {
+    // fall through
+  }
+  throw fail.badInput(
+    argument,
+    `${argument} is not a cursor of this query; pass an endCursor/startCursor it returned.`,
+  );
+}
+
+export function pageSize(args: PageArgs, max = MAX_PAGE): { size: number; backward: boolean } {
+  if (args.first != null && args.last != null) throw fail.badInput("last", "Pass first or last, not both.");
+  const backward = args.last != null || (args.before != null && args.after == null);
+  const size = args.last ?? args.first ?? DEFAULT_PAGE;
+  const argument = args.last != null ? "last" : "first";
+  if (!Number.isInteger(size) || size < 0 || size > max)
+    throw fail.badInput(argument, `${argument} must be between 0 and ${max}.`);
+  return { size, backward };
+}
+
+function sortKeys(catalog: Catalog, actor: Actor, type: TypeDef, orderBy: ListArgs["orderBy"]): SortKey[] {
+  if ((orderBy?.length ?? 0) > 3) throw fail.badInput("orderBy", "Sort by at most 3 fields.");
+  const keys: SortKey[] = (orderBy ?? []).map(({ field, direction }) => {
+    const target = resolveFilterField(catalog, actor, type, field, "orderBy");
+    if (target.kind === "field") {
+      const spec = fieldTypes[target.field.type];
+      if (spec.array || target.field.type === "JSON" || target.field.type === "LONG_TEXT") {
+        throw fail.badInput("orderBy", `${field} is ${target.field.type}; it cannot be sorted.`);
+      }
+    }
+    const column = target.kind === "field" ? target.field.column : null;
+    const cast = column === "created_at" || column === "updated_at" ? sql`::timestamptz` : sql``;
+    return { target, expression: fieldExpression(target), descending: direction === "DESC", cast };
+  });
+  if (!keys.some((k) => k.target.kind === "id")) {
+    keys.push({
+      target: { kind: "id" },
+      expression: fieldExpression({ kind: "id" }),
+      descending: false,
+      cast: sql``,
+    });
+  }
+  return keys;
+}
+
+/** Rows strictly after `values` in the order of `keys` (ASC sorts nulls last, DESC first: PostgreSQL's defaults). */
+function keyset(keys: SortKey[], values: unknown[], reverse: boolean): SQL {
+  const alternatives = keys.map((key, i) => {
+    const equalPrefix = keys
+      .slice(0, i)
+      .map((k, j) =>
+        values[j] === null ? sql`${k.expression} is null` : sql`${k.expression} = ${values[j]}${k.cast}`,
+      );
+    const descending = key.descending !== reverse;
+    const v = values[i];
+    let next: SQL;
+    if (descending)
+      next = v === null ? sql`${key.expression} is not null` : sql`${key.expression} < ${v}${key.cast}`;
+    else
+      next =
+        v === null ? sql`false` : sql`(${key.expression} > ${v}${key.cast} or ${key.expression} is null)`;
+    return equalPrefix.length ? sql`(${sql.join([...equalPrefix, next], sql` and `)})` : next;
+  });
+  return sql`(${sql.join(alternatives, sql` or `)})`;
+}
+
+function cursorValues(keys: SortKey[], row: ResourceRow): unknown[] {
+  return keys.map((key) => (key.target.kind === "id" ? row.id : fieldValue(row, key.target.field)));
+}
+
+/** Runs a keyset-paginated query over resources matching `base`, in the order of `keys`. */
+export async function paginate(
+  db: Db,
+  base: SQL,
+  keys: SortKey[],
+  args: PageArgs,
+): Promise<Connection<ResourceRow>> {
+  const { size, backward } = pageSize(args);
+  const cursorArg = backward ? "before" : "after";
+  const cursor = backward ? args.before : args.after;
+  const conditions = [base];
+  if (cursor) conditions.push(keyset(keys, decodeCursor(cursor, keys.length, cursorArg), backward));
+  const order = sql.join(
+    keys.map((k) => sql`${k.expression} ${sql.raw(k.descending !== backward ? "desc" : "asc")}`),
+    sql`, `,
+  );
+  const rows =
+    size === 0
+      ? []
+      : await db
+          .select()
+          .from(resources)
+          .where(sql.join(conditions, sql` and `))
+          .orderBy(order)
+          .limit(size + 1);
+  const more = rows.length > size;
+  const page = rows.slice(0, size);
+  if (backward) page.reverse();
+  const edges = page.map((node) => ({ cursor: encodeCursor(cursorValues(keys, node)), node }));
+  let counted: Promise<number> | null = null;
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: backward ? args.before != null : more,
+      hasPreviousPage: backward ? more : args.after != null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
+    },
+    totalCount: () => {
+      counted ??= queryRows<{ n: number }>(
+        db,
+        sql`select count(*)::int as n from resources where ${base}`,
+      ).then((r) => r[0]?.n ?? 0);
+      return counted;
+    },
+  };
+}
+
+/** `resources(type, where, match, orderBy, first/after, last/before)` through the access policy. */
+export async function listResources(
+  db: Db,
+  actor: Actor,
+  catalog: Catalog,
+  args: ListArgs,
+): Promise<Connection<ResourceRow>> {
+  const type = visibleType(catalog, actor, args.type);
+  const conditions = [
+    sql`"resources"."workspace_id" = ${actor.workspaceId}`,
+    sql.raw(`"resources"."type_id" = ${sqlIdLiteral(type.id)} and "resources"."deleted_at" is null`),
+  ];
+  if (args.where) conditions.push(compileFilter(catalog, actor, type, args.where, "where"));
+  if (args.match != null)
+    conditions.push(compileFilter(catalog, actor, type, matchToFilter(args.match), "match"));
+  return paginate(db, sql.join(conditions, sql` and `), sortKeys(catalog, actor, type, args.orderBy), args);
+}
+
+/** A resource's children of every type the actor can read, by id. */
+export async function listChildren(
+  db: Db,
+  actor: Actor,
+  catalog: Catalog,
+  parentId: string,
+  args: PageArgs,
+): Promise<Connection<ResourceRow>> {
+  const typeIds = readableTypes(catalog, actor).map((t) => t.id);
+  const base = sql`"resources"."workspace_id" = ${actor.workspaceId} and "resources"."parent_id" = ${parentId}
+    and "resources"."deleted_at" is null and "resources"."type_id" = any(${sql.param(typeIds)}::text[])`;
+  return paginate(
+    db,
+    base,
+    [{ target: { kind: "id" }, expression: fieldExpression({ kind: "id" }), descending: false, cast: sql`` }],
+    args,
+  );
+}

@@ -1,0 +1,87 @@
+import { sql } from "drizzle-orm";
+import type { Actor } from "../auth/actor.ts";
+import { canReadType } from "../auth/policy.ts";
+import { type Db, queryRows } from "../db/client.ts";
+import type { Catalog } from "../metadata/catalog.ts";
+import { fail } from "../schema/errors.ts";
+import type { References } from "./values.ts";
+
+/**
+ * Checks every id an input refers to, in one query per kind: a REFERENCE/LINKS target must be a
+ * live resource of the field's type that the actor can read, in the actor's workspace; a MEMBER a
+ * current member. Anything else — another workspace's id included — is BAD_USER_INPUT, exactly as
+ * if the id never existed.
+ */
+export async function checkReferences(
+  tx: Db,
+  actor: Actor,
+  catalog: Catalog,
+  references: References,
+  fieldPrefix = "",
+): Promise<void> {
+  const resourceIds = [...new Set(references.resources.flatMap((r) => r.ids))];
+  if (resourceIds.length > 0) {
+    const rows = await queryRows<{ id: string; type_id: string }>(
+      tx,
+      sql`select id, type_id from resources
+          where workspace_id = ${actor.workspaceId} and deleted_at is null
+            and id = any(${sql.param(resourceIds)}::text[])`,
+    );
+    const typeOf = new Map(rows.map((row) => [row.id, row.type_id]));
+    for (const { field, ids } of references.resources) {
+      for (const id of ids) {
+        const typeId = typeOf.get(id);
+        const type = typeId ? catalog.typesById.get(typeId) : undefined;
+        if (!type || !canReadType(catalog, actor, type) || typeId !== field.referenceTypeId) {
+          const expected = catalog.typesById.get(field.referenceTypeId ?? "")?.key ?? "?";
+          throw fail.badInput(
+            `${fieldPrefix}${field.key}`,
+            `${id} is not a ${expected} you can see; ${field.key} takes ${expected} ids.`,
+          );
+        }
+      }
+    }
+  }
+  const memberIds = [...new Set(references.members.flatMap((r) => r.ids))];
+  if (memberIds.length > 0) {
+    const rows = await queryRows<{ id: string }>(
+      tx,
+      sql`select id from members where workspace_id = ${actor.workspaceId} and removed_at is null
+            and id = any(${sql.param(memberIds)}::text[])`,
+    );
+    const found = new Set(rows.map((row) => row.id));
+    for (const { field, ids } of references.members) {
+      const missing = ids.find((id) => !found.has(id));
+      if (missing)
+        throw fail.badInput(`${fieldPrefix}${field.key}`, `${missing} is not a member of this workspace.`);
+    }
+  }
+}
+
+/** Refuses a parent that is the resource itself or one of its descendants. */
+export async function assertNoCycle(
+  tx: Db,
+  resourceId: string,
+  parentId: string | null,
+  fieldPrefix = "",
+): Promise<void> {
+  if (!parentId) return;
+  if (parentId === resourceId)
+    throw fail.badInput(`${fieldPrefix}parent`, "A resource cannot be its own parent.");
+  const [row] = await queryRows<{ cycle: boolean }>(
+    tx,
+    sql`with recursive ancestors(id, depth) as (
+          select parent_id, 1 from resources where id = ${parentId}
+          union all
+          select r.parent_id, a.depth + 1 from resources r join ancestors a on r.id = a.id
+          where a.id is not null and a.depth < 1000
+        )
+        select exists(select 1 from ancestors where id = ${resourceId}) as cycle`,
+  );
+  if (row?.cycle) {
+    throw fail.badInput(
+      `${fieldPrefix}parent`,
+      "That move would make a cycle: the new parent is a descendant of the resource.",
+    );
+  }
+}

@@ -1,0 +1,260 @@
+import type { Actor } from "../auth/actor.ts";
+import { visibleField } from "../auth/policy.ts";
+import { MemberRef } from "../auth/schema.ts";
+import type { Catalog, TypeDef } from "../metadata/catalog.ts";
+import { ResourceTypeRef, viewType } from "../metadata/schema.ts";
+import { builder } from "../schema/builder.ts";
+import { fail } from "../schema/errors.ts";
+import { NodeRef, registerNode } from "../schema/node.ts";
+import { actorOf, type Context } from "../server/context.ts";
+import type { ResourceFilter } from "./filters.ts";
+import { type Connection, listChildren, listResources, pageSize } from "./query.ts";
+import type { ResourceRow } from "./tables.ts";
+import { fieldValue, visibleValues } from "./values.ts";
+
+/** A resource with the catalog and actor it is shown to, so its fields resolve synchronously. */
+export interface ResourceView {
+  id: string;
+  row: ResourceRow;
+  type: TypeDef;
+  catalog: Catalog;
+  actor: Actor;
+}
+
+export function viewResource(row: ResourceRow, catalog: Catalog, actor: Actor): ResourceView {
+  return { id: row.id, row, type: catalog.typesById.get(row.typeId) as TypeDef, catalog, actor };
+}
+
+async function viewMany(context: Context, rows: (ResourceRow | null)[]): Promise<(ResourceView | null)[]> {
+  const catalog = await context.catalog();
+  const actor = actorOf(context);
+  return rows.map((row) => (row ? viewResource(row, catalog, actor) : null));
+}
+
+export const SortDirection = builder.enumType("SortDirection", { values: ["ASC", "DESC"] as const });
+
+export const ResourceFilterInput = builder.inputRef<ResourceFilter>("ResourceFilter").implement({
+  description: "A leaf names `field` and exactly one operator; or combine filters with and / or / not.",
+  fields: (t) => ({
+    and: t.field({ type: [ResourceFilterInput] }),
+    or: t.field({ type: [ResourceFilterInput] }),
+    not: t.field({ type: ResourceFilterInput }),
+    field: t.string({ description: "A field key (or `id`)." }),
+    eq: t.field({ type: "JSON" }),
+    ne: t.field({ type: "JSON" }),
+    in: t.field({ type: ["JSON"] }),
+    notIn: t.field({ type: ["JSON"] }),
+    lt: t.field({ type: "JSON" }),
+    lte: t.field({ type: "JSON" }),
+    gt: t.field({ type: "JSON" }),
+    gte: t.field({ type: "JSON" }),
+    contains: t.field({
+      type: "JSON",
+      description: "Substring (text), element(s) (LINKS, MULTI_SELECT), or sub-object (JSON).",
+    }),
+    startsWith: t.string(),
+    isNull: t.boolean(),
+  }),
+});
+
+export const ResourceOrderInput = builder.inputType("ResourceOrder", {
+  fields: (t) => ({
+    field: t.string({ required: true }),
+    direction: t.field({ type: SortDirection, defaultValue: "ASC" }),
+  }),
+});
+
+export const PageInfoRef = builder.simpleObject("PageInfo", {
+  fields: (t) => ({
+    hasNextPage: t.boolean(),
+    hasPreviousPage: t.boolean(),
+    startCursor: t.string({ nullable: true }),
+    endCursor: t.string({ nullable: true }),
+  }),
+});
+
+export const ResourceRef = builder.objectRef<ResourceView>("Resource");
+
+interface ResourceConnectionShape {
+  connection: Connection<ResourceRow>;
+  views: ResourceView[];
+}
+
+const ResourceEdgeRef = builder.objectRef<{ cursor: string; node: ResourceView }>("ResourceEdge").implement({
+  fields: (t) => ({
+    cursor: t.exposeString("cursor"),
+    node: t.field({ type: ResourceRef, resolve: (edge) => edge.node }),
+  }),
+});
+
+export const ResourceConnectionRef = builder
+  .objectRef<ResourceConnectionShape>("ResourceConnection")
+  .implement({
+    description: "A Relay connection of resources, keyset-paginated.",
+    fields: (t) => ({
+      edges: t.field({
+        type: [ResourceEdgeRef],
+        resolve: ({ connection, views }) =>
+          connection.edges.map((edge, i) => ({ cursor: edge.cursor, node: views[i] as ResourceView })),
+      }),
+      nodes: t.field({ type: [ResourceRef], resolve: ({ views }) => views }),
+      pageInfo: t.field({ type: PageInfoRef, resolve: ({ connection }) => connection.pageInfo }),
+      totalCount: t.int({
+        description: "Counted only when selected.",
+        resolve: ({ connection }) => connection.totalCount(),
+      }),
+    }),
+  });
+
+export async function connectionOf(
+  context: Context,
+  connection: Connection<ResourceRow>,
+): Promise<ResourceConnectionShape> {
+  const catalog = await context.catalog();
+  const actor = actorOf(context);
+  return { connection, views: connection.edges.map((edge) => viewResource(edge.node, catalog, actor)) };
+}
+
+/** `linked(field)`: the ids are in the row, so a page of these batches into one resource load. */
+async function linkedConnection(
+  context: Context,
+  view: ResourceView,
+  key: string,
+  args: { first?: number | null; after?: string | null },
+): Promise<ResourceConnectionShape> {
+  const field = visibleField(view.catalog, view.actor, view.type, key, "field");
+  if (field.type !== "LINKS") throw fail.badInput("field", `${key} is not a LINKS field.`);
+  const { size } = pageSize(args);
+  const ids = (view.row.values[field.id] as string[] | undefined) ?? [];
+  const rows = (await context.loaders.resource.loadMany(ids)).map((r) => (r instanceof Error ? null : r));
+  const live = rows.filter((row): row is ResourceRow => row !== null);
+  let start = 0;
+  if (args.after) {
+    const index = live.findIndex((row) => row.id === args.after);
+    if (index < 0) throw fail.badInput("after", "after is not a cursor of this connection.");
+    start = index + 1;
+  }
+  const page = live.slice(start, start + size);
+  const connection: Connection<ResourceRow> = {
+    edges: page.map((node) => ({ cursor: node.id, node })),
+    pageInfo: {
+      hasNextPage: start + size < live.length,
+      hasPreviousPage: start > 0,
+      startCursor: page[0]?.id ?? null,
+      endCursor: page[page.length - 1]?.id ?? null,
+    },
+    totalCount: async () => live.length,
+  };
+  return { connection, views: page.map((row) => viewResource(row, view.catalog, view.actor)) };
+}
+
+ResourceRef.implement({
+  description: "A resource of any type. `values` holds every field the viewer can read.",
+  interfaces: [NodeRef],
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    type: t.field({ type: ResourceTypeRef, resolve: (view) => viewType(view.type, view.catalog) }),
+    typeKey: t.string({ resolve: (view) => view.type.key }),
+    name: t.string({ nullable: true, resolve: (view) => view.row.name }),
+    values: t.field({
+      type: "JSON",
+      description: "{ fieldKey: value } for every field the viewer can read.",
+      resolve: (view) => visibleValues(view.catalog, view.actor, view.type, view.row),
+    }),
+    value: t.field({
+      type: "JSON",
+      nullable: true,
+      args: { field: t.arg.string({ required: true }) },
+      resolve: (view, args) =>
+        fieldValue(view.row, visibleField(view.catalog, view.actor, view.type, args.field, "field")),
+    }),
+    parent: t.field({
+      type: ResourceRef,
+      nullable: true,
+      resolve: async (view, _args, context) => {
+        const parentField = view.type.fieldsByKey.get("parent");
+        if (!view.row.parentId || !parentField) return null;
+        visibleField(view.catalog, view.actor, view.type, "parent");
+        const row = await context.loaders.resource.load(view.row.parentId);
+        return row ? viewResource(row, view.catalog, view.actor) : null;
+      },
+    }),
+    children: t.field({
+      type: ResourceConnectionRef,
+      args: { first: t.arg.int(), after: t.arg.string() },
+      resolve: async (view, args, context) =>
+        connectionOf(
+          context,
+          await listChildren(context.services.db, view.actor, view.catalog, view.row.id, args),
+        ),
+    }),
+    assignee: t.field({
+      type: MemberRef,
+      nullable: true,
+      resolve: async (view, _args, context) => {
+        if (!view.row.assigneeId) return null;
+        visibleField(view.catalog, view.actor, view.type, "assignee");
+        return context.loaders.member.load(view.row.assigneeId);
+      },
+    }),
+    createdBy: t.field({
+      type: MemberRef,
+      nullable: true,
+      resolve: async (view, _args, context) => {
+        if (!view.row.createdById) return null;
+        visibleField(view.catalog, view.actor, view.type, "createdBy");
+        return context.loaders.member.load(view.row.createdById);
+      },
+    }),
+    linked: t.field({
+      type: ResourceConnectionRef,
+      args: { field: t.arg.string({ required: true }), first: t.arg.int(), after: t.arg.string() },
+      resolve: (view, args, context) => linkedConnection(context, view, args.field, args),
+    }),
+    version: t.int({
+      description: "+1 on every change; pass as expectedVersion for optimistic concurrency.",
+      resolve: (view) => view.row.version,
+    }),
+    createdAt: t.field({ type: "DateTime", resolve: (view) => view.row.createdAt }),
+    updatedAt: t.field({ type: "DateTime", resolve: (view) => view.row.updatedAt }),
+  }),
+});
+
+registerNode("resource", "Resource", async (id, context) => {
+  const [view] = await viewMany(context, [await context.loaders.resource.load(id)]);
+  return view ?? null;
+});
+
+builder.queryFields((t) => ({
+  resources: t.field({
+    type: ResourceConnectionRef,
+    description:
+      "Resources of one type, filtered by any readable field, keyset-paginated (first at most 500).",
+    args: {
+      type: t.arg.string({ required: true }),
+      where: t.arg({ type: ResourceFilterInput }),
+      match: t.arg({ type: "JSON", description: 'Shorthand for an `and` of `eq`s: {"name": "Ada"}.' }),
+      orderBy: t.arg({ type: [ResourceOrderInput] }),
+      first: t.arg.int(),
+      after: t.arg.string(),
+      last: t.arg.int(),
+      before: t.arg.string(),
+    },
+    resolve: async (_root, args, context) => {
+      const actor = actorOf(context);
+      if (!actor.scopes.includes("READ")) throw fail.forbidden("This credential lacks the READ scope.");
+      const catalog = await context.catalog();
+      return connectionOf(context, await listResources(context.services.db, actor, catalog, args));
+    },
+  }),
+  resource: t.field({
+    type: ResourceRef,
+    nullable: true,
+    description: "A resource by id; null when it does not exist or the viewer cannot read it.",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, { id }, context) => {
+      const [view] = await viewMany(context, [await context.loaders.resource.load(String(id))]);
+      return view ?? null;
+    },
+  }),
+}));

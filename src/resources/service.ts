@@ -1,0 +1,436 @@
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import type { Actor } from "../auth/actor.ts";
+import { assertCanWriteType, canReadType, visibleField, visibleType } from "../auth/policy.ts";
+import type { Sequencer } from "../changes/sequencer.ts";
+import type { Db } from "../db/client.ts";
+import { newId } from "../db/ids.ts";
+import type { Catalog, CatalogStore, TypeDef } from "../metadata/catalog.ts";
+import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
+import { AppError, fail } from "../schema/errors.ts";
+import { withIdempotency } from "./idempotency.ts";
+import { assertNoCycle, checkReferences } from "./references.ts";
+import { type ResourceRow, resources } from "./tables.ts";
+import { assertRequired, type PreparedValues, prepareValues, type ResourceState } from "./values.ts";
+import { commitWrites, type WriteOp } from "./writePath.ts";
+
+export const MAX_BULK = 100;
+
+interface Ctx {
+  tx: Db;
+  actor: Actor;
+  catalog: Catalog;
+}
+
+function stateOf(row: ResourceRow): ResourceState {
+  return { name: row.name, parentId: row.parentId, assigneeId: row.assigneeId, values: { ...row.values } };
+}
+
+function applyPrepared(state: ResourceState, prepared: PreparedValues): ResourceState {
+  return { ...state, ...prepared.columns, values: { ...state.values, ...prepared.values } };
+}
+
+/** Resource mutations: each builds write operations and hands them to the one write path. */
+export class ResourceService {
+  constructor(
+    private readonly db: Db,
+    private readonly catalogs: CatalogStore,
+    private readonly sequencer: Sequencer,
+  ) {}
+
+  /** One transaction with the actor's catalog; after commit the sequencer numbers the new changes. */
+  private async transact<T>(actor: Actor, run: (ctx: Ctx) => Promise<T>): Promise<T> {
+    if (!actor.scopes.includes("WRITE")) {
+      throw fail.forbidden("This credential is read-only (no WRITE scope); use one that grants WRITE.");
+    }
+    const catalog = await this.catalogs.get(actor.workspaceId);
+    const result = await this.db.transaction((tx) => run({ tx, actor, catalog }));
+    await this.sequencer.kick(actor.workspaceId);
+    return result;
+  }
+
+  /** Locks a live (or deleted) resource the actor can write; NOT_FOUND when it cannot see it. */
+  private async lock(
+    ctx: Ctx,
+    id: string,
+    options: { deleted?: boolean; argument?: string } = {},
+  ): Promise<{ row: ResourceRow; type: TypeDef }> {
+    const [row] = await ctx.tx
+      .select()
+      .from(resources)
+      .where(and(eq(resources.id, id), eq(resources.workspaceId, ctx.actor.workspaceId)))
+      .for("update");
+    const type = row ? ctx.catalog.typesById.get(row.typeId) : undefined;
+    const visible =
+      row &&
+      type &&
+      canReadType(ctx.catalog, ctx.actor, type) &&
+      (options.deleted ? row.deletedAt : !row.deletedAt);
+    if (!row || !type || !visible) {
+      throw fail.notFound(`No ${options.deleted ? "deleted " : ""}resource with id ${JSON.stringify(id)}.`);
+    }
+    assertCanWriteType(ctx.catalog, ctx.actor, type);
+    return { row, type };
+  }
+
+  private assertVersion(row: ResourceRow, expected: number | null | undefined): void {
+    if (expected != null && expected !== row.version) {
+      throw fail.conflict(
+        `The resource is at version ${row.version}, not ${expected}; reload it and retry.`,
+        {
+          currentVersion: row.version,
+          field: "expectedVersion",
+        },
+      );
+    }
+  }
+
+  private async prepareCreate(ctx: Ctx, type: TypeDef, values: unknown, prefix = ""): Promise<WriteOp> {
+    const prepared = prepareValues(ctx.catalog, ctx.actor, type, values ?? {}, prefix);
+    const state = applyPrepared({ name: null, parentId: null, assigneeId: null, values: {} }, prepared);
+    assertRequired(type, state, prefix);
+    await checkReferences(ctx.tx, ctx.actor, ctx.catalog, prepared.references, prefix);
+    return { kind: "create", type, id: newId("resource"), state, fieldPrefix: prefix };
+  }
+
+  private async prepareUpdate(
+    ctx: Ctx,
+    row: ResourceRow,
+    type: TypeDef,
+    values: unknown,
+    prefix = "",
+  ): Promise<WriteOp> {
+    const prepared = prepareValues(ctx.catalog, ctx.actor, type, values ?? {}, prefix);
+    await checkReferences(ctx.tx, ctx.actor, ctx.catalog, prepared.references, prefix);
+    if (prepared.columns.parentId !== undefined)
+      await assertNoCycle(ctx.tx, row.id, prepared.columns.parentId, prefix);
+    return {
+      kind: "update",
+      type,
+      before: row,
+      state: applyPrepared(stateOf(row), prepared),
+      fieldPrefix: prefix,
+    };
+  }
+
+  private async reload(tx: Db, ids: string[]): Promise<ResourceRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await tx.select().from(resources).where(inArray(resources.id, ids));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  async create(
+    actor: Actor,
+    input: { type: string; values?: unknown; idempotencyKey?: string | null },
+  ): Promise<ResourceRow> {
+    return this.transact(actor, async (ctx) => {
+      const type = visibleType(ctx.catalog, actor, input.type);
+      assertCanWriteType(ctx.catalog, actor, type);
+      const { result } = await withIdempotency(
+        ctx.tx,
+        actor.workspaceId,
+        input.idempotencyKey,
+        "createResource",
+        input,
+        async () => {
+          const [row] = await commitWrites(ctx.tx, actor, ctx.catalog, [
+            await this.prepareCreate(ctx, type, input.values),
+          ]);
+          return { ids: [row?.id as string] };
+        },
+      );
+      return (await this.reload(ctx.tx, result.ids))[0] as ResourceRow;
+    });
+  }
+
+  async update(
+    actor: Actor,
+    input: { id: string; values?: unknown; expectedVersion?: number | null },
+  ): Promise<ResourceRow> {
+    return this.transact(actor, async (ctx) => {
+      const { row, type } = await this.lock(ctx, input.id);
+      this.assertVersion(row, input.expectedVersion);
+      const [updated] = await commitWrites(ctx.tx, actor, ctx.catalog, [
+        await this.prepareUpdate(ctx, row, type, input.values),
+      ]);
+      return updated as ResourceRow;
+    });
+  }
+
+  /** Creates, or updates the resource whose `matchOn` fields equal the input's values. */
+  async upsert(
+    actor: Actor,
+    input: { type: string; matchOn: string[]; values?: unknown; idempotencyKey?: string | null },
+  ): Promise<{ resource: ResourceRow; created: boolean }> {
+    return this.transact(actor, async (ctx) => {
+      const type = visibleType(ctx.catalog, actor, input.type);
+      assertCanWriteType(ctx.catalog, actor, type);
+      if (input.matchOn.length === 0 || input.matchOn.length > 10) {
+        throw fail.badInput("matchOn", "matchOn names 1 to 10 fields whose values identify the resource.");
+      }
+      const values = (input.values ?? {}) as Record<string, unknown>;
+      const match: Record<string, unknown> = {};
+      for (const key of input.matchOn) {
+        const field = visibleField(ctx.catalog, actor, type, key, "matchOn");
+        if (!field.unique && field.key !== "name") {
+          throw fail.badInput("matchOn", `${key} is not unique; upsert matches on unique fields (or name).`);
+        }
+        if (typeof values !== "object" || values === null || values[key] == null) {
+          throw fail.badInput(`values.${key}`, `values must include ${key}, which matchOn names.`);
+        }
+        try {
+          match[field.column ?? field.id] = coerceValue(field, values[key]);
+        } catch (error) {
+          if (error instanceof InvalidValue) throw fail.badInput(key, `${key} ${error.message}.`);
+          throw error;
+        }
+      }
+      const { result } = await withIdempotency(
+        ctx.tx,
+        actor.workspaceId,
+        input.idempotencyKey,
+        "upsertResource",
+        input,
+        async () => {
+          const existing = await this.findMatch(ctx, type, match);
+          if (existing) {
+            const [row] = await commitWrites(ctx.tx, actor, ctx.catalog, [
+              await this.prepareUpdate(ctx, existing, type, values),
+            ]);
+            return { ids: [row?.id as string], created: false };
+          }
+          const [row] = await commitWrites(ctx.tx, actor, ctx.catalog, [
+            await this.prepareCreate(ctx, type, values),
+          ]);
+          return { ids: [row?.id as string], created: true };
+        },
+      );
+      return { resource: (await this.reload(ctx.tx, result.ids))[0] as ResourceRow, created: result.created };
+    });
+  }
+
+  private async findMatch(
+    ctx: Ctx,
+    type: TypeDef,
+    match: Record<string, unknown>,
+  ): Promise<ResourceRow | undefined> {
+    const jsonb: Record<string, unknown> = {};
+    const conditions = [
+      eq(resources.workspaceId, ctx.actor.workspaceId),
+      eq(resources.typeId, type.id),
+      isNull(resources.deletedAt),
+    ];
+    for (const [key, value] of Object.entries(match)) {
+      if (key === "name") conditions.push(eq(resources.name, value as string));
+      else jsonb[key] = value;
+    }
+    const query = ctx.tx.select().from(resources);
+    if (Object.keys(jsonb).length > 0)
+      conditions.push(sql`${resources.values} @> ${JSON.stringify(jsonb)}::jsonb`);
+    const [row] = await query
+      .where(and(...conditions))
+      .limit(1)
+      .for("update");
+    return row;
+  }
+
+  async delete(actor: Actor, input: { id: string; expectedVersion?: number | null }): Promise<string> {
+    return this.transact(actor, async (ctx) => {
+      const { row, type } = await this.lock(ctx, input.id);
+      this.assertVersion(row, input.expectedVersion);
+      await commitWrites(ctx.tx, actor, ctx.catalog, [{ kind: "delete", type, before: row }]);
+      return row.id;
+    });
+  }
+
+  async restore(actor: Actor, input: { id: string }): Promise<ResourceRow> {
+    return this.transact(actor, async (ctx) => {
+      const { row, type } = await this.lock(ctx, input.id, { deleted: true });
+      const [restored] = await commitWrites(ctx.tx, actor, ctx.catalog, [
+        { kind: "restore", type, before: row },
+      ]);
+      return restored as ResourceRow;
+    });
+  }
+
+  /** A new resource with the same values (new id; `name` unchanged unless overridden). */
+  async copy(
+    actor: Actor,
+    input: { id: string; values?: unknown; idempotencyKey?: string | null },
+  ): Promise<ResourceRow> {
+    return this.transact(actor, async (ctx) => {
+      const { result } = await withIdempotency(
+        ctx.tx,
+        actor.workspaceId,
+        input.idempotencyKey,
+        "copyResource",
+        input,
+        async () => {
+          const { row, type } = await this.lock(ctx, input.id);
+          const overrides = prepareValues(ctx.catalog, actor, type, input.values ?? {});
+          await checkReferences(ctx.tx, actor, ctx.catalog, overrides.references);
+          const state = applyPrepared(stateOf(row), overrides);
+          assertRequired(type, state);
+          const [copy] = await commitWrites(ctx.tx, actor, ctx.catalog, [
+            { kind: "create", type, id: newId("resource"), state },
+          ]);
+          return { ids: [copy?.id as string] };
+        },
+      );
+      return (await this.reload(ctx.tx, result.ids))[0] as ResourceRow;
+    });
+  }
+
+  /** Adds (or removes) targets of a LINKS field: an UPDATED change with `added` / `removed`. */
+  async link(
+    actor: Actor,
+    input: { id: string; field: string; targetIds: string[] },
+    remove = false,
+  ): Promise<ResourceRow> {
+    return this.transact(actor, async (ctx) => {
+      const { row, type } = await this.lock(ctx, input.id);
+      const field = visibleField(ctx.catalog, actor, type, input.field, "field");
+      if (field.type !== "LINKS") throw fail.badInput("field", `${field.key} is not a LINKS field.`);
+      if (input.targetIds.length === 0 || input.targetIds.length > 1000) {
+        throw fail.badInput("targetIds", "targetIds takes 1 to 1000 ids.");
+      }
+      const current = (row.values[field.id] as string[] | undefined) ?? [];
+      const next = remove
+        ? current.filter((id) => !input.targetIds.includes(id))
+        : [...current, ...input.targetIds];
+      const values = { [field.key]: next };
+      const op = await this.prepareUpdate(ctx, row, type, values, "").catch((error: unknown) => {
+        // Name the argument the caller passed, not the internal values object.
+        if (error instanceof AppError && error.extensions.field === field.key) {
+          throw fail.badInput("targetIds", error.message);
+        }
+        throw error;
+      });
+      const [updated] = await commitWrites(ctx.tx, actor, ctx.catalog, [op]);
+      return updated as ResourceRow;
+    });
+  }
+
+  async assign(actor: Actor, input: { id: string; memberId: string | null }): Promise<ResourceRow> {
+    return this.transact(actor, async (ctx) => {
+      const { row, type } = await this.lock(ctx, input.id);
+      const op = await this.prepareUpdate(ctx, row, type, { assignee: input.memberId }).catch(
+        renameField("assignee", "memberId"),
+      );
+      const [updated] = await commitWrites(ctx.tx, actor, ctx.catalog, [op]);
+      return updated as ResourceRow;
+    });
+  }
+
+  async move(actor: Actor, input: { id: string; parentId: string | null }): Promise<ResourceRow> {
+    return this.transact(actor, async (ctx) => {
+      const { row, type } = await this.lock(ctx, input.id);
+      const op = await this.prepareUpdate(ctx, row, type, { parent: input.parentId }).catch(
+        renameField("parent", "parentId"),
+      );
+      const [updated] = await commitWrites(ctx.tx, actor, ctx.catalog, [op]);
+      return updated as ResourceRow;
+    });
+  }
+
+  async createMany(
+    actor: Actor,
+    input: { type: string; items: { values?: unknown }[]; idempotencyKey?: string | null },
+  ): Promise<ResourceRow[]> {
+    checkBulk(input.items.length, "items");
+    return this.transact(actor, async (ctx) => {
+      const type = visibleType(ctx.catalog, actor, input.type);
+      assertCanWriteType(ctx.catalog, actor, type);
+      const { result } = await withIdempotency(
+        ctx.tx,
+        actor.workspaceId,
+        input.idempotencyKey,
+        "createResources",
+        input,
+        async () => {
+          const ops: WriteOp[] = [];
+          for (const [index, item] of input.items.entries()) {
+            ops.push(await this.prepareCreate(ctx, type, item.values, `items[${index}].values.`));
+          }
+          return { ids: (await commitWrites(ctx.tx, actor, ctx.catalog, ops)).map((r) => r.id) };
+        },
+      );
+      return this.reload(ctx.tx, result.ids);
+    });
+  }
+
+  async updateMany(
+    actor: Actor,
+    input: { items: { id: string; values?: unknown; expectedVersion?: number | null }[] },
+  ): Promise<ResourceRow[]> {
+    checkBulk(input.items.length, "items");
+    return this.transact(actor, async (ctx) => {
+      const ops: WriteOp[] = [];
+      for (const [index, item] of input.items.entries()) {
+        const { row, type } = await this.lock(ctx, item.id).catch(prefixError(`items[${index}].id`));
+        try {
+          this.assertVersion(row, item.expectedVersion);
+        } catch (error) {
+          throw prefixError(`items[${index}].`)(error);
+        }
+        ops.push(await this.prepareUpdate(ctx, row, type, item.values, `items[${index}].values.`));
+      }
+      return commitWrites(ctx.tx, actor, ctx.catalog, ops);
+    });
+  }
+
+  async deleteMany(actor: Actor, input: { ids: string[] }): Promise<string[]> {
+    checkBulk(input.ids.length, "ids");
+    return this.transact(actor, async (ctx) => {
+      const ops: WriteOp[] = [];
+      for (const [index, id] of [...new Set(input.ids)].entries()) {
+        const { row, type } = await this.lock(ctx, id).catch(prefixError(`ids[${index}]`));
+        ops.push({ kind: "delete", type, before: row });
+      }
+      return (await commitWrites(ctx.tx, actor, ctx.catalog, ops)).map((r) => r.id);
+    });
+  }
+
+  /** Cascade for `deleteResourceType(force: true)`: each live resource gets its DELETED change. */
+  async deleteAllOfType(tx: Db, actor: Actor, catalog: Catalog, type: TypeDef): Promise<void> {
+    const rows = await tx
+      .select()
+      .from(resources)
+      .where(and(eq(resources.typeId, type.id), isNull(resources.deletedAt)))
+      .for("update");
+    for (let i = 0; i < rows.length; i += 500) {
+      await commitWrites(
+        tx,
+        actor,
+        catalog,
+        rows.slice(i, i + 500).map((row) => ({ kind: "delete" as const, type, before: row })),
+      );
+    }
+  }
+}
+
+function checkBulk(count: number, argument: string): void {
+  if (count === 0 || count > MAX_BULK)
+    throw fail.badInput(argument, `${argument} takes 1 to ${MAX_BULK} entries.`);
+}
+
+/** Re-labels an error's `field` for bulk items: `items[3].id`, `items[3].expectedVersion`. */
+function prefixError(label: string) {
+  return (error: unknown): never => {
+    if (error instanceof AppError) {
+      const field = error.extensions.field;
+      const named = label.endsWith(".") ? `${label}${typeof field === "string" ? field : ""}` : label;
+      throw new AppError(error.code, `${named}: ${error.message}`, { ...error.extensions, field: named });
+    }
+    throw error;
+  };
+}
+
+function renameField(from: string, to: string) {
+  return (error: unknown): never => {
+    if (error instanceof AppError && error.extensions.field === from) {
+      throw new AppError(error.code, error.message, { ...error.extensions, field: to });
+    }
+    throw error;
+  };
+}

@@ -1,0 +1,66 @@
+import { sql } from "drizzle-orm";
+import { index, integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { workspaces } from "../auth/tables.ts";
+
+/**
+ * Every resource of every type lives here: typed columns for the system fields, and one JSONB
+ * object of every other field's value keyed by the field's stable id (so renames never touch rows
+ * and a deleted field's id is never reused). Indexes for custom fields are made at run time by the
+ * metadata service (see `src/metadata/fieldIndexes.ts`).
+ */
+export const resources = pgTable(
+  "resources",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    typeId: text("type_id").notNull(),
+    name: text("name"),
+    parentId: text("parent_id"),
+    assigneeId: text("assignee_id"),
+    createdById: text("created_by_id"),
+    values: jsonb("values").$type<Record<string, unknown>>().notNull().default({}),
+    version: integer("version").notNull().default(1),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    /** Soft delete: restorable until the retention period ends. */
+    deletedAt: timestamp("deleted_at", { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    index("resources_type_id_idx").on(t.workspaceId, t.typeId, t.id).where(sql`${t.deletedAt} is null`),
+    index("resources_type_name_idx")
+      .on(t.workspaceId, t.typeId, t.name, t.id)
+      .where(sql`${t.deletedAt} is null`),
+    index("resources_type_created_idx")
+      .on(t.workspaceId, t.typeId, t.createdAt, t.id)
+      .where(sql`${t.deletedAt} is null`),
+    index("resources_type_updated_idx")
+      .on(t.workspaceId, t.typeId, t.updatedAt, t.id)
+      .where(sql`${t.deletedAt} is null`),
+    index("resources_parent_idx").on(t.parentId),
+    index("resources_assignee_idx").on(t.assigneeId),
+    index("resources_values_idx").using("gin", sql`${t.values} jsonb_path_ops`),
+  ],
+);
+
+/** Idempotency keys of create/upsert/copy/bulk create: the first result, kept 24 hours. */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    operation: text("operation").notNull(),
+    requestHash: text("request_hash").notNull(),
+    result: jsonb("result").$type<unknown>().notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.key] }),
+    index("idempotency_keys_created_idx").on(t.createdAt),
+  ],
+);
+
+export type ResourceRow = typeof resources.$inferSelect;

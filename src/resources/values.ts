@@ -1,0 +1,141 @@
+import type { Actor } from "../auth/actor.ts";
+import { canReadField, canWriteField } from "../auth/policy.ts";
+import type { Catalog, FieldDef, TypeDef } from "../metadata/catalog.ts";
+import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
+import type { SystemColumn } from "../metadata/systemFields.ts";
+import { AppError, fail } from "../schema/errors.ts";
+import type { ResourceRow } from "./tables.ts";
+
+/** The writable system columns and the row property each maps to. */
+export const columnProperty = {
+  name: "name",
+  parent_id: "parentId",
+  assignee_id: "assigneeId",
+  created_at: "createdAt",
+  updated_at: "updatedAt",
+  created_by_id: "createdById",
+} as const satisfies Record<SystemColumn, keyof ResourceRow>;
+
+/** A resource's state as the write path sees it: system columns plus JSONB values by field id. */
+export interface ResourceState {
+  name: string | null;
+  parentId: string | null;
+  assigneeId: string | null;
+  values: Record<string, unknown>;
+}
+
+/** Ids an input refers to, checked in one query each before anything is written. */
+export interface References {
+  resources: { field: FieldDef; ids: string[] }[];
+  members: { field: FieldDef; ids: string[] }[];
+}
+
+export interface PreparedValues {
+  /** Changes to apply: system columns by property, JSONB values by field id (null clears). */
+  columns: Partial<Pick<ResourceState, "name" | "parentId" | "assigneeId">>;
+  values: Record<string, unknown>;
+  references: References;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Validates an input `values` object against the type as the actor sees it: unknown or unreadable
+ * keys are BAD_USER_INPUT, unwritable ones FORBIDDEN, each value checked and normalised by its type.
+ * `fieldPrefix` names the argument in errors (e.g. `items[3].values.`).
+ */
+export function prepareValues(
+  catalog: Catalog,
+  actor: Actor,
+  type: TypeDef,
+  input: unknown,
+  fieldPrefix = "",
+): PreparedValues {
+  if (!isPlainObject(input))
+    throw fail.badInput(
+      `${fieldPrefix}values`.replace(/\.$/, ""),
+      "values must be a JSON object of { fieldKey: value }.",
+    );
+  const prepared: PreparedValues = { columns: {}, values: {}, references: { resources: [], members: [] } };
+  for (const [key, raw] of Object.entries(input)) {
+    const field = type.fieldsByKey.get(key);
+    const name = `${fieldPrefix}${key}`;
+    if (!field || !canReadField(catalog, actor, field)) {
+      throw fail.badInput(
+        name,
+        `Unknown field ${JSON.stringify(key)} on type ${type.key}; see resourceType(key: "${type.key}").fields.`,
+      );
+    }
+    if (!canWriteField(catalog, actor, field)) {
+      throw new AppError(
+        "FORBIDDEN",
+        field.readOnly ? `The field ${key} is read-only.` : `Your role may not change the field ${key}.`,
+        { field: name },
+      );
+    }
+    let value: unknown;
+    try {
+      value = coerceValue(field, raw);
+    } catch (error) {
+      if (error instanceof InvalidValue) throw fail.badInput(name, `${key} ${error.message}.`);
+      throw error;
+    }
+    if (value === null && field.required) throw fail.badInput(name, `${key} is required.`);
+    if (field.column) {
+      const property = columnProperty[field.column];
+      if (property === "name" || property === "parentId" || property === "assigneeId") {
+        prepared.columns[property] = value as string | null;
+      }
+    } else {
+      prepared.values[field.id] = value;
+    }
+    if (value !== null) {
+      const ids = Array.isArray(value) ? (value as string[]) : [value as string];
+      if (field.type === "REFERENCE" || field.type === "LINKS")
+        prepared.references.resources.push({ field, ids });
+      if (field.type === "MEMBER") prepared.references.members.push({ field, ids });
+    }
+  }
+  return prepared;
+}
+
+/** Required custom fields must have a value once a resource exists. */
+export function assertRequired(type: TypeDef, state: ResourceState, fieldPrefix = ""): void {
+  for (const field of type.fields) {
+    if (!field.required) continue;
+    const value = field.column === "name" ? state.name : field.column ? "set" : state.values[field.id];
+    if (value === null || value === undefined)
+      throw fail.badInput(`${fieldPrefix}${field.key}`, `${field.key} is required.`);
+  }
+}
+
+function iso(value: Date | string): string {
+  return (value instanceof Date ? value : new Date(value)).toISOString();
+}
+
+/** The value of one field of a row, in API form. */
+export function fieldValue(row: ResourceRow, field: FieldDef): unknown {
+  if (field.column) {
+    const value = row[columnProperty[field.column]];
+    if (value instanceof Date) return iso(value);
+    return value ?? null;
+  }
+  return row.values[field.id] ?? null;
+}
+
+/** `{ key: value }` for every field of the type the actor may read (Resource.values, snapshots). */
+export function visibleValues(
+  catalog: Catalog,
+  actor: Actor | null,
+  type: TypeDef,
+  row: ResourceRow,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of type.fields) {
+    if (actor && !canReadField(catalog, actor, field)) continue;
+    out[field.key] = fieldValue(row, field);
+  }
+  return out;
+}
