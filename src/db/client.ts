@@ -25,9 +25,13 @@ export interface DatabaseOptions {
   dataDir: string;
   /** postgres.js pool size. */
   maxConnections?: number;
+  /** Called for every SQL statement Drizzle sends (tests count statements with it). */
+  onQuery?: (query: string) => void;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const onQuery = options.onQuery;
+  const logger = onQuery ? { logQuery: (query: string) => onQuery(query) } : undefined;
   if (options.url) {
     const client = postgres(options.url, {
       max: options.maxConnections ?? 10,
@@ -35,12 +39,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       // Ids and counts stay strings/numbers as PostgreSQL sends them; timestamps become Dates.
       connection: { application_name: "plugboard" },
     });
-    const db = drizzlePostgres(client, { schema: tables }) as unknown as Db;
+    const db = drizzlePostgres(client, { schema: tables, logger }) as unknown as Db;
     return { db, kind: "postgres", close: () => client.end({ timeout: 5 }) };
   }
   if (options.dataDir.startsWith("memory://")) {
     const client = await PGlite.create();
-    const db = drizzlePglite(client, { schema: tables }) as unknown as Db;
+    const db = drizzlePglite(client, { schema: tables, logger }) as unknown as Db;
     return { db, kind: "pglite", close: () => client.close() };
   }
   // PGlite is single-process: refuse a second process on the same directory with a clear message.
@@ -49,7 +53,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const releaseLock = acquireDataDirLock(dir);
   try {
     const client = await PGlite.create(path.join(dir, "pgdata"));
-    const db = drizzlePglite(client, { schema: tables }) as unknown as Db;
+    const db = drizzlePglite(client, { schema: tables, logger }) as unknown as Db;
     return {
       db,
       kind: "pglite",

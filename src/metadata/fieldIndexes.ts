@@ -21,7 +21,7 @@ export function sqlIdLiteral(id: string): string {
 /** The SQL expression of a JSONB field's value, as indexes and queries both spell it. */
 export function valueExpression(fieldId: string, type: FieldType): string {
   const text = `("values" ->> ${sqlIdLiteral(fieldId)})`;
-  return fieldTypes[type].numeric ? `(${text})::numeric` : text;
+  return fieldTypes[type].numeric ? `((${text})::numeric)` : text;
 }
 
 export const UNIQUE_TYPES: readonly FieldType[] = [

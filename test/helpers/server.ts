@@ -23,6 +23,8 @@ export interface TestServer {
   database: Database;
   /** The bootstrap workspace "Default" and its owner. */
   owner: Tenant;
+  /** How many SQL statements the server has sent so far. */
+  statements(): number;
   /** A new workspace with its owner, as `plugboard create-workspace` makes one. */
   createTenant(name?: string): Promise<Tenant>;
   close(): Promise<void>;
@@ -42,7 +44,14 @@ export async function startServer(overrides: Record<string, string> = {}): Promi
     ...overrides,
   });
   const logger = createLogger(env.PLUGBOARD_LOG_LEVEL);
-  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.PLUGBOARD_DATA_DIR });
+  let statements = 0;
+  const database = await openDatabase({
+    url: env.DATABASE_URL,
+    dataDir: env.PLUGBOARD_DATA_DIR,
+    onQuery: () => {
+      statements++;
+    },
+  });
   await prepareDatabase(database, env, logger);
   const app = buildApp({ db: database.db, env, logger });
   await new Promise<void>((resolve) => app.server.listen(0, "127.0.0.1", resolve));
@@ -61,6 +70,7 @@ export async function startServer(overrides: Record<string, string> = {}): Promi
     app,
     database,
     owner: { workspaceId: owner.workspaceId, memberId: owner.id, token: adminToken },
+    statements: () => statements,
     createTenant: (name = `Tenant ${++tenants}`) =>
       createWorkspace(database.db, { name, ownerEmail: `owner${tenants}@tenant.example` }),
     close: async () => {
