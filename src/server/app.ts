@@ -13,6 +13,7 @@ import { schema } from "../schema/index.ts";
 import { type Context, createContext } from "./context.ts";
 import type { Env } from "./env.ts";
 import { handleHealth } from "./health.ts";
+import { refuseLargeBody } from "./limits.ts";
 import { startMaintenance } from "./maintenance.ts";
 import { createErrorMasker } from "./plugins/maskErrors.ts";
 import { useRequestErrorCodes } from "./plugins/requestErrorCodes.ts";
@@ -95,7 +96,8 @@ export function buildApp({ db, env, logger }: AppOptions): App {
         "request",
       );
     });
-    if (handleHealth(req, res, db)) return;
+    if (handleHealth(req, res, db, services)) return;
+    if (refuseLargeBody(req, res)) return;
     void yoga(req, res, { req, res });
   });
 

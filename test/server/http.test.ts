@@ -45,3 +45,29 @@ describe("GraphQL over HTTP", () => {
     expect(response.headers.get("x-request-id")).toBe("abc-123");
   });
 });
+
+describe("limits and operations", () => {
+  it("refuses a 10 MB body with 413 PAYLOAD_TOO_LARGE, and a long TEXT with BAD_USER_INPUT", async () => {
+    const huge = "x".repeat(10 * 1024 * 1024);
+    const response = await fetch(server.graphqlUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${server.owner.token}` },
+      body: JSON.stringify({ query: `mutation($v: JSON) { createResource(input: { type: "account", values: $v }) { resource { id } } }`, variables: { v: { name: huge } } }),
+    });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe("PAYLOAD_TOO_LARGE");
+    const long = await gql(
+      server.graphqlUrl,
+      `mutation($v: JSON) { createResource(input: { type: "account", values: $v }) { resource { id } } }`,
+      { v: { name: "y".repeat(20_000) } },
+      { token: server.owner.token },
+    );
+    expect(long.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "name" });
+  });
+
+  it("exposes the change feed's lag at /metrics", async () => {
+    const response = await fetch(`${server.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/plugboard_changes_lag_seconds \d/);
+  });
+});
