@@ -1,0 +1,133 @@
+/**
+ * Issue 3: reads and writes at scale, on PostgreSQL. Seeds one workspace with 1,000 accounts and
+ * 1,000,000 contacts (custom `score` INTEGER, `tier` SELECT, `ref` TEXT), then measures in one run:
+ *  1. `resources(type: "contact", where: {field: "email", eq})` and the same on the custom TEXT field:
+ *     latency p50/p99 (sequential requests) and the query plan;
+ *  2. a page of 50 contacts ordered by score with their linked accounts: req/s at 32 connections and
+ *     server CPU per request, against the same SQL in a bare node:http + postgres.js server (floor);
+ *  3. `createResource` req/s at 32 connections against a bare INSERT of the same row (floor).
+ *
+ *   npm run bench:resources            (BENCH_CONTACTS=100000 for a quicker run)
+ */
+import { fileURLToPath } from "node:url";
+import postgres from "postgres";
+import { load, startProcess, stopProcess, table } from "./lib/load.ts";
+import { cpuSeconds, freshDatabase } from "./lib/pg.ts";
+
+const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 1_000_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const token = "pbk_bench_token_0123456789abcdefghijklmnopqrstuvwxyz";
+const cli = fileURLToPath(new URL("../bin/plugboard.mjs", import.meta.url));
+const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
+const floorScript = fileURLToPath(new URL("./floor-server.ts", import.meta.url));
+
+const url = await freshDatabase("plugboard_bench_resources");
+const plugboard = await startProcess(
+  [process.execPath, cli, "serve"],
+  { PORT: "4701", DATABASE_URL: url, PLUGBOARD_ADMIN_TOKEN: token, PLUGBOARD_LOG_LEVEL: "warn" },
+  "http://127.0.0.1:4701/readyz",
+);
+const endpoint = "http://127.0.0.1:4701/graphql";
+async function gql(query: string, variables: Record<string, unknown> = {}) {
+  const response = await fetch(endpoint, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data: Record<string, never>; errors?: unknown };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data as Record<string, any>; // biome-ignore lint/suspicious/noExplicitAny: bench reads loosely
+}
+
+await gql(`mutation { createField(input: { resourceType: "contact", key: "score", name: "Score", type: INTEGER }) { field { id } } }`);
+await gql(`mutation { createField(input: { resourceType: "contact", key: "tier", name: "Tier", type: SELECT, options: ["gold", "silver", "bronze"] }) { field { id } } }`);
+await gql(`mutation { createField(input: { resourceType: "contact", key: "ref", name: "Ref", type: TEXT }) { field { id } } }`);
+const meta = await gql(`{ viewer { workspace { id } member { id } } contact: resourceType(key: "contact") { id fields { id key } } account: resourceType(key: "account") { id } }`);
+const fieldId = (key: string) => meta.contact.fields.find((f: { key: string }) => f.key === key).id as string;
+const ws = meta.viewer.workspace.id as string;
+const member = meta.viewer.member.id as string;
+const [EMAIL, SCORE, TIER, REF, ACCOUNTS] = ["email", "score", "tier", "ref", "accounts"].map(fieldId) as string[];
+
+// Seeding a million rows through the API would measure the seeding, not the reads: SQL it is.
+const sql = postgres(url, { max: 4, onnotice: () => {} });
+const started = Date.now();
+await sql.unsafe(`insert into resources (id, workspace_id, type_id, name, created_by_id, values)
+  select 'res_acct' || lpad(g::text, 7, '0'), '${ws}', '${meta.account.id}', 'Account ' || g, '${member}', '{}'::jsonb
+  from generate_series(1, 1000) g`);
+for (let from = 1; from <= CONTACTS; from += 200_000) {
+  const to = Math.min(CONTACTS, from + 199_999);
+  await sql.unsafe(`insert into resources (id, workspace_id, type_id, name, created_by_id, values)
+    select 'res_cont' || lpad(g::text, 8, '0'), '${ws}', '${meta.contact.id}', 'Contact ' || g, '${member}',
+      jsonb_build_object('${EMAIL}', 'c' || g || '@example.com', '${SCORE}', (g * 7919) % 100000,
+        '${TIER}', (array['gold','silver','bronze'])[g % 3 + 1], '${REF}', 'ref-' || g,
+        '${ACCOUNTS}', jsonb_build_array('res_acct' || lpad((g % 1000 + 1)::text, 7, '0')))
+    from generate_series(${from}, ${to}) g`);
+}
+await sql.unsafe("vacuum analyze resources");
+console.log(`seeded ${CONTACTS} contacts in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+
+async function latency(query: string, variables: () => Record<string, unknown>, n = 300) {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const data = await gql(query, variables());
+    times.push(performance.now() - t0);
+    if (i === 0 && data.resources.nodes.length !== 1) throw new Error("expected one match");
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(n / 2)]?.toFixed(2), p99: times[Math.floor(n * 0.99)]?.toFixed(2) };
+}
+const rand = () => 1 + Math.floor(Math.random() * CONTACTS);
+const byEmail = await latency(`query($v: JSON) { resources(type: "contact", where: { field: "email", eq: $v }) { nodes { id name } } }`, () => ({ v: `c${rand()}@example.com` }));
+const byRef = await latency(`query($v: JSON) { resources(type: "contact", where: { field: "ref", eq: $v }) { nodes { id name } } }`, () => ({ v: `ref-${rand()}` }));
+const plan = await sql.unsafe(
+  `explain (analyze, costs off) select * from resources where workspace_id = '${ws}' and type_id = '${meta.contact.id}'
+   and deleted_at is null and values @> '{"${EMAIL}": "c4242@example.com"}'::jsonb order by id limit 51`,
+);
+console.log("\nplan of the email lookup:\n" + plan.map((r) => `  ${r["QUERY PLAN"]}`).join("\n"));
+console.log(table([
+  { query: "where email eq (built-in)", "p50 ms": byEmail.p50 ?? "", "p99 ms": byEmail.p99 ?? "" },
+  { query: "where ref eq (custom TEXT)", "p50 ms": byRef.p50 ?? "", "p99 ms": byRef.p99 ?? "" },
+]));
+
+const floor = await startProcess(
+  [tsx, floorScript],
+  { PORT: "4702", DATABASE_URL: url, WORKSPACE: ws, CONTACT_TYPE: meta.contact.id, SCORE, ACCOUNTS, EMAIL },
+  "http://127.0.0.1:4702/",
+);
+const PAGE = JSON.stringify({
+  query: `{ resources(type: "contact", orderBy: [{ field: "score" }], first: 50) { nodes { name values linked(field: "accounts") { nodes { name } } } } }`,
+});
+const auth = { authorization: `Bearer ${token}` };
+const rows: Record<string, string | number>[] = [];
+async function measure(label: string, pid: number, run: () => ReturnType<typeof load>) {
+  const cpu0 = await cpuSeconds(pid);
+  const result = await run();
+  const cpu = (await cpuSeconds(pid)) - cpu0;
+  const requests = result.requestsPerSecond * SECONDS;
+  if (result.non2xx || result.errors) throw new Error(`${label}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  rows.push({ case: label, "req/s": Math.round(result.requestsPerSecond), "p99 ms": result.p99, "server CPU ms/req": ((cpu * 1000) / requests).toFixed(2) });
+  return result.requestsPerSecond;
+}
+const pagePlugboard = await measure("page of 50 by score + accounts: plugboard", plugboard.pid as number, () =>
+  load({ url: endpoint, body: PAGE, headers: auth, seconds: SECONDS }),
+);
+const pageFloor = await measure("page of 50 by score + accounts: floor", floor.pid as number, () =>
+  load({ url: "http://127.0.0.1:4702/page", body: "{}", seconds: SECONDS }),
+);
+const CREATE = JSON.stringify({
+  query: `mutation { createResource(input: { type: "contact", values: { name: "Bench", email: "bench@example.com" } }) { resource { id } } }`,
+});
+const createPlugboard = await measure("createResource: plugboard", plugboard.pid as number, () =>
+  load({ url: endpoint, body: CREATE, headers: auth, seconds: SECONDS }),
+);
+const createFloor = await measure("bare INSERT: floor", floor.pid as number, () =>
+  load({ url: "http://127.0.0.1:4702/insert", body: "{}", seconds: SECONDS }),
+);
+console.log(`\n${table(rows)}`);
+console.log(
+  `\npage: plugboard/floor = ${(pagePlugboard / pageFloor).toFixed(2)} (aim ≥ 0.5); create: plugboard/floor = ${(createPlugboard / createFloor).toFixed(2)}`,
+);
+await stopProcess(floor);
+await stopProcess(plugboard);
+await sql.end();
