@@ -21,7 +21,8 @@ createServer(async (req, res) => {
         { prepare: true },
       );
       const ids = [...new Set(rows.flatMap((r) => (r.values[ACCOUNTS as string] as string[]) ?? []))];
-      const accounts = await sql`select id, name from resources where workspace_id = ${WORKSPACE as string} and id = any(${ids})`;
+      const accounts =
+        await sql`select id, name from resources where workspace_id = ${WORKSPACE as string} and id = any(${ids})`;
       const names = new Map(accounts.map((a) => [a.id, a.name]));
       const nodes = rows.slice(0, 50).map((r) => ({
         name: r.name,

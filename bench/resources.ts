@@ -18,7 +18,6 @@ const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const token = "pbk_bench_token_0123456789abcdefghijklmnopqrstuvwxyz";
 const cli = fileURLToPath(new URL("../bin/plugboard.mjs", import.meta.url));
-const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
 const floorScript = fileURLToPath(new URL("./floor-server.ts", import.meta.url));
 
 const url = await freshDatabase("plugboard_bench_resources");
@@ -39,14 +38,28 @@ async function gql(query: string, variables: Record<string, unknown> = {}) {
   return body.data as Record<string, any>; // biome-ignore lint/suspicious/noExplicitAny: bench reads loosely
 }
 
-await gql(`mutation { createField(input: { resourceType: "contact", key: "score", name: "Score", type: INTEGER }) { field { id } } }`);
-await gql(`mutation { createField(input: { resourceType: "contact", key: "tier", name: "Tier", type: SELECT, options: ["gold", "silver", "bronze"] }) { field { id } } }`);
-await gql(`mutation { createField(input: { resourceType: "contact", key: "ref", name: "Ref", type: TEXT }) { field { id } } }`);
-const meta = await gql(`{ viewer { workspace { id } member { id } } contact: resourceType(key: "contact") { id fields { id key } } account: resourceType(key: "account") { id } }`);
+await gql(
+  `mutation { createField(input: { resourceType: "contact", key: "score", name: "Score", type: INTEGER }) { field { id } } }`,
+);
+await gql(
+  `mutation { createField(input: { resourceType: "contact", key: "tier", name: "Tier", type: SELECT, options: ["gold", "silver", "bronze"] }) { field { id } } }`,
+);
+await gql(
+  `mutation { createField(input: { resourceType: "contact", key: "ref", name: "Ref", type: TEXT }) { field { id } } }`,
+);
+const meta = await gql(
+  `{ viewer { workspace { id } member { id } } contact: resourceType(key: "contact") { id fields { id key } } account: resourceType(key: "account") { id } }`,
+);
 const fieldId = (key: string) => meta.contact.fields.find((f: { key: string }) => f.key === key).id as string;
 const ws = meta.viewer.workspace.id as string;
 const member = meta.viewer.member.id as string;
-const [EMAIL, SCORE, TIER, REF, ACCOUNTS] = ["email", "score", "tier", "ref", "accounts"].map(fieldId) as string[];
+const [EMAIL, SCORE, TIER, REF, ACCOUNTS] = ["email", "score", "tier", "ref", "accounts"].map(fieldId) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 
 // Seeding a million rows through the API would measure the seeding, not the reads: SQL it is.
 const sql = postgres(url, { max: 4, onnotice: () => {} });
@@ -78,20 +91,28 @@ async function latency(query: string, variables: () => Record<string, unknown>, 
   return { p50: times[Math.floor(n / 2)]?.toFixed(2), p99: times[Math.floor(n * 0.99)]?.toFixed(2) };
 }
 const rand = () => 1 + Math.floor(Math.random() * CONTACTS);
-const byEmail = await latency(`query($v: JSON) { resources(type: "contact", where: { field: "email", eq: $v }) { nodes { id name } } }`, () => ({ v: `c${rand()}@example.com` }));
-const byRef = await latency(`query($v: JSON) { resources(type: "contact", where: { field: "ref", eq: $v }) { nodes { id name } } }`, () => ({ v: `ref-${rand()}` }));
+const byEmail = await latency(
+  `query($v: JSON) { resources(type: "contact", where: { field: "email", eq: $v }) { nodes { id name } } }`,
+  () => ({ v: `c${rand()}@example.com` }),
+);
+const byRef = await latency(
+  `query($v: JSON) { resources(type: "contact", where: { field: "ref", eq: $v }) { nodes { id name } } }`,
+  () => ({ v: `ref-${rand()}` }),
+);
 const plan = await sql.unsafe(
   `explain (analyze, costs off) select * from resources where workspace_id = '${ws}' and type_id = '${meta.contact.id}'
    and deleted_at is null and values @> '{"${EMAIL}": "c4242@example.com"}'::jsonb order by id limit 51`,
 );
 console.log("\nplan of the email lookup:\n" + plan.map((r) => `  ${r["QUERY PLAN"]}`).join("\n"));
-console.log(table([
-  { query: "where email eq (built-in)", "p50 ms": byEmail.p50 ?? "", "p99 ms": byEmail.p99 ?? "" },
-  { query: "where ref eq (custom TEXT)", "p50 ms": byRef.p50 ?? "", "p99 ms": byRef.p99 ?? "" },
-]));
+console.log(
+  table([
+    { query: "where email eq (built-in)", "p50 ms": byEmail.p50 ?? "", "p99 ms": byEmail.p99 ?? "" },
+    { query: "where ref eq (custom TEXT)", "p50 ms": byRef.p50 ?? "", "p99 ms": byRef.p99 ?? "" },
+  ]),
+);
 
 const floor = await startProcess(
-  [tsx, floorScript],
+  [process.execPath, "--import", "tsx", floorScript],
   { PORT: "4702", DATABASE_URL: url, WORKSPACE: ws, CONTACT_TYPE: meta.contact.id, SCORE, ACCOUNTS, EMAIL },
   "http://127.0.0.1:4702/",
 );
@@ -105,12 +126,20 @@ async function measure(label: string, pid: number, run: () => ReturnType<typeof 
   const result = await run();
   const cpu = (await cpuSeconds(pid)) - cpu0;
   const requests = result.requestsPerSecond * SECONDS;
-  if (result.non2xx || result.errors) throw new Error(`${label}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  rows.push({ case: label, "req/s": Math.round(result.requestsPerSecond), "p99 ms": result.p99, "server CPU ms/req": ((cpu * 1000) / requests).toFixed(2) });
+  if (result.non2xx || result.errors)
+    throw new Error(`${label}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  rows.push({
+    case: label,
+    "req/s": Math.round(result.requestsPerSecond),
+    "p99 ms": result.p99,
+    "server CPU ms/req": ((cpu * 1000) / requests).toFixed(2),
+  });
   return result.requestsPerSecond;
 }
-const pagePlugboard = await measure("page of 50 by score + accounts: plugboard", plugboard.pid as number, () =>
-  load({ url: endpoint, body: PAGE, headers: auth, seconds: SECONDS }),
+const pagePlugboard = await measure(
+  "page of 50 by score + accounts: plugboard",
+  plugboard.pid as number,
+  () => load({ url: endpoint, body: PAGE, headers: auth, seconds: SECONDS }),
 );
 const pageFloor = await measure("page of 50 by score + accounts: floor", floor.pid as number, () =>
   load({ url: "http://127.0.0.1:4702/page", body: "{}", seconds: SECONDS }),

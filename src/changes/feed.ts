@@ -288,9 +288,10 @@ export class ChangeFeed {
     await this.db.execute(sql`
       with horizon as (
         select f.workspace_id,
-               coalesce((select min(c.seq) - 1 from changes c
-                         where c.workspace_id = f.workspace_id and c.seq is not null
-                           and c.occurred_at >= now() - make_interval(days => ${days})), f.head) as through
+               coalesce((select c.seq - 1 from changes c
+                         where c.workspace_id = f.workspace_id and c.seq > f.pruned_through
+                           and c.occurred_at >= now() - make_interval(days => ${days})
+                         order by c.seq limit 1), f.head) as through
         from change_feeds f
       ), pruned as (
         delete from changes c using horizon h

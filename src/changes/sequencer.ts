@@ -61,47 +61,22 @@ export class Sequencer extends EventEmitter<{ advanced: [workspaceId: string, he
     return run;
   }
 
-  /** One pass: returns how many rows got public ids (0 when another sequencer holds the lock). */
+  /**
+   * One pass (the SQL function `plugboard_sequence`, one round trip): returns how many rows got
+   * public ids, 0 when another pass holds the workspace's lock (this one is then repeated).
+   */
   async sequence(workspaceId: string): Promise<number> {
-    const result = await this.db.transaction(async (tx) => {
-      const [lock] = await queryRows<{ ok: boolean }>(
-        tx,
-        sql`select pg_try_advisory_xact_lock(hashtext(${`sequencer:${workspaceId}`})) as ok`,
-      );
-      if (!lock?.ok) {
-        this.again.add(workspaceId); // someone else is numbering; look again afterwards
-        return null;
-      }
-      const [numbered] = await queryRows<{ count: number; head: number | null }>(
-        tx,
-        sql`with feed as (
-              select head from change_feeds where workspace_id = ${workspaceId} for update
-            ), ready as (
-              select c.id, row_number() over (order by c.xid, c.id) as n
-              from changes c
-              where c.workspace_id = ${workspaceId} and c.seq is null
-                and c.xid < pg_snapshot_xmin(pg_current_snapshot())
-              order by c.xid, c.id
-              limit ${BATCH}
-            ), numbered as (
-              update changes c set seq = (select head from feed) + ready.n
-              from ready where c.id = ready.id
-              returning c.seq
-            )
-            select count(*)::int as count, max(seq)::bigint as head from numbered`,
-      );
-      const count = numbered?.count ?? 0;
-      if (count === 0) return { count: 0, head: 0 };
-      const head = Number(numbered?.head);
-      await tx.execute(sql`update change_feeds set head = ${head} where workspace_id = ${workspaceId}`);
-      await tx.execute(
-        sql`select pg_notify(${CHANGES_CHANNEL}, ${JSON.stringify({ w: workspaceId, h: head })})`,
-      );
-      return { count, head };
-    });
-    if (!result) return 0;
-    if (result.count > 0) this.emit("advanced", workspaceId, result.head);
-    return result.count;
+    const [result] = await queryRows<{ numbered: number; new_head: number | string | null }>(
+      this.db,
+      sql`select numbered, new_head from plugboard_sequence(${workspaceId}::text, ${BATCH}::int)`,
+    );
+    const numbered = result?.numbered ?? 0;
+    if (numbered < 0) {
+      this.again.add(workspaceId); // someone else is numbering; look again afterwards
+      return 0;
+    }
+    if (numbered > 0) this.emit("advanced", workspaceId, Number(result?.new_head));
+    return numbered;
   }
 
   /** Starts the sweep over every workspace with committed rows still waiting for a number. */

@@ -63,7 +63,6 @@ export const changes = pgTable(
   (t) => [
     uniqueIndex("changes_workspace_seq").on(t.workspaceId, t.seq),
     index("changes_unsequenced").on(t.workspaceId, t.xid, t.id).where(sql`${t.seq} is null`),
-    index("changes_occurred_idx").on(t.occurredAt),
   ],
 );
 

@@ -52,10 +52,15 @@ describe("limits and operations", () => {
     const response = await fetch(server.graphqlUrl, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${server.owner.token}` },
-      body: JSON.stringify({ query: `mutation($v: JSON) { createResource(input: { type: "account", values: $v }) { resource { id } } }`, variables: { v: { name: huge } } }),
+      body: JSON.stringify({
+        query: `mutation($v: JSON) { createResource(input: { type: "account", values: $v }) { resource { id } } }`,
+        variables: { v: { name: huge } },
+      }),
     });
     expect(response.status).toBe(413);
-    expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe("PAYLOAD_TOO_LARGE");
+    expect(
+      ((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code,
+    ).toBe("PAYLOAD_TOO_LARGE");
     const long = await gql(
       server.graphqlUrl,
       `mutation($v: JSON) { createResource(input: { type: "account", values: $v }) { resource { id } } }`,

@@ -1,0 +1,186 @@
+/**
+ * Issue 4: the cost and speed of the change log, on PostgreSQL, in one process and one run.
+ *  1. write overhead: update transactions/s at 32 concurrent writers through the write path (row +
+ *     change row + sequencer) against the same row update without change capture;
+ *  2. feed read: changes/s paging `first: 1000` through 1,000,000 changes (ChangeFeed.page, the code
+ *     behind Query.changes);
+ *  3. commit-to-visible latency p50/p99 in the feed under 32 concurrent writers.
+ *
+ *   npm run bench:changes          (BENCH_FEED_ROWS=200000 for a quicker run)
+ */
+import { eq, sql } from "drizzle-orm";
+import { openDatabase } from "../src/db/client.ts";
+import { newId } from "../src/db/ids.ts";
+import { resources } from "../src/resources/tables.ts";
+import { commitWrites } from "../src/resources/writePath.ts";
+import { buildApp } from "../src/server/app.ts";
+import { loadEnv } from "../src/server/env.ts";
+import { createLogger } from "../src/server/logger.ts";
+import { prepareDatabase } from "../src/server/runtime.ts";
+import { table } from "./lib/load.ts";
+import { freshDatabase } from "./lib/pg.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const FEED_ROWS = Number(process.env.BENCH_FEED_ROWS ?? 1_000_000);
+const WRITERS = 32;
+const token = "pbk_bench_token_0123456789abcdefghijklmnopqrstuvwxyz";
+
+const url = await freshDatabase("plugboard_bench_changes");
+const env = loadEnv({ DATABASE_URL: url, PLUGBOARD_ADMIN_TOKEN: token, PLUGBOARD_LOG_LEVEL: "warn" });
+const logger = createLogger("warn");
+const database = await openDatabase({ url, dataDir: "memory://", maxConnections: WRITERS + 4 });
+await prepareDatabase(database, env, logger);
+const app = buildApp({ db: database.db, env, logger });
+const { services } = app;
+const actor = await services.auth.authenticateToken(token);
+const catalog = await services.catalogs.get(actor.workspaceId);
+const type = catalog.typesByKey.get("task");
+if (!type) throw new Error("no task type");
+const db = database.db;
+
+// Rows to update: one per writer, so writers never wait on each other's row locks.
+const ids: string[] = [];
+for (let w = 0; w < WRITERS; w++) {
+  const id = newId("resource");
+  ids.push(id);
+  await db.transaction((tx) =>
+    commitWrites(tx, actor, catalog, [
+      { kind: "create", type, id, state: { name: "t", parentId: null, assigneeId: null, values: {} } },
+    ]),
+  );
+}
+
+async function throughput(run: (id: string, i: number) => Promise<void>): Promise<number> {
+  let done = 0;
+  const until = Date.now() + SECONDS * 1000;
+  await Promise.all(
+    ids.map(async (id) => {
+      for (let i = 0; Date.now() < until; i++) {
+        await run(id, i);
+        done++;
+      }
+    }),
+  );
+  return done / SECONDS;
+}
+
+const captureWrite = async (id: string, i: number) => {
+  await db.transaction(async (tx) => {
+    const [before] = await tx.select().from(resources).where(eq(resources.id, id)).for("update");
+    if (!before) throw new Error("missing row");
+    await commitWrites(tx, actor, catalog, [
+      {
+        kind: "update",
+        type,
+        before,
+        state: { name: `n${i}`, parentId: null, assigneeId: null, values: before.values },
+      },
+    ]);
+  });
+};
+// As mutations do: wait until the change is numbered (read-your-writes in the feed)…
+const withCapture = await throughput(async (id, i) => {
+  await captureWrite(id, i);
+  await services.sequencer.kick(actor.workspaceId);
+});
+// …and with numbering left to run behind the writers.
+const withCaptureAsync = await throughput(async (id, i) => {
+  await captureWrite(id, i);
+  void services.sequencer.kick(actor.workspaceId);
+});
+const withoutCapture = await throughput(async (id, i) => {
+  await db.transaction(async (tx) => {
+    const [before] = await tx.select().from(resources).where(eq(resources.id, id)).for("update");
+    if (!before) throw new Error("missing row");
+    await tx
+      .update(resources)
+      .set({
+        name: `m${i}`,
+        values: before.values,
+        version: sql`${resources.version} + 1`,
+        updatedAt: sql`now()`,
+      })
+      .where(eq(resources.id, id))
+      .returning();
+  });
+});
+
+// Commit-to-visible latency: 32 writers create tasks while a poller follows the feed.
+const committedAt = new Map<string, number>();
+const latencies: number[] = [];
+let writing = true;
+const headBefore = await services.changes.head(actor.workspaceId);
+const poller = (async () => {
+  let after = String(headBefore);
+  while (writing || committedAt.size > latencies.length) {
+    const page = await services.changes.page(actor, { after, first: 1000 });
+    const now = performance.now();
+    for (const change of page.nodes) {
+      const at = committedAt.get(change.resourceId);
+      if (at !== undefined) latencies.push(now - at);
+    }
+    after = page.endCursor ?? after;
+    if (page.nodes.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+})();
+await throughput(async () => {
+  const id = newId("resource");
+  await db.transaction((tx) =>
+    commitWrites(tx, actor, catalog, [
+      { kind: "create", type, id, state: { name: "l", parentId: null, assigneeId: null, values: {} } },
+    ]),
+  );
+  committedAt.set(id, performance.now());
+  void services.sequencer.kick(actor.workspaceId);
+});
+writing = false;
+await poller;
+latencies.sort((a, b) => a - b);
+const pct = (p: number) => (latencies[Math.floor(latencies.length * p)] ?? 0).toFixed(1);
+
+// Feed read: a million changes, paged 1000 at a time.
+const head = await services.changes.head(actor.workspaceId);
+await db.execute(sql`
+  insert into changes (workspace_id, seq, kind, resource_type_id, resource_type_key, resource_id, actor, fields, snapshot, version)
+  select ${actor.workspaceId}::text, ${head}::bigint + g, 'UPDATED', ${type.id}::text, 'task', ${ids[0]}::text,
+         '{"kind":"api_key","memberId":null,"credentialId":null}'::jsonb,
+         jsonb_build_array(jsonb_build_object('fieldId', ${type.fieldsByKey.get("name")?.id}::text, 'key', 'name', 'name', 'Name',
+                                              'previousValue', 'n' || (g - 1), 'value', 'n' || g)),
+         jsonb_build_object('name', 'n' || g), g
+  from generate_series(1, ${FEED_ROWS}::int) g`);
+await db.execute(
+  sql`update change_feeds set head = ${head + FEED_ROWS} where workspace_id = ${actor.workspaceId}`,
+);
+await db.execute(sql`analyze changes`);
+let after = String(head);
+let read = 0;
+const t0 = performance.now();
+for (;;) {
+  const page = await services.changes.page(actor, { after, first: 1000 });
+  read += page.nodes.length;
+  after = page.endCursor ?? after;
+  if (!page.hasNextPage) break;
+}
+const readSeconds = (performance.now() - t0) / 1000;
+
+console.log(
+  table([
+    {
+      measure: "update tx/s with change capture, awaiting numbering (32 writers)",
+      value: withCapture.toFixed(0),
+    },
+    { measure: "update tx/s with change capture, numbering behind", value: withCaptureAsync.toFixed(0) },
+    { measure: "update tx/s without change capture", value: withoutCapture.toFixed(0) },
+    {
+      measure: "capture overhead (awaiting / behind)",
+      value: `${((1 - withCapture / withoutCapture) * 100).toFixed(1)}% / ${((1 - withCaptureAsync / withoutCapture) * 100).toFixed(1)}% (aim < 30%)`,
+    },
+    { measure: `feed read: changes/s over ${read} changes`, value: (read / readSeconds).toFixed(0) },
+    {
+      measure: `commit-to-visible p50 / p99 ms (${latencies.length} changes, 32 writers)`,
+      value: `${pct(0.5)} / ${pct(0.99)}`,
+    },
+  ]),
+);
+await app.close();
+await database.close();

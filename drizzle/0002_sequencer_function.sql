@@ -1,0 +1,36 @@
+-- The sequencer's pass as one round trip (see src/changes/sequencer.ts for why it is correct):
+-- number the committed change rows of a workspace whose xid is below the snapshot horizon, in
+-- (xid, id) order, advance the head and NOTIFY once. Returns -1 when another pass holds the lock.
+CREATE OR REPLACE FUNCTION plugboard_sequence(ws text, batch integer)
+RETURNS TABLE (numbered integer, new_head bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  current_head bigint;
+  n integer;
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(hashtext('sequencer:' || ws)) THEN
+    numbered := -1;
+    new_head := NULL;
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  SELECT head INTO current_head FROM change_feeds WHERE workspace_id = ws FOR UPDATE;
+  WITH ready AS (
+    SELECT c.id, row_number() OVER (ORDER BY c.xid, c.id) AS rn
+    FROM changes c
+    WHERE c.workspace_id = ws AND c.seq IS NULL
+      AND c.xid < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY c.xid, c.id
+    LIMIT batch
+  )
+  UPDATE changes c SET seq = current_head + ready.rn FROM ready WHERE c.id = ready.id;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n > 0 THEN
+    UPDATE change_feeds SET head = current_head + n WHERE workspace_id = ws;
+    PERFORM pg_notify('plugboard_changes', json_build_object('w', ws, 'h', current_head + n)::text);
+  END IF;
+  numbered := n;
+  new_head := current_head + n;
+  RETURN NEXT;
+END
+$$;
