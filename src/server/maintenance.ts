@@ -1,14 +1,20 @@
 import { pruneIdempotencyKeys } from "../resources/idempotency.ts";
+import { purgeDeletedResources } from "../resources/retention.ts";
 import type { Services } from "./services.ts";
 
 const EVERY_MS = 10 * 60_000;
 
-/** Background housekeeping: change retention and expired idempotency keys. Safe in every process. */
+/**
+ * Background housekeeping, safe in every process: change retention, expired idempotency keys, and
+ * soft-deleted resources past the retention period (restorable until then; their DELETED change
+ * was recorded when they were deleted).
+ */
 export function startMaintenance(services: Services): () => void {
   const run = async () => {
     try {
       await services.changes.prune();
       await pruneIdempotencyKeys(services.db);
+      await purgeDeletedResources(services.db, services.env.PLUGBOARD_CHANGE_RETENTION_DAYS);
     } catch (error) {
       services.logger.warn({ err: error }, "maintenance pass failed; will retry");
     }
