@@ -13,7 +13,11 @@ import { createLogger } from "../src/server/logger.ts";
 import { prepareDatabase } from "../src/server/runtime.ts";
 
 const token = "pbk_bench_token_0123456789abcdefghijklmnopqrstuvwxyz";
-const env = loadEnv({ PLUGBOARD_DATA_DIR: "memory://", PLUGBOARD_ADMIN_TOKEN: token, PLUGBOARD_LOG_LEVEL: "silent" });
+const env = loadEnv({
+  PLUGBOARD_DATA_DIR: "memory://",
+  PLUGBOARD_ADMIN_TOKEN: token,
+  PLUGBOARD_LOG_LEVEL: "silent",
+});
 const logger = createLogger("silent");
 const database = await openDatabase({ dataDir: "memory://" });
 await prepareDatabase(database, env, logger);
@@ -31,13 +35,24 @@ const post = async (query: string, variables = {}) => {
   return body;
 };
 const accounts = Array.from({ length: 20 }, (_, i) => ({ values: { name: `Account ${i}` } }));
-const created = (await post(`mutation($items: [CreateResourcesItem!]!) { createResources(input: { type: "account", items: $items }) { resources { id } } }`, { items: accounts })) as { data: { createResources: { resources: { id: string }[] } } };
+const created = (await post(
+  `mutation($items: [CreateResourcesItem!]!) { createResources(input: { type: "account", items: $items }) { resources { id } } }`,
+  { items: accounts },
+)) as { data: { createResources: { resources: { id: string }[] } } };
 const ids = created.data.createResources.resources.map((r) => r.id);
 for (let batch = 0; batch < 5; batch++) {
   const items = Array.from({ length: 100 }, (_, i) => ({
-    values: { name: `Contact ${batch}-${i}`, email: `c${batch}-${i}@example.com`, title: "Engineer", accounts: [ids[i % 20]] },
+    values: {
+      name: `Contact ${batch}-${i}`,
+      email: `c${batch}-${i}@example.com`,
+      title: "Engineer",
+      accounts: [ids[i % 20]],
+    },
   }));
-  await post(`mutation($items: [CreateResourcesItem!]!) { createResources(input: { type: "contact", items: $items }) { resources { id } } }`, { items });
+  await post(
+    `mutation($items: [CreateResourcesItem!]!) { createResources(input: { type: "contact", items: $items }) { resources { id } } }`,
+    { items },
+  );
 }
 const PAGE = `{ resources(type: "contact", orderBy: [{ field: "name" }], first: 50) { nodes { id name values linked(field: "accounts") { nodes { name } } } } }`;
 for (let i = 0; i < 100; i++) await post(PAGE);
@@ -47,6 +62,8 @@ const t0 = performance.now();
 for (let i = 0; i < n; i++) await post(PAGE);
 const ms = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
-console.log(`${(n / (ms / 1000)).toFixed(0)} req/s sequential, ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms CPU per request (client and server in one process)`);
+console.log(
+  `${(n / (ms / 1000)).toFixed(0)} req/s sequential, ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms CPU per request (client and server in one process)`,
+);
 await app.close();
 await database.close();

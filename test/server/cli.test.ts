@@ -19,7 +19,7 @@ afterAll(() => {
 const onPostgres = process.env.PLUGBOARD_TEST_DB === "postgres";
 const TOKEN = "pbk_cli_test_token_that_is_long_enough_0123456789";
 
-describe.skipIf(onPostgres)("the CLI on embedded PGlite", () => {
+describe.skipIf(onPostgres)("the CLI on embedded PGlite", { timeout: 120_000 }, () => {
   it("bootstraps once, keeps data across restarts and refuses a second process", async () => {
     const dir = dataDir();
     const env = { PLUGBOARD_DATA_DIR: dir };
@@ -101,7 +101,7 @@ describe.skipIf(onPostgres)("the CLI on embedded PGlite", () => {
   });
 });
 
-describe.skipIf(!onPostgres)("several processes on one PostgreSQL", () => {
+describe.skipIf(!onPostgres)("several processes on one PostgreSQL", { timeout: 120_000 }, () => {
   it("bootstraps exactly once when they start together", async () => {
     const database = await createTestDatabase();
     // A fresh, unmigrated database: drop the clone's tables by making an empty one instead.
