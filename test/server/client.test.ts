@@ -33,3 +33,23 @@ describe("the generated typed client", () => {
     expect((error as PlugboardError).status).toBe(401);
   });
 });
+
+describe("the typed client for connectors", () => {
+  it("creates, finds and follows changes with typed documents", async () => {
+    const { ChangesDocument, CreateResourceDocument, ResourcesDocument } = await import(
+      "../../src/client/index.ts"
+    );
+    const client = createPlugboardClient({ url: server.graphqlUrl, token: server.owner.token });
+    const { changes: before } = await client.request(ChangesDocument, { first: 0 });
+    const { createResource } = await client.request(CreateResourceDocument, {
+      input: { type: "contact", values: { name: "Typed", email: "typed@example.com" } },
+    });
+    const { resources } = await client.request(ResourcesDocument, {
+      type: "contact",
+      match: { email: "typed@example.com" },
+    });
+    expect(resources.nodes.map((n) => n.id)).toEqual([createResource.resource.id]);
+    const { changes } = await client.request(ChangesDocument, { after: before.headCursor });
+    expect(changes.nodes.map((c) => c.kind)).toEqual(["CREATED"]);
+  });
+});
