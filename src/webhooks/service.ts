@@ -102,9 +102,10 @@ export class WebhookService {
     input: { url: string; filter?: ChangeFilter | null; description?: string | null },
   ): Promise<{ webhook: WebhookRow; secret: string }> {
     requireScope(actor, "READ");
-    const url = await checkTarget(input.url, this.env.PLUGBOARD_WEBHOOK_ALLOW_PRIVATE);
     const filter = await this.checkFilter(actor, input.filter);
     this.checkDescription(input.description);
+    // Last: it resolves the host.
+    const url = await checkTarget(input.url, this.env.PLUGBOARD_WEBHOOK_ALLOW_PRIVATE);
     const secret = newSecret();
     // A new webhook starts at the head: it receives changes committed after its creation.
     const head = await this.feed.head(actor.workspaceId);
