@@ -42,6 +42,7 @@ export async function enqueue(
   deliveries: NewDelivery[],
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
+    await relaxCommit(tx);
     const moved = await queryRows<{ id: string }>(
       tx,
       sql`update webhooks set cursor = ${to} where id = ${webhook.id} and cursor = ${from} and status = 'ACTIVE'
@@ -150,6 +151,32 @@ export async function markSkipped(db: Db, deliveryId: string): Promise<void> {
   );
 }
 
+/**
+ * The queue's own bookkeeping need not wait for the WAL flush: a crash can only lose the last few
+ * milliseconds of it, which means sending those deliveries again — at-least-once outward (DESIGN.md
+ * invariant 5) already allows that, and the cursor rolls back with its deliveries, so nothing is
+ * lost. It makes a commit cheap, which is what bounds delivery throughput.
+ */
+async function relaxCommit(tx: Db): Promise<void> {
+  await tx.execute(sql`set local synchronous_commit = off`);
+}
+
+/** Records a lane's recent attempts in one transaction; false when the lane must stop (see `recordAttempt`). */
+export async function recordAttempts(
+  db: Db,
+  outcomes: AttemptOutcome[],
+  owner: string,
+  leaseSeconds: number,
+): Promise<boolean> {
+  if (outcomes.length === 0) return true;
+  return db.transaction(async (tx) => {
+    await relaxCommit(tx);
+    let keep = true;
+    for (const outcome of outcomes) keep = (await recordAttempt(tx, outcome, owner, leaseSeconds)) && keep;
+    return keep;
+  });
+}
+
 export interface AttemptOutcome {
   deliveryId: string;
   webhookId: string;
@@ -167,8 +194,17 @@ export interface AttemptOutcome {
 
 const FAILING_DAYS = 5;
 
-/** Records one attempt, the delivery's new state and the webhook's health, in one statement. */
-export async function recordAttempt(db: Db, o: AttemptOutcome): Promise<void> {
+/**
+ * Records one attempt, the delivery's new state and the webhook's health in one statement, and
+ * renews this process's lease on the way. False when the lane must stop: the webhook was deleted,
+ * disabled, or its lease was taken over.
+ */
+export async function recordAttempt(
+  db: Db,
+  o: AttemptOutcome,
+  owner: string,
+  leaseSeconds: number,
+): Promise<boolean> {
   const at = o.at.toISOString();
   const webhookUpdate =
     o.effect === "succeeded"
@@ -182,7 +218,8 @@ export async function recordAttempt(db: Db, o: AttemptOutcome): Promise<void> {
                             then 'DISABLED'::webhook_status else status end,
               disabled_reason = case when coalesce(failing_since, ${at}::timestamptz) < ${at}::timestamptz - make_interval(days => ${FAILING_DAYS})
                                      then ${`Every delivery failed for ${FAILING_DAYS} days; re-enable the webhook to resume.`} else disabled_reason end`;
-  await db.execute(
+  const rows = await queryRows<{ keep: boolean }>(
+    db,
     sql`with d as (
           update webhook_deliveries set status = ${o.status}::delivery_status, attempt_count = attempt_count + 1,
                  round_attempts = round_attempts + 1, last_attempt_at = ${at}::timestamptz,
@@ -194,9 +231,13 @@ export async function recordAttempt(db: Db, o: AttemptOutcome): Promise<void> {
                  ${o.error}, ${o.responseBody} from d
           returning delivery_id
         )
-        update webhooks set ${webhookUpdate}, updated_at = now()
-        where id = ${o.webhookId} and exists (select 1 from a)`,
+        update webhooks set ${webhookUpdate}, updated_at = now(),
+          lease_until = case when lease_owner = ${owner} then now() + make_interval(secs => ${leaseSeconds})
+                             else lease_until end
+        where id = ${o.webhookId} and exists (select 1 from a)
+        returning status = 'ACTIVE' and lease_owner = ${owner} as keep`,
   );
+  return rows[0]?.keep === true;
 }
 
 export async function disableWebhook(db: Db, id: string, reason: string): Promise<void> {

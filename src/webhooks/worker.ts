@@ -24,7 +24,7 @@ import {
   markSkipped,
   type NewDelivery,
   pruneDeliveries,
-  recordAttempt,
+  recordAttempts,
   releaseLease,
   webhooksBehind,
 } from "./queue.ts";
@@ -39,6 +39,8 @@ const LANES = 16;
 const ADVANCE_PAGE = 500;
 const DUE_PAGE = 50;
 const PRUNE_EVERY_MS = 10 * 60_000;
+const RECORD_BATCH = 20;
+const RECORD_MS = 100;
 export const CREATOR_LEFT = "The webhook's creator left the workspace.";
 
 /**
@@ -192,8 +194,17 @@ export class WebhookWorker {
         const actor = await creatorActor(this.db, webhook);
         if (!actor) return disableWebhook(this.db, id, CREATOR_LEFT);
         const catalog = await this.catalogs.get(webhook.workspaceId);
+        // Attempts are recorded in small batches (one commit each); a crash before a batch is
+        // recorded only means sending those deliveries again, which receivers dedupe by webhook-id.
+        let unrecorded: AttemptOutcome[] = [];
+        let since = 0;
+        const flush = async () => {
+          const keep = await recordAttempts(this.db, unrecorded, this.owner, this.leaseSeconds);
+          unrecorded = [];
+          return keep;
+        };
         for (const delivery of due) {
-          if (this.stopped) return;
+          if (this.stopped) break;
           let data: Record<string, unknown> = {};
           if (delivery.changeSeq !== null) {
             // Re-trimmed with the creator's access as it is now: a field hidden since enqueueing stays hidden.
@@ -205,11 +216,15 @@ export class WebhookWorker {
             data = payloadData(view);
           }
           const outcome = await this.attempt(webhook, delivery, data);
-          await recordAttempt(this.db, outcome);
-          if (outcome.effect === "gone") return;
-          // Renew the lease (and notice a disable or delete) before the next attempt.
-          if (!(await leasedWebhook(this.db, id, this.owner, this.leaseSeconds))) return;
+          if (unrecorded.length === 0) since = Date.now();
+          unrecorded.push(outcome);
+          if (outcome.effect === "gone") break;
+          if (unrecorded.length >= RECORD_BATCH || Date.now() - since > RECORD_MS) {
+            // Also renews the lease, and notices a disable or a delete before the next attempt.
+            if (!(await flush())) return;
+          }
         }
+        if (!(await flush())) return;
       }
     } catch (error) {
       this.logger.warn({ err: error, webhookId: id }, "webhook delivery pass failed; will retry");
