@@ -1,6 +1,9 @@
 import { isIP } from "node:net";
-import { Agent, errors, request } from "undici";
+import type { Agent } from "undici";
 import { hostOf, pinnedLookup, refusedAddress } from "./targets.ts";
+
+/** undici is loaded on the first delivery, so processes that never send pay nothing at start. */
+const loadUndici = () => import("undici");
 
 /** How much of a response body is read (the rest is discarded) and how much is kept in the log. */
 const READ_CAP = 8 * 1024;
@@ -19,19 +22,27 @@ export interface SendResult {
  * private targets are allowed — connections go only to addresses `pinnedLookup` checked.
  */
 export class WebhookSender {
-  private readonly agent: Agent;
+  private agent: Promise<Agent> | null = null;
 
   constructor(
     private readonly allowPrivate: boolean,
     private readonly timeoutMs: number,
-  ) {
-    this.agent = new Agent({
-      connect: allowPrivate ? { timeout: timeoutMs } : { timeout: timeoutMs, lookup: pinnedLookup },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      keepAliveTimeout: 30_000,
-      connections: 16,
-    });
+  ) {}
+
+  private dispatcher(): Promise<Agent> {
+    this.agent ??= loadUndici().then(
+      ({ Agent }) =>
+        new Agent({
+          connect: this.allowPrivate
+            ? { timeout: this.timeoutMs }
+            : { timeout: this.timeoutMs, lookup: pinnedLookup },
+          headersTimeout: this.timeoutMs,
+          bodyTimeout: this.timeoutMs,
+          keepAliveTimeout: 30_000,
+          connections: 16,
+        }),
+    );
+    return this.agent;
   }
 
   async send(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
@@ -42,12 +53,13 @@ export class WebhookSender {
     const host = hostOf(target);
     const refused = !this.allowPrivate && isIP(host) ? refusedAddress(host) : null;
     if (refused) return { status: null, body: null, error: `refused target: ${refused}`, durationMs: 0 };
+    const { request, errors } = await loadUndici();
     try {
       const response = await request(target, {
         method: "POST",
         headers: { "content-type": "application/json", "user-agent": "Plugboard-Webhooks/1", ...headers },
         body,
-        dispatcher: this.agent,
+        dispatcher: await this.dispatcher(),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       const text = await readCapped(response.body);
@@ -58,12 +70,17 @@ export class WebhookSender {
         durationMs: elapsed(),
       };
     } catch (error) {
-      return { status: null, body: null, error: describe(error, this.timeoutMs), durationMs: elapsed() };
+      return {
+        status: null,
+        body: null,
+        error: describe(error, errors, this.timeoutMs),
+        durationMs: elapsed(),
+      };
     }
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  async close(): Promise<void> {
+    if (this.agent) await (await this.agent).close();
   }
 }
 
@@ -81,7 +98,7 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Pr
   return Buffer.concat(chunks).subarray(0, READ_CAP).toString("utf8");
 }
 
-function describe(error: unknown, timeoutMs: number): string {
+function describe(error: unknown, errors: typeof import("undici").errors, timeoutMs: number): string {
   if (
     error instanceof errors.HeadersTimeoutError ||
     error instanceof errors.BodyTimeoutError ||

@@ -1,7 +1,9 @@
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { gqlOk } from "../helpers/graphql.ts";
-import { freePort, type ServeProcess, startServeProcess } from "../helpers/process.ts";
+import { type ServeProcess, startServeProcess } from "../helpers/process.ts";
 import { createWebhook } from "./ops.ts";
 import { Receiver, sleep } from "./receiver.ts";
 
@@ -34,7 +36,7 @@ describe.skipIf(!onPostgres)("webhook delivery across processes", () => {
   });
 
   async function serve(): Promise<ServeProcess> {
-    const p = await startServeProcess(freePort(), env);
+    const p = await startServeProcess(await openPort(), env);
     processes.push(p);
     return p;
   }
@@ -110,4 +112,16 @@ async function waitForDistinct(r: Receiver, count: number, timeoutMs: number): P
     if (Date.now() > deadline) throw new Error(`only ${r.received.length} deliveries arrived`);
     await sleep(100);
   }
+}
+
+/** A port the OS just handed out (other suites on this machine use fixed ranges). */
+function openPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
