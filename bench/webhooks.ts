@@ -50,13 +50,19 @@ const receiver = createServer((req, res) => {
 await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
 const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
+/** API calls share a bounded pool: an open loop that outruns the server queues here, not in sockets. */
+const api = new Agent({ connections: 32 });
+
 async function gql<T>(base: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const response = await fetch(`${base}/graphql`, {
+  const response = await request(`${base}/graphql`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
+    dispatcher: api,
+    headersTimeout: 120_000,
+    bodyTimeout: 120_000,
   });
-  const body = (await response.json()) as { data?: T; errors?: unknown };
+  const body = (await response.body.json()) as { data?: T; errors?: unknown };
   if (body.errors || !body.data) throw new Error(JSON.stringify(body.errors));
   return body.data;
 }
