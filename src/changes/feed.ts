@@ -43,7 +43,7 @@ export interface ChangePage {
   headCursor: string;
 }
 
-interface ChangeRecord {
+export interface ChangeRecord {
   seq: number | string;
   kind: ChangeKind;
   resource_type_id: string;

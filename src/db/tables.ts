@@ -3,3 +3,4 @@ export * from "../auth/tables.ts";
 export * from "../changes/tables.ts";
 export * from "../metadata/tables.ts";
 export * from "../resources/tables.ts";
+export * from "../webhooks/tables.ts";

@@ -6,6 +6,8 @@ import "../metadata/schema.ts";
 import "../resources/schema.ts";
 import "../resources/mutations.ts";
 import "../changes/schema.ts";
+import "../webhooks/schema.ts";
+import "../webhooks/mutations.ts";
 import { lexicographicSortSchema } from "graphql";
 import { builder } from "./builder.ts";
 

@@ -44,6 +44,7 @@ interface ServerContext {
 export function buildApp({ db, env, logger }: AppOptions): App {
   const services = createServices(db, env, logger);
   services.sequencer.start();
+  services.webhookWorker.start();
   const stopMaintenance = startMaintenance(services);
 
   async function authenticate(request: Request): Promise<Actor | null> {
@@ -165,6 +166,7 @@ export function buildApp({ db, env, logger }: AppOptions): App {
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
     await Promise.race([closed, timeout]);
     server.closeAllConnections();
+    await services.webhookWorker.stop();
     await services.sequencer.stop();
   }
 

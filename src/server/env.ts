@@ -40,6 +40,12 @@ const envSchema = z.object({
   PLUGBOARD_ADMIN_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
   PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: booleanFlag,
   PLUGBOARD_WEBHOOK_RETRY_SCHEDULE: retrySchedule.default([5, 300, 1800, 7200, 18000, 36000, 36000]),
+  /** The whole-exchange deadline of one webhook attempt (API.md: 10 s); lowered only in tests. */
+  PLUGBOARD_WEBHOOK_TIMEOUT_MS: z.coerce
+    .number({ message: "must be a number of milliseconds" })
+    .int("must be a whole number of milliseconds")
+    .min(100, "must be at least 100")
+    .default(10_000),
   PLUGBOARD_CHANGE_RETENTION_DAYS: z.coerce
     .number({ message: "must be a number of days" })
     .int("must be a whole number of days")

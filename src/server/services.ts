@@ -8,6 +8,8 @@ import type { Db } from "../db/client.ts";
 import { CatalogStore } from "../metadata/catalog.ts";
 import { MetadataService } from "../metadata/service.ts";
 import { ResourceService } from "../resources/service.ts";
+import { disableCreatorWebhooks, WebhookService } from "../webhooks/service.ts";
+import { WebhookWorker } from "../webhooks/worker.ts";
 import type { Env } from "./env.ts";
 
 /** Everything a request may use, built once per process. */
@@ -23,23 +25,31 @@ export interface Services {
   sequencer: Sequencer;
   resources: ResourceService;
   changes: ChangeFeed;
+  webhooks: WebhookService;
+  webhookWorker: WebhookWorker;
 }
 
 export function createServices(db: Db, env: Env, logger: Logger): Services {
   const auth = new Authenticator(db, (error) => logger.warn({ err: error }, "could not record key use"));
   const catalogs = new CatalogStore(db);
   const sequencer = new Sequencer(db, logger);
+  const changes = new ChangeFeed(db, catalogs, env);
+  const members = new MemberService(db, auth);
+  const webhookWorker = new WebhookWorker(db, env, logger, changes, catalogs, sequencer);
+  members.onRemoved.push(disableCreatorWebhooks);
   return {
     db,
     env,
     logger,
     auth,
-    members: new MemberService(db, auth),
+    members,
     apiKeys: new ApiKeyService(db, auth),
     catalogs,
     metadata: new MetadataService(db, catalogs),
     sequencer,
     resources: new ResourceService(db, catalogs, sequencer),
-    changes: new ChangeFeed(db, catalogs, env),
+    changes,
+    webhooks: new WebhookService(db, env, catalogs, changes, () => webhookWorker.kick()),
+    webhookWorker,
   };
 }

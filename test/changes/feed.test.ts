@@ -1,15 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type Api,
-  api,
-  CREATE,
-  createResource,
-  type Data,
-  firstError,
-  memberApi,
-  UPDATE,
-} from "../helpers/api.ts";
+import { type Api, api, createResource, type Data, firstError, memberApi, UPDATE } from "../helpers/api.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
 let server: TestServer;

@@ -1,1 +1,0 @@
-DROP INDEX "changes_occurred_idx";

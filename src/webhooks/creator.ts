@@ -1,0 +1,122 @@
+import { and, eq, isNull } from "drizzle-orm";
+import type { Actor } from "../auth/actor.ts";
+import { canReadField, canReadType } from "../auth/policy.ts";
+import { roleScopes } from "../auth/roles.ts";
+import { members } from "../auth/tables.ts";
+import type { ChangeFeed, ChangeRecord, ChangeView, ResolvedFilter } from "../changes/feed.ts";
+import type { StoredActor } from "../changes/tables.ts";
+import type { Db } from "../db/client.ts";
+import type { Catalog } from "../metadata/catalog.ts";
+import type { StoredFilter, WebhookRow } from "./tables.ts";
+
+/**
+ * A webhook reads the feed as its creator (API.md: "a webhook sees exactly what its creator could
+ * read at delivery time"): their current role with everything that role allows. Null once the
+ * creator has left the workspace.
+ */
+export async function creatorActor(db: Db, webhook: Pick<WebhookRow, "workspaceId" | "createdById">) {
+  const [member] = await db
+    .select()
+    .from(members)
+    .where(
+      and(
+        eq(members.id, webhook.createdById),
+        eq(members.workspaceId, webhook.workspaceId),
+        isNull(members.removedAt),
+      ),
+    );
+  if (!member) return null;
+  const actor: Actor = {
+    workspaceId: member.workspaceId,
+    memberId: member.id,
+    role: member.role,
+    scopes: [...roleScopes[member.role]],
+    // Not a request credential: the worker acts for the member; reads ignore the credential.
+    credential: { kind: "password", id: null },
+    member,
+  };
+  return actor;
+}
+
+/**
+ * The stored filter resolved through the feed for the creator as they are now. Types or fields the
+ * creator can no longer read (or that were deleted) drop out instead of failing the webhook; a
+ * filter left with no type matches nothing rather than everything.
+ */
+export function resolveForCreator(
+  feed: ChangeFeed,
+  catalog: Catalog,
+  actor: Actor,
+  filter: StoredFilter,
+): ResolvedFilter {
+  const types = filter.types.filter((key) => {
+    const type = catalog.typesByKey.get(key);
+    return type && canReadType(catalog, actor, type);
+  });
+  const candidates = types.length
+    ? types.map((key) => catalog.typesByKey.get(key))
+    : catalog.types.filter((type) => canReadType(catalog, actor, type));
+  const fields = filter.fields.filter((key) =>
+    candidates.some((type) => {
+      const field = type?.fieldsByKey.get(key);
+      return field && canReadField(catalog, actor, field);
+    }),
+  );
+  const nothing =
+    (filter.types.length > 0 && types.length === 0) || (filter.fields.length > 0 && fields.length === 0);
+  const resolved = feed.resolveFilter(catalog, actor, { ...filter, types, fields });
+  return nothing ? { ...resolved, typeIds: [] } : resolved;
+}
+
+/** `<resourceType>.<kind lowercased>`, e.g. `contact.updated`. */
+export function eventTypeOf(change: Pick<ChangeView, "resourceType" | "kind">): string {
+  return `${change.resourceType}.${change.kind.toLowerCase()}`;
+}
+
+/** The stored form of a delivery's change (the trimmed view, JSON-safe). */
+export function storedData(view: ChangeView): Record<string, unknown> {
+  return { ...view, occurredAt: view.occurredAt.toISOString() };
+}
+
+/** Back to the feed's record shape, so an attempt can re-trim it with the creator's access now. */
+export function recordOf(data: Record<string, unknown>): ChangeRecord {
+  const view = data as unknown as ChangeView & { occurredAt: string };
+  return {
+    seq: view.id,
+    kind: view.kind,
+    resource_type_id: view.resourceTypeId,
+    resource_type_key: view.resourceType,
+    resource_id: view.resourceId,
+    occurred_at: view.occurredAt,
+    actor: view.actor,
+    fields: view.fields,
+    snapshot: view.snapshot,
+    version: view.version,
+  };
+}
+
+const actorKinds = { api_key: "API_KEY", oauth: "OAUTH", member: "MEMBER", system: "SYSTEM" } as const;
+
+/** The payload's `data`: the change as the feed serves it, without `resource` (API.md "Webhooks"). */
+export function payloadData(view: ChangeView): Record<string, unknown> {
+  const actor: StoredActor = view.actor;
+  return {
+    id: view.id,
+    kind: view.kind,
+    resourceType: view.resourceType,
+    resourceId: view.resourceId,
+    occurredAt: view.occurredAt.toISOString(),
+    actor: { kind: actorKinds[actor.kind], memberId: actor.memberId, credentialId: actor.credentialId },
+    fields: view.fields.map((f) => ({
+      fieldId: f.fieldId,
+      key: f.key,
+      name: f.name,
+      previousValue: f.previousValue ?? null,
+      value: f.value ?? null,
+      ...(f.added ? { added: f.added } : {}),
+      ...(f.removed ? { removed: f.removed } : {}),
+    })),
+    snapshot: view.snapshot,
+    version: view.version,
+  };
+}

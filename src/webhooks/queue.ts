@@ -1,0 +1,255 @@
+import { sql } from "drizzle-orm";
+import { type Db, queryRows } from "../db/client.ts";
+import { newId } from "../db/ids.ts";
+import type { DeliveryRow, WebhookRow } from "./tables.ts";
+
+/**
+ * The delivery queue's SQL, one function per operation (as graphile-worker keeps its `sql/`).
+ * Work is claimed per webhook with a lease taken under `FOR UPDATE SKIP LOCKED`, so any number of
+ * processes share the work, one process at a time delivers a webhook's changes in order, and a
+ * killed process's lease simply lapses.
+ */
+
+export interface NewDelivery {
+  changeSeq: number | null;
+  eventType: string;
+  data: Record<string, unknown>;
+  status: "PENDING" | "SKIPPED";
+}
+
+/** Active webhooks whose cursor is behind their workspace's head (optionally of one workspace). */
+export async function webhooksBehind(db: Db, workspaceId?: string): Promise<string[]> {
+  const rows = await queryRows<{ id: string }>(
+    db,
+    sql`select w.id from webhooks w join change_feeds f on f.workspace_id = w.workspace_id
+        where w.status = 'ACTIVE' and w.cursor < f.head
+          ${workspaceId ? sql`and w.workspace_id = ${workspaceId}` : sql``}`,
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Moves a webhook's cursor from `from` to `to` and enqueues the deliveries found on the way, in one
+ * transaction. The cursor is compared-and-set, so when two processes advance the same webhook only
+ * one wins and no change is enqueued twice. Replays land on the existing (webhook, change) row and
+ * put it back in the queue, keeping its id (the `webhook-id` header).
+ */
+export async function enqueue(
+  db: Db,
+  webhook: Pick<WebhookRow, "id" | "workspaceId">,
+  from: number,
+  to: number,
+  deliveries: NewDelivery[],
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    await relaxCommit(tx);
+    const moved = await queryRows<{ id: string }>(
+      tx,
+      sql`update webhooks set cursor = ${to} where id = ${webhook.id} and cursor = ${from} and status = 'ACTIVE'
+          returning id`,
+    );
+    if (moved.length === 0) return false;
+    if (deliveries.length === 0) return true;
+    const values = deliveries.map(
+      (d) =>
+        sql`(${newId("delivery")}, ${webhook.id}, ${webhook.workspaceId}, ${d.changeSeq}::bigint, ${d.eventType},
+             ${JSON.stringify(d.data)}::jsonb, ${d.status}::delivery_status,
+             ${d.status === "PENDING" ? sql`now()` : sql`null`})`,
+    );
+    await tx.execute(
+      sql`insert into webhook_deliveries (id, webhook_id, workspace_id, change_seq, event_type, data, status, next_attempt_at)
+          values ${sql.join(values, sql`, `)}
+          on conflict (webhook_id, change_seq) do update set
+            data = excluded.data, status = excluded.status, event_type = excluded.event_type,
+            next_attempt_at = excluded.next_attempt_at, round_attempts = 0`,
+    );
+    return true;
+  });
+}
+
+/** Leases up to `limit` active webhooks that have deliveries due and no live lease. */
+export async function claimWebhooks(
+  db: Db,
+  owner: string,
+  limit: number,
+  leaseSeconds: number,
+): Promise<string[]> {
+  const rows = await queryRows<{ id: string }>(
+    db,
+    sql`update webhooks w set lease_owner = ${owner}, lease_until = now() + make_interval(secs => ${leaseSeconds})
+        where w.id in (
+          select c.id from webhooks c
+          where c.status = 'ACTIVE' and (c.lease_until is null or c.lease_until < now())
+            and exists (select 1 from webhook_deliveries d
+                        where d.webhook_id = c.id and d.status = 'PENDING' and d.next_attempt_at <= now())
+          order by c.lease_until nulls first
+          limit ${limit}
+          for update skip locked
+        )
+        returning w.id`,
+  );
+  return rows.map((r) => r.id);
+}
+
+/** The webhook while this process holds its lease; null once it is lost, disabled or deleted. */
+export async function leasedWebhook(
+  db: Db,
+  id: string,
+  owner: string,
+  leaseSeconds: number,
+): Promise<WebhookRow | null> {
+  const [row] = await queryRows<Record<string, unknown>>(
+    db,
+    sql`update webhooks set lease_until = now() + make_interval(secs => ${leaseSeconds})
+        where id = ${id} and lease_owner = ${owner} and status = 'ACTIVE'
+        returning id, workspace_id, created_by_id, url, secret, previous_secret, previous_secret_expires_at`,
+  );
+  if (!row) return null;
+  return {
+    id: String(row.id),
+    workspaceId: String(row.workspace_id),
+    createdById: String(row.created_by_id),
+    url: String(row.url),
+    secret: String(row.secret),
+    previousSecret: (row.previous_secret as string | null) ?? null,
+    previousSecretExpiresAt: row.previous_secret_expires_at
+      ? new Date(row.previous_secret_expires_at as string)
+      : null,
+  } as WebhookRow;
+}
+
+export async function releaseLease(db: Db, id: string, owner: string): Promise<void> {
+  await db.execute(
+    sql`update webhooks set lease_owner = null, lease_until = null where id = ${id} and lease_owner = ${owner}`,
+  );
+}
+
+/** A webhook's due deliveries in change order (pings by when they were asked for). */
+export async function dueDeliveries(db: Db, webhookId: string, limit: number): Promise<DeliveryRow[]> {
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`select id, change_seq, event_type, data, round_attempts from webhook_deliveries
+        where webhook_id = ${webhookId} and status = 'PENDING' and next_attempt_at <= now()
+        order by position limit ${limit}`,
+  );
+  return rows.map(
+    (r) =>
+      ({
+        id: String(r.id),
+        webhookId,
+        changeSeq: r.change_seq == null ? null : Number(r.change_seq),
+        eventType: String(r.event_type),
+        data: (typeof r.data === "string" ? JSON.parse(r.data) : r.data) as Record<string, unknown>,
+        roundAttempts: Number(r.round_attempts),
+      }) as DeliveryRow,
+  );
+}
+
+export async function markSkipped(db: Db, deliveryId: string): Promise<void> {
+  await db.execute(
+    sql`update webhook_deliveries set status = 'SKIPPED', next_attempt_at = null where id = ${deliveryId}`,
+  );
+}
+
+/**
+ * The queue's own bookkeeping need not wait for the WAL flush: a crash can only lose the last few
+ * milliseconds of it, which means sending those deliveries again — at-least-once outward (DESIGN.md
+ * invariant 5) already allows that, and the cursor rolls back with its deliveries, so nothing is
+ * lost. It makes a commit cheap, which is what bounds delivery throughput.
+ */
+async function relaxCommit(tx: Db): Promise<void> {
+  await tx.execute(sql`set local synchronous_commit = off`);
+}
+
+/** Records a lane's recent attempts in one transaction; false when the lane must stop (see `recordAttempt`). */
+export async function recordAttempts(
+  db: Db,
+  outcomes: AttemptOutcome[],
+  owner: string,
+  leaseSeconds: number,
+): Promise<boolean> {
+  if (outcomes.length === 0) return true;
+  return db.transaction(async (tx) => {
+    await relaxCommit(tx);
+    let keep = true;
+    for (const outcome of outcomes) keep = (await recordAttempt(tx, outcome, owner, leaseSeconds)) && keep;
+    return keep;
+  });
+}
+
+export interface AttemptOutcome {
+  deliveryId: string;
+  webhookId: string;
+  at: Date;
+  responseStatus: number | null;
+  durationMs: number;
+  error: string | null;
+  responseBody: string | null;
+  /** The delivery's state after this attempt. */
+  status: "PENDING" | "SUCCEEDED" | "FAILED";
+  nextAttemptAt: Date | null;
+  /** What the attempt does to the webhook. */
+  effect: "succeeded" | "failed" | "gone";
+}
+
+const FAILING_DAYS = 5;
+
+/**
+ * Records one attempt, the delivery's new state and the webhook's health in one statement, and
+ * renews this process's lease on the way. False when the lane must stop: the webhook was deleted,
+ * disabled, or its lease was taken over.
+ */
+export async function recordAttempt(
+  db: Db,
+  o: AttemptOutcome,
+  owner: string,
+  leaseSeconds: number,
+): Promise<boolean> {
+  const at = o.at.toISOString();
+  const webhookUpdate =
+    o.effect === "succeeded"
+      ? sql`consecutive_failures = 0, failing_since = null, last_delivery_at = ${at}::timestamptz`
+      : o.effect === "gone"
+        ? sql`consecutive_failures = consecutive_failures + 1, status = 'DISABLED',
+              disabled_reason = 'The endpoint answered 410 Gone; re-enable the webhook to resume.'`
+        : sql`consecutive_failures = consecutive_failures + 1,
+              failing_since = coalesce(failing_since, ${at}::timestamptz),
+              status = case when coalesce(failing_since, ${at}::timestamptz) < ${at}::timestamptz - make_interval(days => ${FAILING_DAYS})
+                            then 'DISABLED'::webhook_status else status end,
+              disabled_reason = case when coalesce(failing_since, ${at}::timestamptz) < ${at}::timestamptz - make_interval(days => ${FAILING_DAYS})
+                                     then ${`Every delivery failed for ${FAILING_DAYS} days; re-enable the webhook to resume.`} else disabled_reason end`;
+  const rows = await queryRows<{ keep: boolean }>(
+    db,
+    sql`with d as (
+          update webhook_deliveries set status = ${o.status}::delivery_status, attempt_count = attempt_count + 1,
+                 round_attempts = round_attempts + 1, last_attempt_at = ${at}::timestamptz,
+                 next_attempt_at = ${o.nextAttemptAt ? o.nextAttemptAt.toISOString() : null}::timestamptz
+          where id = ${o.deliveryId} returning id, attempt_count
+        ), a as (
+          insert into webhook_attempts (delivery_id, attempt, at, response_status, duration_ms, error, response_body)
+          select id, attempt_count, ${at}::timestamptz, ${o.responseStatus}::int, ${o.durationMs}::int,
+                 ${o.error}, ${o.responseBody} from d
+          returning delivery_id
+        )
+        update webhooks set ${webhookUpdate}, updated_at = now(),
+          lease_until = case when lease_owner = ${owner} then now() + make_interval(secs => ${leaseSeconds})
+                             else lease_until end
+        where id = ${o.webhookId} and exists (select 1 from a)
+        returning status = 'ACTIVE' and lease_owner = ${owner} as keep`,
+  );
+  return rows[0]?.keep === true;
+}
+
+export async function disableWebhook(db: Db, id: string, reason: string): Promise<void> {
+  await db.execute(
+    sql`update webhooks set status = 'DISABLED', disabled_reason = ${reason}, updated_at = now() where id = ${id}`,
+  );
+}
+
+/** Drops finished delivery records (and their attempts) older than the retention period. */
+export async function pruneDeliveries(db: Db, days: number): Promise<void> {
+  await db.execute(
+    sql`delete from webhook_deliveries
+        where status <> 'PENDING' and created_at < now() - make_interval(days => ${days})`,
+  );
+}

@@ -1,0 +1,145 @@
+import { MemberRef } from "../auth/schema.ts";
+import { ChangeKindEnum } from "../changes/schema.ts";
+import { builder } from "../schema/builder.ts";
+import { NodeRef, registerNode } from "../schema/node.ts";
+import { actorOf } from "../server/context.ts";
+import type { DeliveryPage, DeliveryWithAttempts } from "./service.ts";
+import type { AttemptRow, StoredFilter, WebhookRow } from "./tables.ts";
+
+export const WebhookStatusEnum = builder.enumType("WebhookStatus", {
+  description: "ACTIVE webhooks receive deliveries; DISABLED ones keep their cursor until re-enabled.",
+  values: ["ACTIVE", "DISABLED"] as const,
+});
+
+export const DeliveryStatusEnum = builder.enumType("DeliveryStatus", {
+  description: "FAILED: every attempt failed and retries gave up; SKIPPED: nothing visible to send.",
+  values: ["PENDING", "SUCCEEDED", "FAILED", "SKIPPED"] as const,
+});
+
+const ChangeFilterSpecRef = builder.objectRef<StoredFilter>("ChangeFilterSpec").implement({
+  description: "A webhook's filter; each empty list means any.",
+  fields: (t) => ({
+    types: t.stringList({ resolve: (f) => f.types }),
+    kinds: t.field({ type: [ChangeKindEnum], resolve: (f) => f.kinds }),
+    fields: t.stringList({ resolve: (f) => f.fields }),
+    resourceIds: t.idList({ resolve: (f) => f.resourceIds }),
+  }),
+});
+
+const DeliveryAttemptRef = builder.objectRef<AttemptRow>("DeliveryAttempt").implement({
+  description: "One POST of a delivery: the receiver's answer, or why there was none.",
+  fields: (t) => ({
+    attempt: t.exposeInt("attempt"),
+    at: t.expose("at", { type: "DateTime" }),
+    responseStatus: t.exposeInt("responseStatus", { nullable: true }),
+    durationMs: t.exposeInt("durationMs"),
+    error: t.exposeString("error", { nullable: true }),
+    responseBody: t.exposeString("responseBody", {
+      nullable: true,
+      description: "The start of the response body (at most 1 KiB).",
+    }),
+  }),
+});
+
+export const WebhookDeliveryRef = builder.objectRef<DeliveryWithAttempts>("WebhookDelivery").implement({
+  description: "One change sent to one webhook (its id is the `webhook-id` header), or a ping.",
+  interfaces: [NodeRef],
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    webhookId: t.exposeID("webhookId"),
+    changeId: t.id({
+      nullable: true,
+      description: "Null for a ping.",
+      resolve: (d) => (d.changeSeq == null ? null : String(d.changeSeq)),
+    }),
+    eventType: t.exposeString("eventType", { description: '"<resourceType>.<kind lowercased>" or "ping".' }),
+    status: t.field({ type: DeliveryStatusEnum, resolve: (d) => d.status }),
+    attempts: t.field({ type: [DeliveryAttemptRef], resolve: (d) => d.attempts }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    lastAttemptAt: t.expose("lastAttemptAt", { type: "DateTime", nullable: true }),
+    nextAttemptAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      resolve: (d) => (d.status === "PENDING" ? d.nextAttemptAt : null),
+    }),
+  }),
+});
+
+const WebhookDeliveryEdgeRef = builder.objectRef<DeliveryWithAttempts>("WebhookDeliveryEdge").implement({
+  fields: (t) => ({
+    cursor: t.string({ resolve: (d) => d.id }),
+    node: t.field({ type: WebhookDeliveryRef, resolve: (d) => d }),
+  }),
+});
+
+const WebhookDeliveryPageInfoRef = builder.objectRef<DeliveryPage>("WebhookDeliveryPageInfo").implement({
+  fields: (t) => ({
+    hasNextPage: t.exposeBoolean("hasNextPage"),
+    endCursor: t.exposeString("endCursor", { nullable: true }),
+  }),
+});
+
+const WebhookDeliveryConnectionRef = builder.objectRef<DeliveryPage>("WebhookDeliveryConnection").implement({
+  fields: (t) => ({
+    edges: t.field({ type: [WebhookDeliveryEdgeRef], resolve: (p) => p.nodes }),
+    nodes: t.field({ type: [WebhookDeliveryRef], resolve: (p) => p.nodes }),
+    pageInfo: t.field({ type: WebhookDeliveryPageInfoRef, resolve: (p) => p }),
+  }),
+});
+
+export const WebhookRef = builder.objectRef<WebhookRow>("Webhook").implement({
+  description: "Signed POSTs of matching changes to a URL, as its creator may read them.",
+  interfaces: [NodeRef],
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    url: t.exposeString("url"),
+    description: t.exposeString("description", { nullable: true }),
+    filter: t.field({ type: ChangeFilterSpecRef, resolve: (w) => w.filter }),
+    status: t.field({ type: WebhookStatusEnum, resolve: (w) => w.status }),
+    disabledReason: t.exposeString("disabledReason", { nullable: true }),
+    consecutiveFailures: t.exposeInt("consecutiveFailures"),
+    lastDeliveryAt: t.expose("lastDeliveryAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "When a delivery last succeeded.",
+    }),
+    createdBy: t.field({
+      type: MemberRef,
+      resolve: async (w, _args, context) => {
+        const member = await context.loaders.member.load(w.createdById);
+        if (!member) throw new Error(`webhook ${w.id} has no creator`);
+        return member;
+      },
+    }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    deliveries: t.field({
+      type: WebhookDeliveryConnectionRef,
+      description: "Newest first. first ≤ 100 (default 20).",
+      args: {
+        first: t.arg.int(),
+        after: t.arg.string(),
+        status: t.arg({ type: DeliveryStatusEnum }),
+      },
+      resolve: (w, args, context) => context.services.webhooks.deliveries(actorOf(context), w, args),
+    }),
+  }),
+});
+
+registerNode("webhook", "Webhook", (id, context) => context.services.webhooks.get(actorOf(context), id));
+registerNode("delivery", "WebhookDelivery", (id, context) =>
+  context.services.webhooks.delivery(actorOf(context), id),
+);
+
+builder.queryFields((t) => ({
+  webhooks: t.field({
+    type: [WebhookRef],
+    description: "Your webhooks; owners and admins see every webhook of the workspace.",
+    resolve: (_root, _args, context) => context.services.webhooks.list(actorOf(context)),
+  }),
+  webhook: t.field({
+    type: WebhookRef,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, context) => context.services.webhooks.get(actorOf(context), String(id)),
+  }),
+}));
