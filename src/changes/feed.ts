@@ -43,7 +43,8 @@ export interface ChangePage {
   headCursor: string;
 }
 
-interface ChangeRecord {
+/** A stored change row as the feed reads it, before trimming. */
+export interface ChangeRecord {
   seq: number | string;
   kind: ChangeKind;
   resource_type_id: string;

@@ -6,6 +6,7 @@ import "../metadata/schema.ts";
 import "../resources/schema.ts";
 import "../resources/mutations.ts";
 import "../changes/schema.ts";
+import "../subscriptions/schema.ts";
 import { lexicographicSortSchema } from "graphql";
 import { builder } from "./builder.ts";
 

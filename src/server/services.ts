@@ -4,10 +4,11 @@ import { Authenticator } from "../auth/authenticate.ts";
 import { MemberService } from "../auth/members.ts";
 import { ChangeFeed } from "../changes/feed.ts";
 import { Sequencer } from "../changes/sequencer.ts";
-import type { Db } from "../db/client.ts";
+import type { Db, Listen } from "../db/client.ts";
 import { CatalogStore } from "../metadata/catalog.ts";
 import { MetadataService } from "../metadata/service.ts";
 import { ResourceService } from "../resources/service.ts";
+import { SubscriptionService } from "../subscriptions/service.ts";
 import type { Env } from "./env.ts";
 
 /** Everything a request may use, built once per process. */
@@ -23,12 +24,14 @@ export interface Services {
   sequencer: Sequencer;
   resources: ResourceService;
   changes: ChangeFeed;
+  subscriptions: SubscriptionService;
 }
 
-export function createServices(db: Db, env: Env, logger: Logger): Services {
+export function createServices(db: Db, env: Env, logger: Logger, listen?: Listen): Services {
   const auth = new Authenticator(db, (error) => logger.warn({ err: error }, "could not record key use"));
   const catalogs = new CatalogStore(db);
   const sequencer = new Sequencer(db, logger);
+  const changes = new ChangeFeed(db, catalogs, env);
   return {
     db,
     env,
@@ -40,6 +43,7 @@ export function createServices(db: Db, env: Env, logger: Logger): Services {
     metadata: new MetadataService(db, catalogs),
     sequencer,
     resources: new ResourceService(db, catalogs, sequencer),
-    changes: new ChangeFeed(db, catalogs, env),
+    changes,
+    subscriptions: new SubscriptionService(changes, catalogs, db, sequencer, auth, listen, logger),
   };
 }
