@@ -146,3 +146,26 @@ export async function headCursor(graphqlUrl: string, token: string): Promise<str
   );
   return data.changes.headCursor;
 }
+
+/** A new member with the given role and an API key of theirs (issued by the owner). */
+export async function memberWithKey(
+  graphqlUrl: string,
+  ownerToken: string,
+  role: "ADMIN" | "MEMBER" | "VIEWER",
+): Promise<{ memberId: string; keyId: string; token: string }> {
+  const email = `${role.toLowerCase()}.${Math.random().toString(36).slice(2)}@example.com`;
+  const member = await gqlOk<{ createMember: { member: { id: string } } }>(
+    graphqlUrl,
+    "mutation ($email: String!, $role: Role!) { createMember(input: { email: $email, role: $role }) { member { id } } }",
+    { email, role },
+    { token: ownerToken },
+  );
+  const memberId = member.createMember.member.id;
+  const key = await gqlOk<{ createApiKey: { apiKey: { id: string }; token: string } }>(
+    graphqlUrl,
+    `mutation ($memberId: ID) { createApiKey(input: { name: "sub", memberId: $memberId }) { apiKey { id } token } }`,
+    { memberId },
+    { token: ownerToken },
+  );
+  return { memberId, keyId: key.createApiKey.apiKey.id, token: key.createApiKey.token };
+}
