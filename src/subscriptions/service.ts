@@ -117,13 +117,6 @@ export class SubscriptionService {
     this.open.add(subscription);
     try {
       for (;;) {
-        subscription.arm();
-        const page = await this.readPage(subscription, tail);
-        for (const change of page.changes) {
-          if (subscription.ended || subscription.revoked) break;
-          yield change;
-          subscription.cursor = Number(change.id);
-        }
         if (subscription.revoked) {
           onRevoked?.();
           throw fail.unauthenticated(
@@ -132,6 +125,18 @@ export class SubscriptionService {
           );
         }
         if (subscription.ended) return;
+        subscription.arm();
+        const page = await this.readPage(subscription, tail);
+        let complete = true;
+        for (const change of page.changes) {
+          if (subscription.ended || subscription.revoked) {
+            complete = false;
+            break;
+          }
+          yield change;
+          subscription.cursor = Number(change.id);
+        }
+        if (!complete) continue;
         subscription.cursor = Math.max(subscription.cursor, page.scannedTo);
         if (!page.more) await subscription.wait(FALLBACK_WAKE_MS);
       }
