@@ -11,6 +11,9 @@ import { type Db, queryRows } from "../db/client.ts";
  */
 export const CREDENTIAL_RECHECK_MS = 5_000;
 
+/** The second look after a local invalidation. */
+const INVALIDATION_RECHECK_MS = 250;
+
 /** A long-lived holder of a credential: told when it changes role or stops being valid. */
 export interface CredentialHolder {
   readonly actor: Actor;
@@ -37,7 +40,12 @@ export class CredentialWatch {
     auth: Authenticator,
     private readonly logger: Logger,
   ) {
-    this.stopListening = auth.onInvalidate(() => void this.check());
+    this.stopListening = auth.onInvalidate(() => {
+      void this.check();
+      // Some callers invalidate inside their transaction (a role change), before it commits:
+      // look again once it surely has, rather than waiting for the periodic pass.
+      setTimeout(() => void this.check(), INVALIDATION_RECHECK_MS).unref();
+    });
   }
 
   add(holder: CredentialHolder): () => void {

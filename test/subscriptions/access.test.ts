@@ -83,6 +83,28 @@ describe("Subscription.changes access", () => {
     await Promise.all([subscription.dispose(), owners.dispose()]);
   });
 
+  it("applies a member's role change to their open subscription", async () => {
+    // Viewers cannot read contact emails (set by the test above); members can.
+    const member = await memberWithKey(server.graphqlUrl, server.owner.token, "MEMBER");
+    const subscription = subscribeWs(server.wsUrl, member.token);
+    await settle();
+    await createContact(server.graphqlUrl, server.owner.token, "Email Visible");
+    await subscription.waitFor(1);
+    expect(subscription.received[0]?.snapshot).toHaveProperty("email");
+    await gqlOk(
+      server.graphqlUrl,
+      "mutation ($id: ID!) { updateMemberRole(input: { memberId: $id, role: VIEWER }) { member { role } } }",
+      { id: member.memberId },
+      { token: server.owner.token },
+    );
+    await settle();
+    await createContact(server.graphqlUrl, server.owner.token, "Email Hidden");
+    await subscription.waitFor(2);
+    expect(subscription.received[1]?.snapshot).not.toHaveProperty("email");
+    expect(subscription.received[1]?.fields.map((f) => f.key)).not.toContain("email");
+    await subscription.dispose();
+  });
+
   it("stops sending a type's changes when the role loses read access to it", async () => {
     const member = await memberWithKey(server.graphqlUrl, server.owner.token, "MEMBER");
     const subscription = subscribeWs(server.wsUrl, member.token);
