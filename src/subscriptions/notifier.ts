@@ -14,8 +14,8 @@ export interface Wakeable {
  * Two sources: this process's sequencer (`advanced`), and — on PostgreSQL — LISTEN on the channel
  * every process's sequencer NOTIFYs, so writes through another `plugboard serve` process wake
  * subscribers here. Both usually report the same batch; the highest head seen per workspace
- * dedupes them. Subscribers also wake on a slow timer of their own, so a lost notification (a
- * dropped LISTEN connection) delays them but never stalls them.
+ * dedupes them. A slow poll of each workspace's feed tail (`observe`) covers lost notifications
+ * (a dropped LISTEN connection): they delay subscribers but never stall them.
  */
 export class Notifier {
   private readonly subscribers = new Map<string, Set<Wakeable>>();
@@ -64,6 +64,11 @@ export class Notifier {
       set.delete(subscriber);
       if (set.size === 0 && this.subscribers.get(workspaceId) === set) this.subscribers.delete(workspaceId);
     };
+  }
+
+  /** A head learnt by reading the feed (the poll that covers lost notifications). */
+  observe(workspaceId: string, head: number): void {
+    this.advanced(workspaceId, head);
   }
 
   private readonly advanced = (workspaceId: string, head: number): void => {

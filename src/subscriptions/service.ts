@@ -19,8 +19,13 @@ import { FeedTail } from "./tail.ts";
 
 /** Changes read per page; also the most one subscription holds in memory at a time. */
 const PAGE_SIZE = 100;
-/** A caught-up subscriber re-reads at least this often, so a lost notification never stalls it. */
-const FALLBACK_WAKE_MS = 1_500;
+/**
+ * The safety net for lost notifications: each workspace's tail re-reads the feed this often and
+ * wakes its subscribers when it finds something new — one read per workspace, not per subscriber.
+ */
+const POLL_MS = 1_500;
+/** And a caught-up subscriber re-reads on its own at least this often, whatever happens. */
+const IDLE_WAKE_MS = 30_000;
 /** How long `close()` lets open streams finish before the sockets are cut. */
 const CLOSE_TIMEOUT_MS = 5_000;
 
@@ -51,6 +56,7 @@ export class SubscriptionService {
   private readonly open = new Set<ChangeSubscription>();
   private readonly finished = new Set<() => void>();
   private closed = false;
+  private poller: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly feed: ChangeFeed,
@@ -66,7 +72,22 @@ export class SubscriptionService {
   }
 
   start(): Promise<void> {
+    this.poller = setInterval(() => void this.poll(), POLL_MS);
+    this.poller.unref();
     return this.notifier.start();
+  }
+
+  private async poll(): Promise<void> {
+    await Promise.all(
+      [...this.tails].map(async ([workspaceId, { tail }]) => {
+        try {
+          await tail.refresh(this.notifier.head(workspaceId));
+          this.notifier.observe(workspaceId, tail.head);
+        } catch (error) {
+          this.logger.warn({ err: error, workspaceId }, "subscription poll failed; will retry");
+        }
+      }),
+    );
   }
 
   /** How many streams are open in this process. */
@@ -138,7 +159,7 @@ export class SubscriptionService {
         }
         if (!complete) continue;
         subscription.cursor = Math.max(subscription.cursor, page.scannedTo);
-        if (!page.more) await subscription.wait(FALLBACK_WAKE_MS);
+        if (!page.more) await subscription.wait(IDLE_WAKE_MS);
       }
     } finally {
       this.open.delete(subscription);
@@ -207,6 +228,7 @@ export class SubscriptionService {
       await Promise.race([drained, timeout]);
       if (this.open.size > 0) this.logger.warn({ open: this.open.size }, "subscriptions still open at close");
     }
+    if (this.poller) clearInterval(this.poller);
     this.credentials.stop();
     await this.notifier.stop();
   }

@@ -31,6 +31,11 @@ export class FeedTail {
     private readonly catalogs: CatalogStore,
   ) {}
 
+  /** The newest change id the tail has read up to. */
+  get head(): number {
+    return this.to;
+  }
+
   /** The catalog of the last read (null before the first): subscribers trim with it. */
   get currentCatalog(): Catalog | null {
     return this.catalog;
