@@ -38,6 +38,7 @@ function parseScopes(value: Scope[] | string): Scope[] {
 
 export class Authenticator {
   private readonly cache = new Map<string, { actor: Actor; expiresAt: number; until: number }>();
+  private readonly invalidationListeners = new Set<() => void>();
 
   constructor(
     private readonly db: Db,
@@ -103,5 +104,12 @@ export class Authenticator {
   /** Forget every cached verification (after revoking keys, removing members, changing roles). */
   invalidate(): void {
     this.cache.clear();
+    for (const listener of this.invalidationListeners) listener();
+  }
+
+  /** Called after every `invalidate()`: long-lived streams re-check their credential at once. */
+  onInvalidate(listener: () => void): () => void {
+    this.invalidationListeners.add(listener);
+    return () => this.invalidationListeners.delete(listener);
   }
 }

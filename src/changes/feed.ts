@@ -43,6 +43,7 @@ export interface ChangePage {
   headCursor: string;
 }
 
+/** A stored change row as the feed reads it, before trimming. */
 export interface ChangeRecord {
   seq: number | string;
   kind: ChangeKind;

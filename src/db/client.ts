@@ -12,9 +12,14 @@ import * as tables from "./tables.ts";
 /** The Drizzle database (or a transaction on it); the same type for PGlite and postgres.js. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof tables>;
 
+/** LISTENs on a channel; resolves once listening, to a function that stops. */
+export type Listen = (channel: string, onNotify: (payload: string) => void) => Promise<() => Promise<void>>;
+
 export interface Database {
   db: Db;
   kind: "pglite" | "postgres";
+  /** PostgreSQL only: cross-process wake-ups (PGlite is single-process, local events suffice). */
+  listen?: Listen;
   close(): Promise<void>;
 }
 
@@ -40,7 +45,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       connection: { application_name: "plugboard" },
     });
     const db = drizzlePostgres(client, { schema: tables, logger }) as unknown as Db;
-    return { db, kind: "postgres", close: () => client.end({ timeout: 5 }) };
+    // postgres.js keeps LISTENs on one dedicated connection and re-listens after reconnecting.
+    const listen: Listen = async (channel, onNotify) => {
+      const { unlisten } = await client.listen(channel, onNotify);
+      return unlisten;
+    };
+    return { db, kind: "postgres", listen, close: () => client.end({ timeout: 5 }) };
   }
   if (options.dataDir.startsWith("memory://")) {
     const client = await PGlite.create();

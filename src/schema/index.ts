@@ -8,6 +8,7 @@ import "../resources/mutations.ts";
 import "../changes/schema.ts";
 import "../webhooks/schema.ts";
 import "../webhooks/mutations.ts";
+import "../subscriptions/schema.ts";
 import { lexicographicSortSchema } from "graphql";
 import { builder } from "./builder.ts";
 

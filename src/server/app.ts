@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { Actor } from "../auth/actor.ts";
 import { readCredential } from "../auth/credentials.ts";
-import type { Db } from "../db/client.ts";
+import type { Db, Listen } from "../db/client.ts";
 import { AppError, fail } from "../schema/errors.ts";
 import { schema } from "../schema/index.ts";
 import { type Context, createContext } from "./context.ts";
@@ -24,6 +24,8 @@ export interface AppOptions {
   db: Db;
   env: Env;
   logger: Logger;
+  /** PostgreSQL's LISTEN, so subscribers wake on writes through other processes. */
+  listen?: Listen | undefined;
 }
 
 export interface App {
@@ -41,10 +43,11 @@ interface ServerContext {
 }
 
 /** Builds the whole HTTP + WebSocket server without listening; `main` listens, tests use port 0. */
-export function buildApp({ db, env, logger }: AppOptions): App {
-  const services = createServices(db, env, logger);
+export function buildApp({ db, env, logger, listen }: AppOptions): App {
+  const services = createServices(db, env, logger, listen);
   services.sequencer.start();
   services.webhookWorker.start();
+  void services.subscriptions.start();
   const stopMaintenance = startMaintenance(services);
 
   async function authenticate(request: Request): Promise<Actor | null> {
@@ -138,12 +141,14 @@ export function buildApp({ db, env, logger }: AppOptions): App {
         const document = enveloped.parse(params.query);
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length > 0) return errors;
+        const contextValue = (await enveloped.contextFactory()) as Context;
+        contextValue.closeConnection = (code, reason) => ctx.extra.socket.close(code, reason);
         const args: ExecutionArgs = {
           schema: enveloped.schema,
           operationName: params.operationName ?? null,
           document,
           variableValues: params.variables ?? null,
-          contextValue: await enveloped.contextFactory(),
+          contextValue,
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         };
         return args;
@@ -158,6 +163,8 @@ export function buildApp({ db, env, logger }: AppOptions): App {
   async function close(): Promise<void> {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    // Complete open subscriptions first, so clients get `complete` / the end of the SSE stream.
+    await services.subscriptions.close();
     await wsHandle.dispose();
     await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     await yoga.dispose();

@@ -11,6 +11,8 @@ export interface Context {
   loaders: Loaders;
   /** The workspace's catalog (types, fields, access), read once per request. */
   catalog(): Promise<Catalog>;
+  /** Set for WebSocket operations: closes the connection (4403 when a stream's credential is revoked). */
+  closeConnection?: (code: number, reason: string) => void;
 }
 
 export function createContext(services: Services, actor: Actor | null): Context {

@@ -13,7 +13,7 @@ export async function serve(env: Env, logger: Logger): Promise<void> {
     await database.close();
     throw error;
   }
-  const app = buildApp({ db: database.db, env, logger });
+  const app = buildApp({ db: database.db, env, logger, listen: database.listen });
   await new Promise<void>((resolve, reject) => {
     app.server.once("error", reject);
     app.server.listen(env.PORT, env.HOST, () => resolve());

@@ -4,10 +4,11 @@ import { Authenticator } from "../auth/authenticate.ts";
 import { MemberService } from "../auth/members.ts";
 import { ChangeFeed } from "../changes/feed.ts";
 import { Sequencer } from "../changes/sequencer.ts";
-import type { Db } from "../db/client.ts";
+import type { Db, Listen } from "../db/client.ts";
 import { CatalogStore } from "../metadata/catalog.ts";
 import { MetadataService } from "../metadata/service.ts";
 import { ResourceService } from "../resources/service.ts";
+import { SubscriptionService } from "../subscriptions/service.ts";
 import { disableCreatorWebhooks, WebhookService } from "../webhooks/service.ts";
 import { WebhookWorker } from "../webhooks/worker.ts";
 import type { Env } from "./env.ts";
@@ -27,9 +28,10 @@ export interface Services {
   changes: ChangeFeed;
   webhooks: WebhookService;
   webhookWorker: WebhookWorker;
+  subscriptions: SubscriptionService;
 }
 
-export function createServices(db: Db, env: Env, logger: Logger): Services {
+export function createServices(db: Db, env: Env, logger: Logger, listen?: Listen): Services {
   const auth = new Authenticator(db, (error) => logger.warn({ err: error }, "could not record key use"));
   const catalogs = new CatalogStore(db);
   const sequencer = new Sequencer(db, logger);
@@ -37,6 +39,9 @@ export function createServices(db: Db, env: Env, logger: Logger): Services {
   const members = new MemberService(db, auth);
   const webhookWorker = new WebhookWorker(db, env, logger, changes, catalogs, sequencer);
   members.onRemoved.push(disableCreatorWebhooks);
+  const subscriptions = new SubscriptionService(changes, catalogs, db, sequencer, auth, listen, logger);
+  // Writes through other processes wake this process's webhook worker too (LISTEN/NOTIFY).
+  subscriptions.notifier.subscribeAll({ wake: () => webhookWorker.kick() });
   return {
     db,
     env,
@@ -51,5 +56,6 @@ export function createServices(db: Db, env: Env, logger: Logger): Services {
     changes,
     webhooks: new WebhookService(db, env, catalogs, changes, () => webhookWorker.kick()),
     webhookWorker,
+    subscriptions,
   };
 }
