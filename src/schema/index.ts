@@ -2,6 +2,8 @@
 import "./scalars.ts";
 import "./node.ts";
 import "../auth/schema.ts";
+import "../auth/passwordSchema.ts";
+import "../oauth/schema.ts";
 import { lexicographicSortSchema } from "graphql";
 import { builder } from "./builder.ts";
 

@@ -40,6 +40,8 @@ const envSchema = z.object({
   PLUGBOARD_ADMIN_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
   PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: booleanFlag,
   PLUGBOARD_WEBHOOK_RETRY_SCHEDULE: retrySchedule.default([5, 300, 1800, 7200, 18000, 36000, 36000]),
+  /** Seconds a verified Basic email/password is trusted before argon2 runs again; 0 disables. */
+  PLUGBOARD_PASSWORD_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(5),
   PLUGBOARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
