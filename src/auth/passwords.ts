@@ -3,7 +3,7 @@ import { hash, verify } from "@node-rs/argon2";
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { fail } from "../schema/errors.ts";
-import { type Actor, requireScope } from "./actor.ts";
+import type { Actor } from "./actor.ts";
 import type { Authenticator } from "./authenticate.ts";
 import { roleScopes } from "./roles.ts";
 import { type MemberRow, members } from "./tables.ts";
@@ -62,9 +62,9 @@ export async function checkEmailPassword(db: Db, email: string, password: string
 }
 
 /**
- * Sets the actor's own password. Changing one needs the current password; setting the first one
- * needs a credential with every scope of the member's role, so a narrowed key cannot mint a wider
- * credential for itself.
+ * Sets the actor's own password. It needs a credential with every scope of the member's role (a
+ * narrowed key or token must not mint a wider credential for itself), and, to change an existing
+ * password, the current one.
  */
 export async function setOwnPassword(
   db: Db,
@@ -72,7 +72,11 @@ export async function setOwnPassword(
   actor: Actor,
   input: { password: string; currentPassword?: string | null },
 ): Promise<MemberRow> {
-  requireScope(actor, "WRITE");
+  if (!roleScopes[actor.role].every((scope) => actor.scopes.includes(scope))) {
+    throw fail.forbidden(
+      "Setting a password needs a credential with every scope of your role; use a full API key.",
+    );
+  }
   validateNewPassword(input.password);
   const [member] = await db.select().from(members).where(eq(members.id, actor.memberId));
   if (!member || member.removedAt) throw fail.unauthenticated("This credential's member was removed.", true);
@@ -81,10 +85,6 @@ export async function setOwnPassword(
     if (!(await verify(member.passwordHash, current).catch(() => false))) {
       throw fail.badInput("currentPassword", "The current password is wrong.");
     }
-  } else if (!roleScopes[actor.role].every((scope) => actor.scopes.includes(scope))) {
-    throw fail.forbidden(
-      "Setting a first password needs a credential with every scope of your role; use a full API key.",
-    );
   }
   const [updated] = await db
     .update(members)

@@ -74,6 +74,8 @@ export function createProvider(db: Db, issuer: string, keys: OAuthKeys): Provide
     clientBasedCORS: () => false,
   };
   const provider = new Provider(issuer, configuration);
+  // Behind a TLS-terminating proxy (an https PUBLIC_URL), trust its X-Forwarded-Proto/Host.
+  provider.proxy = issuer.startsWith("https:");
 
   // Client secrets are stored as SHA-256 and handed to the provider as such; compare hashes.
   provider.Client.prototype.compareClientSecret = function compareHashed(actual: string) {

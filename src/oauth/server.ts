@@ -4,7 +4,6 @@ import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
 import { handleInteraction } from "./interactions.ts";
 import { loadOrCreateOAuthKeys } from "./keys.ts";
-import { createProvider } from "./provider.ts";
 
 export const OAUTH_MOUNT = "/oauth";
 
@@ -19,6 +18,8 @@ export interface OAuthServerOptions {
   logger: Logger;
   /** The public base URL; a function because with PORT=0 it is known only once listening. */
   publicUrl: () => string;
+  /** Called when tokens are revoked, so verified-token caches forget them at once. */
+  onRevoked: () => void;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -27,14 +28,19 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
  * The authorization server at `/oauth`, on the app's own `node:http` server. The provider is built
  * on first use, from keys kept in the database, so every process serves the same issuer and keys.
  */
-export function createOAuthServer({ db, logger, publicUrl }: OAuthServerOptions) {
+export function createOAuthServer({ db, logger, publicUrl, onRevoked }: OAuthServerOptions) {
   let ready: Promise<{ provider: Provider; callback: Handler; csrfSecret: string }> | undefined;
 
   function load() {
     ready ??= (async () => {
+      // Imported on first use: oidc-provider (Koa, jose) would slow every CLI command's start.
+      const { createProvider } = await import("./provider.ts");
       const keys = await loadOrCreateOAuthKeys(db);
       const provider = createProvider(db, `${publicUrl()}${OAUTH_MOUNT}`, keys);
       provider.on("server_error", (_ctx, error) => logger.error({ err: error }, "oauth server error"));
+      provider.on("grant.revoked", onRevoked);
+      provider.on("access_token.destroyed", onRevoked);
+      provider.on("client_credentials.destroyed", onRevoked);
       const callback = provider.callback() as unknown as Handler;
       return { provider, callback, csrfSecret: keys.cookieKeys[0] ?? "" };
     })().catch((error) => {

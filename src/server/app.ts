@@ -63,6 +63,7 @@ export function buildApp({ db, env, logger }: AppOptions): App {
       env.PUBLIC_URL || env.PORT !== 0
         ? env.publicUrl
         : `http://${env.HOST}:${(server.address() as AddressInfo).port}`,
+    onRevoked: () => services.auth.invalidate(),
   });
 
   const yoga = createYoga<ServerContext, Context>({

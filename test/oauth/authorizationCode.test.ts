@@ -190,6 +190,26 @@ describe("authorization code", () => {
     expect(unregistered.status).toBe(400);
   });
 
+  it("grants read write when no API scope is named, with an ID token for openid", async () => {
+    const flow = await authorize(server, as, {
+      client: confidential,
+      email: "owner@example.com",
+      password: PASSWORD,
+      scope: "openid",
+    });
+    const tokens = await exchange(confidential, flow.callback, flow.state, oauth.nopkce);
+    expect(oauth.getValidatedIdTokenClaims(tokens)?.sub).toBe(server.owner.memberId);
+    const viewer = await gqlOk<{ viewer: { scopes: string[] } }>(
+      server.graphqlUrl,
+      VIEWER,
+      {},
+      {
+        token: tokens.access_token,
+      },
+    );
+    expect(viewer.viewer.scopes).toEqual(["READ", "WRITE"]);
+  });
+
   it("lets a read-only token read but not write", async () => {
     const flow = await authorize(server, as, {
       client: confidential,
