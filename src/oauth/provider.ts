@@ -6,6 +6,7 @@ import { hashToken } from "../auth/tokens.ts";
 import type { Db } from "../db/client.ts";
 import { createAdapter } from "./adapter.ts";
 import type { OAuthKeys } from "./keys.ts";
+import { messagePage } from "./views.ts";
 
 const HOUR = 60 * 60;
 /** Refresh tokens and their grants: effectively forever; they die by revocation or removal instead. */
@@ -72,6 +73,11 @@ export function createProvider(db: Db, issuer: string, keys: OAuthKeys): Provide
     },
     interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
     clientBasedCORS: () => false,
+    // Errors that cannot go back to the client (an unknown redirect_uri, …) get our plain page.
+    renderError: async (ctx, out) => {
+      ctx.type = "html";
+      ctx.body = messagePage("Sign-in failed", String(out.error_description ?? out.error ?? "Unknown error"));
+    },
   };
   const provider = new Provider(issuer, configuration);
   // Behind a TLS-terminating proxy (an https PUBLIC_URL), trust its X-Forwarded-Proto/Host.

@@ -111,6 +111,24 @@ describe("authorization code", () => {
     expect(again.viewer.member.id).toBe(server.owner.memberId);
   });
 
+  it("keeps no session after the authorization: the next one asks to sign in again", async () => {
+    const first = await authorize(server, as, {
+      client: confidential,
+      email: "owner@example.com",
+      password: PASSWORD,
+    });
+    const url = new URL(as.authorization_endpoint ?? "");
+    url.search = new URLSearchParams({
+      client_id: confidential.clientId,
+      redirect_uri: REDIRECT_URI,
+      response_type: "code",
+      scope: "read",
+    }).toString();
+    const next = await first.browser.follow(url.toString());
+    expect(next.response.status).toBe(200);
+    expect(await next.response.text()).toContain('type="password"');
+  });
+
   it("requires PKCE from a public client, and completes with it", async () => {
     const pub = await createClient(server, { confidential: false, name: "Desktop app" });
     const refused = await fetch(

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorCode, gql, gqlOk } from "../helpers/graphql.ts";
@@ -174,6 +175,26 @@ describe("refresh, introspection and revocation", () => {
     });
     const refreshed = await refresh(client, tokens.refresh_token ?? "");
     expect(((await refreshed.json()) as { error: string }).error).toBe("invalid_grant");
+  });
+
+  it("answers an expired access token with 401 invalid_token", async () => {
+    const tokens = await tokensFor(client, "owner@example.com");
+    // An hour is long to wait: age the stored token instead (before it is ever cached).
+    await server.database.db.execute(
+      sql`update oauth_artifacts set expires_at = now() - interval '1 second',
+            payload = jsonb_set(payload, '{exp}', to_jsonb(extract(epoch from now())::int - 1))
+          where model = 'AccessToken'`,
+    );
+    expect(await viewerStatus(tokens.access_token)).toEqual({
+      status: 401,
+      challenge: INVALID_TOKEN,
+      code: "UNAUTHENTICATED",
+    });
+    // The refresh token still works and brings a fresh access token.
+    const refreshed = (await (await refresh(client, tokens.refresh_token ?? "")).json()) as {
+      access_token: string;
+    };
+    expect((await viewerStatus(refreshed.access_token)).status).toBe(200);
   });
 
   it("ends a removed member's tokens and refresh tokens", async () => {
