@@ -11,8 +11,22 @@ import { oauthArtifacts } from "./tables.ts";
  */
 const bearerModels = new Set(["AccessToken", "ClientCredentials", "RefreshToken", "AuthorizationCode"]);
 
+/** Expired rows are deleted at most this often per process, piggybacking on writes (no timer). */
+const SWEEP_INTERVAL_MS = 10 * 60_000;
+
 /** oidc-provider storage in the project's database (PGlite or PostgreSQL), one class per model. */
 export function createAdapter(db: Db) {
+  let lastSweep = Date.now();
+  function sweepExpired(): void {
+    if (Date.now() - lastSweep < SWEEP_INTERVAL_MS) return;
+    lastSweep = Date.now();
+    // Rows an hour past their expiry: nothing reads them any more (finds skip expired rows).
+    void db
+      .delete(oauthArtifacts)
+      .where(sql`${oauthArtifacts.expiresAt} < now() - interval '1 hour'`)
+      .catch(() => {});
+  }
+
   return class DrizzleAdapter implements Adapter {
     constructor(private readonly model: string) {}
 
@@ -41,6 +55,7 @@ export function createAdapter(db: Db) {
         .insert(oauthArtifacts)
         .values({ model: this.model, id: this.key(id), ...values })
         .onConflictDoUpdate({ target: [oauthArtifacts.model, oauthArtifacts.id], set: values });
+      sweepExpired();
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {

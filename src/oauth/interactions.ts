@@ -2,7 +2,6 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { eq } from "drizzle-orm";
 import type Provider from "oidc-provider";
-import type { Logger } from "pino";
 import { checkEmailPassword } from "../auth/passwords.ts";
 import { effectiveScopes } from "../auth/roles.ts";
 import { members, workspaces } from "../auth/tables.ts";
@@ -15,7 +14,6 @@ const MAX_FORM_BYTES = 16 * 1024;
 export interface InteractionDeps {
   provider: Provider;
   db: Db;
-  logger: Logger;
   /** Keys the CSRF tokens; shared by every process (it lives with the cookie keys). */
   csrfSecret: string;
   /** The mount path of the authorization server, e.g. `/oauth`. */

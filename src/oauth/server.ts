@@ -53,7 +53,7 @@ export function createOAuthServer({ db, logger, publicUrl, onRevoked }: OAuthSer
   async function dispatch(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const { provider, callback, csrfSecret } = await load();
     if (path.startsWith(`${OAUTH_MOUNT}/interaction/`)) {
-      await handleInteraction({ provider, db, logger, csrfSecret, mountPath: OAUTH_MOUNT }, req, res, path);
+      await handleInteraction({ provider, db, csrfSecret, mountPath: OAUTH_MOUNT }, req, res, path);
       return;
     }
     const original = req.url ?? "/";
