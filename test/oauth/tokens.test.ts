@@ -197,6 +197,22 @@ describe("refresh, introspection and revocation", () => {
     expect((await viewerStatus(refreshed.access_token)).status).toBe(200);
   });
 
+  it("answers a refresh during a storage failure with a 5xx, never invalid_grant", async () => {
+    const tokens = await tokensFor(client, "owner@example.com");
+    const db = server.database.db;
+    // A real fault: the table disappears for a moment, as in a failover.
+    await db.execute(sql`alter table oauth_artifacts rename to oauth_artifacts_away`);
+    let failed: Response;
+    try {
+      failed = await refresh(client, tokens.refresh_token ?? "");
+    } finally {
+      await db.execute(sql`alter table oauth_artifacts_away rename to oauth_artifacts`);
+    }
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    expect(((await failed.json()) as { error: string }).error).not.toBe("invalid_grant");
+    expect((await refresh(client, tokens.refresh_token ?? "")).status).toBe(200);
+  });
+
   it("ends a removed member's tokens and refresh tokens", async () => {
     const member = await gqlOk<{ createMember: { member: { id: string } } }>(
       server.graphqlUrl,
