@@ -91,10 +91,11 @@ describe("authorization code", () => {
     const refreshed = await oauth.processRefreshTokenResponse(
       as,
       { client_id: confidential.clientId },
+      // The secret in the body this time (client_secret_post): connectors do either.
       await oauth.refreshTokenGrantRequest(
         as,
         { client_id: confidential.clientId },
-        auth(confidential),
+        oauth.ClientSecretPost(confidential.clientSecret ?? ""),
         tokens.refresh_token ?? "",
         insecure,
       ),

@@ -25,11 +25,6 @@ async function viewerWith(headers: Record<string, string>) {
   );
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-}
-
 describe("Basic email/password", () => {
   it("signs in the bootstrap owner with PLUGBOARD_ADMIN_PASSWORD, with every scope of the role", async () => {
     const result = await viewerWith(basic("OWNER@example.com", PASSWORD));
@@ -40,7 +35,7 @@ describe("Basic email/password", () => {
 
   it("answers a wrong password and an unknown email alike: 401 invalid_token, in similar time", async () => {
     const timings = { wrong: [] as number[], unknown: [] as number[] };
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 7; i++) {
       for (const [kind, email] of [
         ["wrong", "owner@example.com"],
         ["unknown", `nobody${i}@example.com`],
@@ -55,10 +50,11 @@ describe("Basic email/password", () => {
         expect(errorCode(result)).toBe("UNAUTHENTICATED");
       }
     }
-    // Both run one argon2id verification; neither answers early. (Speed itself is in bench/oauth.ts.)
-    const ratio = median(timings.unknown) / median(timings.wrong);
-    expect(ratio).toBeGreaterThan(0.5);
-    expect(ratio).toBeLessThan(2);
+    // Both run one argon2id verification (~20 ms); an early answer would take ~1 ms, a ratio
+    // under 0.1. The fastest of interleaved tries resists a loaded machine; speed is in bench/.
+    const ratio = Math.min(...timings.unknown) / Math.min(...timings.wrong);
+    expect(ratio).toBeGreaterThan(0.25);
+    expect(ratio).toBeLessThan(4);
   });
 
   it("lets the password pick the workspace when an email is in several, and refuses ambiguity", async () => {
