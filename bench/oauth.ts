@@ -91,8 +91,13 @@ for (let round = 1; round <= rounds; round++) {
   const cached = await start({});
   const token = await oauthToken();
   await warmUp(`Bearer ${apiKey}`);
-  await measure(round, "API key (Bearer)", `Bearer ${apiKey}`);
-  await measure(round, "OAuth access token (Bearer)", `Bearer ${token}`);
+  // Alternate the order by round, so neither credential always runs on a warmer process.
+  const bearers: [string, string][] = [
+    ["API key (Bearer)", `Bearer ${apiKey}`],
+    ["OAuth access token (Bearer)", `Bearer ${token}`],
+  ];
+  if (round % 2 === 0) bearers.reverse();
+  for (const [label, authorization] of bearers) await measure(round, label, authorization);
   await measure(round, "Basic email/password, cache on", basic);
   await stopProcess(cached);
 
