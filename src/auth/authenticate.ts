@@ -1,9 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { type Db, queryRows } from "../db/client.ts";
 import { fail } from "../schema/errors.ts";
 import type { Actor } from "./actor.ts";
 import type { PresentedCredential } from "./credentials.ts";
-import { effectiveScopes, type Role, type Scope } from "./roles.ts";
+import { checkEmailPassword, passwordCacheKey } from "./passwords.ts";
+import { effectiveScopes, type Role, roleScopes, type Scope } from "./roles.ts";
 import { hashToken } from "./tokens.ts";
 
 /**
@@ -36,24 +38,81 @@ function parseScopes(value: Scope[] | string): Scope[] {
     .filter(Boolean) as Scope[];
 }
 
+/** Another domain's bearer tokens (OAuth access tokens): an actor and when it expires, or null. */
+export type TokenVerifier = (
+  token: string,
+  hash: string,
+) => Promise<{ actor: Actor; expiresAt: number } | null>;
+
 export class Authenticator {
   private readonly cache = new Map<string, { actor: Actor; expiresAt: number; until: number }>();
   private readonly invalidationListeners = new Set<() => void>();
+  /** Tried in order after API keys; filled by other domains (see `src/server/services.ts`). */
+  readonly tokenVerifiers: TokenVerifier[] = [];
+  /** Keys the password cache, so it never holds a password or a reusable hash of one. */
+  private readonly passwordCacheSecret = randomBytes(32);
+  private readonly verifying = new Map<string, Promise<Actor>>();
+  /** Bumped by `invalidate`, so a verification that started before it is not cached after it. */
+  private generation = 0;
 
   constructor(
     private readonly db: Db,
     private readonly onError: (error: unknown) => void = () => {},
+    /** How long a verified email/password is trusted without argon2 again; 0 turns the cache off. */
+    private readonly passwordCacheMs = CACHE_TTL_MS,
   ) {}
 
   /** Resolves a presented credential to an actor, or throws 401 `UNAUTHENTICATED`. */
   async authenticate(credential: PresentedCredential): Promise<Actor> {
-    if (credential.kind === "password") {
+    if (credential.kind === "password")
+      return this.authenticatePassword(credential.email, credential.password);
+    return this.authenticateToken(credential.token);
+  }
+
+  /**
+   * Basic email/password: argon2id costs ~20 ms of CPU, so a success is cached like a key, and
+   * concurrent checks of one pair share a single verification (no stampede when the entry expires).
+   */
+  async authenticatePassword(email: string, password: string): Promise<Actor> {
+    const key = `pw:${passwordCacheKey(this.passwordCacheSecret, email, password)}`;
+    const now = Date.now();
+    const cached = this.cache.get(key);
+    if (cached && cached.until > now) return cached.actor;
+    // With the cache off (benchmarks, tests) every request pays for its own verification.
+    if (this.passwordCacheMs === 0) return this.verifyPassword(key, email, password);
+    let pending = this.verifying.get(key);
+    if (!pending) {
+      pending = this.verifyPassword(key, email, password).finally(() => this.verifying.delete(key));
+      this.verifying.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async verifyPassword(key: string, email: string, password: string): Promise<Actor> {
+    const generation = this.generation;
+    const result = await checkEmailPassword(this.db, email, password);
+    if (!result.ok) {
       throw fail.unauthenticated(
-        "Email and password sign-in is not enabled on this server; use an API key.",
+        result.reason === "ambiguous"
+          ? "This email and password match members of several workspaces; use an API key instead."
+          : "The email or password is wrong.",
         true,
       );
     }
-    return this.authenticateToken(credential.token);
+    const member = result.member;
+    const actor: Actor = {
+      workspaceId: member.workspaceId,
+      memberId: member.id,
+      role: member.role,
+      scopes: effectiveScopes(member.role, roleScopes[member.role]),
+      credential: { kind: "password", id: null },
+      member,
+    };
+    if (this.passwordCacheMs > 0 && generation === this.generation) {
+      const until = Date.now() + this.passwordCacheMs;
+      this.cache.set(key, { actor, expiresAt: Number.POSITIVE_INFINITY, until });
+    }
+    return actor;
   }
 
   async authenticateToken(token: string): Promise<Actor> {
@@ -72,6 +131,15 @@ export class Authenticator {
     const expiresAt = row?.expires_at ? new Date(row.expires_at).getTime() : Number.POSITIVE_INFINITY;
     if (!row || expiresAt <= now) {
       this.cache.delete(hash);
+      if (!row) {
+        for (const verify of this.tokenVerifiers) {
+          const verified = await verify(token, hash);
+          if (verified && verified.expiresAt > now) {
+            this.cache.set(hash, { ...verified, until: now + CACHE_TTL_MS });
+            return verified.actor;
+          }
+        }
+      }
       throw fail.unauthenticated("The credential is invalid, expired or revoked.", true);
     }
     const actor: Actor = {
@@ -103,6 +171,8 @@ export class Authenticator {
 
   /** Forget every cached verification (after revoking keys, removing members, changing roles). */
   invalidate(): void {
+    this.generation++;
+    this.verifying.clear();
     this.cache.clear();
     for (const listener of this.invalidationListeners) listener();
   }

@@ -1,5 +1,8 @@
+import { eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import type { Env } from "../server/env.ts";
+import { hashPassword } from "./passwords.ts";
+import { members } from "./tables.ts";
 import { createWorkspace, hasAnyWorkspace } from "./workspaces.ts";
 
 export interface BootstrapResult {
@@ -21,6 +24,10 @@ export async function bootstrap(tx: Db, env: Env): Promise<BootstrapResult | nul
     ownerName: "Owner",
     token: env.PLUGBOARD_ADMIN_TOKEN,
   });
+  if (env.PLUGBOARD_ADMIN_PASSWORD) {
+    const passwordHash = await hashPassword(env.PLUGBOARD_ADMIN_PASSWORD);
+    await tx.update(members).set({ passwordHash }).where(eq(members.id, created.memberId));
+  }
   return {
     workspaceId: created.workspaceId,
     memberId: created.memberId,

@@ -2,5 +2,6 @@
 export * from "../auth/tables.ts";
 export * from "../changes/tables.ts";
 export * from "../metadata/tables.ts";
+export * from "../oauth/tables.ts";
 export * from "../resources/tables.ts";
 export * from "../webhooks/tables.ts";

@@ -9,6 +9,8 @@ import "../changes/schema.ts";
 import "../webhooks/schema.ts";
 import "../webhooks/mutations.ts";
 import "../subscriptions/schema.ts";
+import "../auth/passwordSchema.ts";
+import "../oauth/schema.ts";
 import { lexicographicSortSchema } from "graphql";
 import { builder } from "./builder.ts";
 

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { ExecutionArgs } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { createYoga } from "graphql-yoga";
@@ -8,6 +9,7 @@ import { WebSocketServer } from "ws";
 import type { Actor } from "../auth/actor.ts";
 import { readCredential } from "../auth/credentials.ts";
 import type { Db, Listen } from "../db/client.ts";
+import { createOAuthServer } from "../oauth/server.ts";
 import { AppError, fail } from "../schema/errors.ts";
 import { schema } from "../schema/index.ts";
 import { type Context, createContext } from "./context.ts";
@@ -61,6 +63,17 @@ export function buildApp({ db, env, logger, listen }: AppOptions): App {
     return credential ? services.auth.authenticate(credential) : null;
   }
 
+  const oauth = createOAuthServer({
+    db,
+    logger,
+    // With PORT=0 (tests) the issuer's port is the one actually bound.
+    publicUrl: () =>
+      env.PUBLIC_URL || env.PORT !== 0
+        ? env.publicUrl
+        : `http://${env.HOST}:${(server.address() as AddressInfo).port}`,
+    onRevoked: () => services.auth.invalidate(),
+  });
+
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -102,6 +115,7 @@ export function buildApp({ db, env, logger, listen }: AppOptions): App {
     });
     if (handleHealth(req, res, db, services)) return;
     if (refuseLargeBody(req, res)) return;
+    if (oauth.handle(req, res)) return;
     void yoga(req, res, { req, res });
   });
 

@@ -51,6 +51,8 @@ const envSchema = z.object({
     .int("must be a whole number of days")
     .min(1, "must be at least 1 day")
     .default(30),
+  /** Seconds a verified Basic email/password is trusted before argon2 runs again; 0 disables. */
+  PLUGBOARD_PASSWORD_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(5),
   PLUGBOARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

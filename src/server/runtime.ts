@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { bootstrap } from "../auth/bootstrap.ts";
 import { type Database, openDatabase } from "../db/client.ts";
 import { migrate } from "../db/migrate.ts";
+import { loadOrCreateOAuthKeys } from "../oauth/keys.ts";
 import type { Env } from "./env.ts";
 
 /** Opens the configured database (PGlite or PostgreSQL). */
@@ -23,6 +24,8 @@ export async function prepareDatabase(database: Database, env: Env, logger: Logg
     }
   });
   if (applied > 0) logger.info({ applied }, "applied migrations");
+  // The OAuth signing and cookie keys, once per database (concurrent first starts agree on one set).
+  await loadOrCreateOAuthKeys(database.db);
   if (generatedToken) {
     process.stdout.write(
       [

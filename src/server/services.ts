@@ -7,6 +7,9 @@ import { Sequencer } from "../changes/sequencer.ts";
 import type { Db, Listen } from "../db/client.ts";
 import { CatalogStore } from "../metadata/catalog.ts";
 import { MetadataService } from "../metadata/service.ts";
+import { OAuthClientService } from "../oauth/clients.ts";
+import { revokeMemberOAuth } from "../oauth/revoke.ts";
+import { oauthTokenVerifier } from "../oauth/tokens.ts";
 import { ResourceService } from "../resources/service.ts";
 import { SubscriptionService } from "../subscriptions/service.ts";
 import { disableCreatorWebhooks, WebhookService } from "../webhooks/service.ts";
@@ -29,16 +32,22 @@ export interface Services {
   webhooks: WebhookService;
   webhookWorker: WebhookWorker;
   subscriptions: SubscriptionService;
+  oauthClients: OAuthClientService;
 }
 
 export function createServices(db: Db, env: Env, logger: Logger, listen?: Listen): Services {
-  const auth = new Authenticator(db, (error) => logger.warn({ err: error }, "could not record key use"));
+  const auth = new Authenticator(
+    db,
+    (error) => logger.warn({ err: error }, "could not record key use"),
+    env.PLUGBOARD_PASSWORD_CACHE_SECONDS * 1000,
+  );
+  auth.tokenVerifiers.push(oauthTokenVerifier(db));
   const catalogs = new CatalogStore(db);
   const sequencer = new Sequencer(db, logger);
   const changes = new ChangeFeed(db, catalogs, env);
   const members = new MemberService(db, auth);
   const webhookWorker = new WebhookWorker(db, env, logger, changes, catalogs, sequencer);
-  members.onRemoved.push(disableCreatorWebhooks);
+  members.onRemoved.push(disableCreatorWebhooks, revokeMemberOAuth);
   const subscriptions = new SubscriptionService(changes, catalogs, db, sequencer, auth, listen, logger);
   // Writes through other processes wake this process's webhook worker too (LISTEN/NOTIFY).
   subscriptions.notifier.subscribeAll({ wake: () => webhookWorker.kick() });
@@ -57,5 +66,6 @@ export function createServices(db: Db, env: Env, logger: Logger, listen?: Listen
     webhooks: new WebhookService(db, env, catalogs, changes, () => webhookWorker.kick()),
     webhookWorker,
     subscriptions,
+    oauthClients: new OAuthClientService(db, auth, members),
   };
 }

@@ -160,6 +160,9 @@ describe("resources(type, where, match, orderBy)", () => {
     );
     const QUERY = `query($first: Int) { resources(type: "contact", where: { field: "name", startsWith: "Bulk" }, first: $first) {
       nodes { name values parent { name } assignee { email } createdBy { email } linked(field: "accounts") { nodes { name } } } } }`;
+    // Background loops (webhook worker, sequencer sweep) query on their own clocks: pause them.
+    await server.app.services.webhookWorker.stop();
+    await server.app.services.sequencer.stop();
     const count = async (first: number) => {
       await owner.ok(QUERY, { first }); // warm the catalog cache
       const before = server.statements();

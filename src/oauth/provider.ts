@@ -1,0 +1,101 @@
+import { timingSafeEqual } from "node:crypto";
+import { and, eq, isNull } from "drizzle-orm";
+import Provider, { type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import { members } from "../auth/tables.ts";
+import { hashToken } from "../auth/tokens.ts";
+import type { Db } from "../db/client.ts";
+import { createAdapter } from "./adapter.ts";
+import type { OAuthKeys } from "./keys.ts";
+import { messagePage } from "./views.ts";
+
+const HOUR = 60 * 60;
+/** Refresh tokens and their grants: effectively forever; they die by revocation or removal instead. */
+const TEN_YEARS = 10 * 365 * 24 * HOUR;
+/** A sign-in (login + consent) must finish within this; its session ends with it. */
+const INTERACTION_TTL = 10 * 60;
+
+function sameHash(a: string | undefined, b: string): boolean {
+  if (!a || a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+/** The oidc-provider instance behind `/oauth`, configured for connector platforms. */
+export function createProvider(db: Db, issuer: string, keys: OAuthKeys): Provider {
+  const mountPath = new URL(issuer).pathname.replace(/\/+$/, "");
+  const configuration: Configuration = {
+    adapter: createAdapter(db),
+    jwks: keys.jwks as Configuration["jwks"],
+    cookies: { keys: keys.cookieKeys },
+    scopes: ["openid", "offline_access", "read", "write", "admin"],
+    claims: { openid: ["sub"], email: ["email"], profile: ["name"] },
+    async findAccount(_ctx, sub) {
+      const [member] = await db
+        .select()
+        .from(members)
+        .where(and(eq(members.id, sub), isNull(members.removedAt)));
+      // No member, no account: refreshing a removed member's token is `invalid_grant`.
+      if (!member) return undefined;
+      return {
+        accountId: member.id,
+        claims: async () => ({ sub: member.id, email: member.email, name: member.name ?? undefined }),
+      };
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // A client learns about its own tokens only, never another client's (or workspace's).
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      rpInitiatedLogout: { enabled: false },
+    },
+    // PKCE is accepted from everyone and required only where it is the only protection.
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === "none" },
+    // Connectors ask for `read`/`write`, not `offline_access`, and get a refresh token anyway.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
+    expiresWithSession: async () => false,
+    // Rotating tokens break connectors that refresh concurrently; only public clients rotate.
+    rotateRefreshToken: (ctx) => ctx.oidc.client?.clientAuthMethod === "none",
+    ttl: {
+      AccessToken: HOUR,
+      ClientCredentials: HOUR,
+      AuthorizationCode: 60,
+      IdToken: HOUR,
+      RefreshToken: TEN_YEARS,
+      Grant: TEN_YEARS,
+      Interaction: INTERACTION_TTL,
+      Session: INTERACTION_TTL,
+    },
+    interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
+    clientBasedCORS: () => false,
+    // Errors that cannot go back to the client (an unknown redirect_uri, …) get our plain page.
+    renderError: async (ctx, out) => {
+      ctx.type = "html";
+      ctx.body = messagePage("Sign-in failed", String(out.error_description ?? out.error ?? "Unknown error"));
+    },
+  };
+  const provider = new Provider(issuer, configuration);
+  // Behind a TLS-terminating proxy (an https PUBLIC_URL), trust its X-Forwarded-Proto/Host.
+  provider.proxy = issuer.startsWith("https:");
+
+  // Client secrets are stored as SHA-256 and handed to the provider as such; compare hashes.
+  provider.Client.prototype.compareClientSecret = function compareHashed(actual: string) {
+    return sameHash(this.clientSecret, hashToken(actual));
+  };
+
+  // No long-lived session: once the authorization completes, its session is gone.
+  provider.use(async (ctx: KoaContextWithOIDC, next) => {
+    await next();
+    const location = String(ctx.response.get("location") ?? "");
+    const stillInteracting = location.includes(`${mountPath}/interaction/`);
+    if (ctx.oidc?.route === "resume" && location && !stillInteracting && ctx.oidc.session) {
+      await ctx.oidc.session.destroy();
+    }
+  });
+  return provider;
+}
