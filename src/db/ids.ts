@@ -37,12 +37,30 @@ function base32(bytes: Uint8Array): string {
   return out;
 }
 
+let lastTime = 0;
+const lastRandom = new Uint8Array(10);
+
+/** 80 random bits, or — within the same millisecond — the previous ones plus one (monotonic). */
+function nextRandom(now: number): Uint8Array {
+  if (now > lastTime) {
+    lastTime = now;
+    lastRandom.set(randomBytes(10));
+    return lastRandom;
+  }
+  for (let i = lastRandom.length - 1; i >= 0; i--) {
+    lastRandom[i] = ((lastRandom[i] ?? 0) + 1) & 0xff;
+    if (lastRandom[i] !== 0) break;
+  }
+  return lastRandom;
+}
+
+/** Ids made by one process sort in creation order, also within one millisecond. */
 export function newId(kind: IdKind): string {
   const bytes = new Uint8Array(16);
-  const now = Date.now();
+  const now = Math.max(Date.now(), lastTime);
   // 48-bit millisecond timestamp, then 80 random bits.
   for (let i = 0; i < 6; i++) bytes[i] = Math.floor(now / 2 ** (8 * (5 - i))) & 0xff;
-  bytes.set(randomBytes(10), 6);
+  bytes.set(nextRandom(now), 6);
   return `${idPrefixes[kind]}_${base32(bytes)}`;
 }
 
