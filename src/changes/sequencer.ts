@@ -80,9 +80,9 @@ export class Sequencer extends EventEmitter<{ advanced: [workspaceId: string, he
   }
 
   /** Starts the sweep over every workspace with committed rows still waiting for a number. */
-  start(): void {
+  start(slower = 1): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.sweep(), SWEEP_MS);
+    this.timer = setInterval(() => void this.sweep(), SWEEP_MS * slower);
     this.timer.unref();
   }
 

@@ -47,8 +47,11 @@ interface ServerContext {
 /** Builds the whole HTTP + WebSocket server without listening; `main` listens, tests use port 0. */
 export function buildApp({ db, env, logger, listen }: AppOptions): App {
   const services = createServices(db, env, logger, listen);
-  services.sequencer.start();
-  services.webhookWorker.start();
+  // Polling only covers other processes' writes; with no LISTEN (embedded PGlite, one process)
+  // local events wake everything, so the safety-net polls can be slow and cheap.
+  const pollScale = listen ? 1 : 5;
+  services.sequencer.start(pollScale);
+  services.webhookWorker.start(pollScale);
   void services.subscriptions.start();
   const stopMaintenance = startMaintenance(services);
 

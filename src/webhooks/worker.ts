@@ -76,10 +76,10 @@ export class WebhookWorker {
     this.leaseSeconds = Math.ceil((env.PLUGBOARD_WEBHOOK_TIMEOUT_MS * 3) / 1000) + 5;
   }
 
-  start(): void {
+  start(slower = 1): void {
     if (this.timer) return;
     this.sequencer.on("advanced", this.onAdvanced);
-    this.timer = setInterval(() => this.kick(), POLL_MS);
+    this.timer = setInterval(() => this.kick(), POLL_MS * slower);
     this.timer.unref();
     const prune = () =>
       pruneDeliveries(this.db, this.env.PLUGBOARD_CHANGE_RETENTION_DAYS).catch((error) =>
