@@ -72,7 +72,7 @@ for (let from = 1; from <= CONTACTS; from += 200_000) {
   const to = Math.min(CONTACTS, from + 199_999);
   await sql.unsafe(`insert into resources (id, workspace_id, type_id, name, created_by_id, values)
     select 'res_cont' || lpad(g::text, 8, '0'), '${ws}', '${meta.contact.id}', 'Contact ' || g, '${member}',
-      jsonb_build_object('${EMAIL}', 'c' || g || '@example.com', '${SCORE}', (g * 7919) % 100000,
+      jsonb_build_object('${EMAIL}', 'c' || g || '@example.com', '${SCORE}', (g::bigint * 7919) % 100000,
         '${TIER}', (array['gold','silver','bronze'])[g % 3 + 1], '${REF}', 'ref-' || g,
         '${ACCOUNTS}', jsonb_build_array('res_acct' || lpad((g % 1000 + 1)::text, 7, '0')))
     from generate_series(${from}, ${to}) g`);
