@@ -20,7 +20,11 @@ const bare = fileURLToPath(new URL("./bare-yoga.ts", import.meta.url));
 const rows: Record<string, string | number>[] = [];
 const totals = { bare: 0, plugboard: 0, bareP99: 0, plugboardP99: 0 };
 for (let round = 1; round <= rounds; round++) {
-  const bareServer = await startProcess([tsx, bare], { PORT: "4601" }, "http://127.0.0.1:4601/graphql");
+  const bareServer = await startProcess(
+    [tsx, bare],
+    { PORT: "4601", NODE_ENV: "production" },
+    "http://127.0.0.1:4601/graphql",
+  );
   const b = await load({ url: "http://127.0.0.1:4601/graphql", body, seconds });
   await stopProcess(bareServer);
   const plugboard = await startProcess(
