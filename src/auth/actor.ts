@@ -1,5 +1,5 @@
 import { fail } from "../schema/errors.ts";
-import { isAdminRole, type Role, type Scope } from "./roles.ts";
+import { effectiveScopes, isAdminRole, type Role, type Scope } from "./roles.ts";
 import type { MemberRow } from "./tables.ts";
 
 export type CredentialKind = "api_key" | "password" | "oauth";
@@ -28,4 +28,41 @@ export function requireScope(actor: Actor, scope: Scope): void {
 export function requireAdmin(actor: Actor): void {
   if (!isAdminRole(actor.role)) throw fail.forbidden("Only workspace owners and admins may do this.");
   requireScope(actor, "ADMIN");
+}
+
+/** The actor of a member acting with `granted` scopes (narrowed by the member's role). */
+export function actorFor(
+  member: MemberRow,
+  granted: readonly Scope[],
+  credential: Actor["credential"],
+): Actor {
+  return {
+    workspaceId: member.workspaceId,
+    memberId: member.id,
+    role: member.role,
+    scopes: effectiveScopes(member.role, granted),
+    credential,
+    member,
+  };
+}
+
+/** The member columns a credential lookup joins in, as a member row (current members only). */
+export function joinedMember(row: {
+  member_id: string;
+  workspace_id: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  member_created_at: Date | string;
+}): MemberRow {
+  return {
+    id: row.member_id,
+    workspaceId: row.workspace_id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    passwordHash: null,
+    createdAt: new Date(row.member_created_at),
+    removedAt: null,
+  };
 }

@@ -2,10 +2,10 @@ import { randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { type Db, queryRows } from "../db/client.ts";
 import { fail } from "../schema/errors.ts";
-import type { Actor } from "./actor.ts";
+import { type Actor, actorFor, joinedMember } from "./actor.ts";
 import type { PresentedCredential } from "./credentials.ts";
 import { checkEmailPassword, passwordCacheKey } from "./passwords.ts";
-import { effectiveScopes, type Role, roleScopes, type Scope } from "./roles.ts";
+import { type Role, roleScopes, type Scope } from "./roles.ts";
 import { hashToken } from "./tokens.ts";
 
 /**
@@ -100,14 +100,7 @@ export class Authenticator {
       );
     }
     const member = result.member;
-    const actor: Actor = {
-      workspaceId: member.workspaceId,
-      memberId: member.id,
-      role: member.role,
-      scopes: effectiveScopes(member.role, roleScopes[member.role]),
-      credential: { kind: "password", id: null },
-      member,
-    };
+    const actor = actorFor(member, roleScopes[member.role], { kind: "password", id: null });
     if (this.passwordCacheMs > 0 && generation === this.generation) {
       const until = Date.now() + this.passwordCacheMs;
       this.cache.set(key, { actor, expiresAt: Number.POSITIVE_INFINITY, until });
@@ -142,23 +135,7 @@ export class Authenticator {
       }
       throw fail.unauthenticated("The credential is invalid, expired or revoked.", true);
     }
-    const actor: Actor = {
-      workspaceId: row.workspace_id,
-      memberId: row.member_id,
-      role: row.role,
-      scopes: effectiveScopes(row.role, parseScopes(row.scopes)),
-      credential: { kind: "api_key", id: row.key_id },
-      member: {
-        id: row.member_id,
-        workspaceId: row.workspace_id,
-        email: row.email,
-        name: row.name,
-        role: row.role,
-        passwordHash: null,
-        createdAt: new Date(row.member_created_at),
-        removedAt: null,
-      },
-    };
+    const actor = actorFor(joinedMember(row), parseScopes(row.scopes), { kind: "api_key", id: row.key_id });
     this.cache.set(hash, { actor, expiresAt, until: now + CACHE_TTL_MS });
     const lastUsed = row.last_used_at ? new Date(row.last_used_at).getTime() : 0;
     if (now - lastUsed > LAST_USED_RESOLUTION_MS) {

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
-import type { Actor } from "../auth/actor.ts";
+import { actorFor, joinedMember } from "../auth/actor.ts";
 import type { TokenVerifier } from "../auth/authenticate.ts";
-import { effectiveScopes, type Role } from "../auth/roles.ts";
+import type { Role } from "../auth/roles.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import { apiScopesOf } from "./scopes.ts";
 
@@ -36,23 +36,10 @@ export function oauthTokenVerifier(db: Db): TokenVerifier {
     );
     if (!row) return null;
     const payload = typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload;
-    const actor: Actor = {
-      workspaceId: row.workspace_id,
-      memberId: row.member_id,
-      role: row.role,
-      scopes: effectiveScopes(row.role, apiScopesOf(payload.scope)),
-      credential: { kind: "oauth", id: row.client_row_id },
-      member: {
-        id: row.member_id,
-        workspaceId: row.workspace_id,
-        email: row.email,
-        name: row.name,
-        role: row.role,
-        passwordHash: null,
-        createdAt: new Date(row.member_created_at),
-        removedAt: null,
-      },
-    };
+    const actor = actorFor(joinedMember(row), apiScopesOf(payload.scope), {
+      kind: "oauth",
+      id: row.client_row_id,
+    });
     return { actor, expiresAt: (payload.exp ?? 0) * 1000 };
   };
 }

@@ -312,22 +312,24 @@ export class ResourceService {
   }
 
   async assign(actor: Actor, input: { id: string; memberId: string | null }): Promise<ResourceRow> {
-    return this.transact(actor, async (ctx) => {
-      const { row, type } = await this.lock(ctx, input.id);
-      const op = await this.prepareUpdate(ctx, row, type, { assignee: input.memberId }).catch(
-        renameField("assignee", "memberId"),
-      );
-      const [updated] = await commitWrites(ctx.tx, actor, ctx.catalog, [op]);
-      return updated as ResourceRow;
-    });
+    return this.setOne(actor, input.id, "assignee", input.memberId, "memberId");
   }
 
   async move(actor: Actor, input: { id: string; parentId: string | null }): Promise<ResourceRow> {
+    return this.setOne(actor, input.id, "parent", input.parentId, "parentId");
+  }
+
+  /** One field's new value through the write path; errors name the caller's `argument`. */
+  private async setOne(
+    actor: Actor,
+    id: string,
+    key: string,
+    value: unknown,
+    argument: string,
+  ): Promise<ResourceRow> {
     return this.transact(actor, async (ctx) => {
-      const { row, type } = await this.lock(ctx, input.id);
-      const op = await this.prepareUpdate(ctx, row, type, { parent: input.parentId }).catch(
-        renameField("parent", "parentId"),
-      );
+      const { row, type } = await this.lock(ctx, id);
+      const op = await this.prepareUpdate(ctx, row, type, { [key]: value }).catch(renameField(key, argument));
       const [updated] = await commitWrites(ctx.tx, actor, ctx.catalog, [op]);
       return updated as ResourceRow;
     });

@@ -1,5 +1,5 @@
 import { and, eq, isNull } from "drizzle-orm";
-import type { Actor } from "../auth/actor.ts";
+import { type Actor, actorFor } from "../auth/actor.ts";
 import { canReadField, canReadType } from "../auth/policy.ts";
 import { roleScopes } from "../auth/roles.ts";
 import { members } from "../auth/tables.ts";
@@ -26,16 +26,8 @@ export async function creatorActor(db: Db, webhook: Pick<WebhookRow, "workspaceI
       ),
     );
   if (!member) return null;
-  const actor: Actor = {
-    workspaceId: member.workspaceId,
-    memberId: member.id,
-    role: member.role,
-    scopes: [...roleScopes[member.role]],
-    // Not a request credential: the worker acts for the member; reads ignore the credential.
-    credential: { kind: "password", id: null },
-    member,
-  };
-  return actor;
+  // Not a request credential: the worker acts for the member; reads ignore the credential.
+  return actorFor(member, roleScopes[member.role], { kind: "password", id: null });
 }
 
 /**
