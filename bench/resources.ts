@@ -104,7 +104,7 @@ const plan = await sql.unsafe(
   `explain (analyze, costs off) select * from resources where workspace_id = '${ws}' and type_id = '${meta.contact.id}'
    and deleted_at is null and values @> '{"${EMAIL}": "c4242@example.com"}'::jsonb order by id limit 51`,
 );
-console.log("\nplan of the email lookup:\n" + plan.map((r) => `  ${r["QUERY PLAN"]}`).join("\n"));
+console.log(`\nplan of the email lookup:\n${plan.map((r) => `  ${r["QUERY PLAN"]}`).join("\n")}`);
 console.log(
   table([
     { query: "where email eq (built-in)", "p50 ms": byEmail.p50 ?? "", "p99 ms": byEmail.p99 ?? "" },

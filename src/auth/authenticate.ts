@@ -108,6 +108,16 @@ export class Authenticator {
     return actor;
   }
 
+  /**
+   * The actor of a token verified within the cache window, without a promise (the per-request hot
+   * path); `undefined` means "call `authenticate`".
+   */
+  cachedToken(token: string): Actor | undefined {
+    const cached = this.cache.get(hashToken(token));
+    const now = Date.now();
+    return cached && cached.until > now && cached.expiresAt > now ? cached.actor : undefined;
+  }
+
   async authenticateToken(token: string): Promise<Actor> {
     const hash = hashToken(token);
     const now = Date.now();

@@ -18,8 +18,9 @@ function fromBasic(encoded: string): PresentedCredential | "malformed" {
 /**
  * Reads the credential in API.md §3's order: Authorization (Bearer, Basic), X-API-Key, then the
  * `access_token` query parameter. `"malformed"` means one was given but cannot be read.
+ * `url` is the request's URL or path; it is parsed only when it may carry a token.
  */
-export function readCredential(headers: Headers, url: URL): PresentedCredential | "malformed" | null {
+export function readCredential(headers: Headers, url: string): PresentedCredential | "malformed" | null {
   const authorization = headers.get("authorization")?.trim();
   if (authorization) {
     const space = authorization.indexOf(" ");
@@ -32,7 +33,8 @@ export function readCredential(headers: Headers, url: URL): PresentedCredential 
   }
   const apiKey = headers.get("x-api-key")?.trim();
   if (apiKey) return { kind: "token", token: apiKey };
-  const accessToken = url.searchParams.get("access_token");
+  if (!url.includes("access_token")) return null;
+  const accessToken = new URL(url, "http://localhost").searchParams.get("access_token");
   if (accessToken) return { kind: "token", token: accessToken };
   return null;
 }

@@ -51,8 +51,26 @@ export function readableTypes(catalog: Catalog, actor: Actor): TypeDef[] {
   return catalog.types.filter((type) => canReadType(catalog, actor, type));
 }
 
-export function readableFields(catalog: Catalog, actor: Actor, type: TypeDef): FieldDef[] {
-  return type.fields.filter((field) => canReadField(catalog, actor, field));
+/**
+ * Memo of readableFields: a catalog is an immutable snapshot and field access depends only on the
+ * role and whether the scopes allow reading, so a page of rows asks once, not once per row and field.
+ */
+const readableMemo = new WeakMap<Catalog, Map<string, FieldDef[]>>();
+
+/** The fields of a type the actor may read, in the type's order (shared array: do not mutate). */
+export function readableFields(catalog: Catalog, actor: Actor, type: TypeDef): readonly FieldDef[] {
+  let byKey = readableMemo.get(catalog);
+  if (!byKey) {
+    byKey = new Map();
+    readableMemo.set(catalog, byKey);
+  }
+  const key = `${type.id}:${actor.role}:${scopeCap(actor)}`;
+  let fields = byKey.get(key);
+  if (!fields) {
+    fields = type.fields.filter((field) => canReadField(catalog, actor, field));
+    byKey.set(key, fields);
+  }
+  return fields;
 }
 
 /** A type by key as the actor sees it: unreadable types do not exist (BAD_USER_INPUT naming `field`). */

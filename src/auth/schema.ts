@@ -74,10 +74,13 @@ const ViewerRef = builder.objectRef<ViewerShape>("Viewer").implement({
   fields: (t) => ({
     member: t.field({
       type: MemberRef,
-      resolve: async (viewer, _args, context) => {
-        const member = await context.loaders.member.load(viewer.memberId);
-        if (!member) throw fail.unauthenticated("This credential's member no longer exists.", true);
-        return member;
+      resolve: (viewer, _args, context) => {
+        // The credential's own member was read when it was verified: answer without a promise.
+        if (context.actor?.memberId === viewer.memberId) return context.actor.member;
+        return context.loaders.member.load(viewer.memberId).then((member) => {
+          if (!member) throw fail.unauthenticated("This credential's member no longer exists.", true);
+          return member;
+        });
       },
     }),
     workspace: t.field({

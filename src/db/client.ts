@@ -5,7 +5,7 @@ import type { SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
-import postgres from "postgres";
+import postgres, { type Sql } from "postgres";
 import { acquireDataDirLock } from "./dataDirLock.ts";
 import * as tables from "./tables.ts";
 
@@ -44,7 +44,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       // Ids and counts stay strings/numbers as PostgreSQL sends them; timestamps become Dates.
       connection: { application_name: "plugboard" },
     });
-    const db = drizzlePostgres(client, { schema: tables, logger }) as unknown as Db;
+    const db = drizzlePostgres(preparedByDefault(client), { schema: tables, logger }) as unknown as Db;
     // postgres.js keeps LISTENs on one dedicated connection and re-listens after reconnecting.
     const listen: Listen = async (channel, onNotify) => {
       const { unlisten } = await client.listen(channel, onNotify);
@@ -76,6 +76,31 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     releaseLock();
     throw error;
   }
+}
+
+/**
+ * Drizzle runs postgres.js statements unprepared, which postgres.js sends as two round trips
+ * (describe, then bind/execute) and PostgreSQL parses and plans every time. Preparing them all halves
+ * the round trips and skips re-planning (measured on the page-of-50 read: see bench/resources.ts).
+ * postgres.js caches statements per connection by text and recycles connections (`max_lifetime`),
+ * so the cache stays bounded; statements without parameters still use the simple protocol.
+ */
+function preparedByDefault(client: Sql): Sql {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === "unsafe")
+        return (query: string, args?: unknown[], options?: object) =>
+          target.unsafe(query, args as never, { ...options, prepare: true });
+      // Transactions and savepoints hand Drizzle a scoped client: wrap that one too.
+      if (property === "begin" || property === "savepoint")
+        return (...args: unknown[]) => {
+          const body = args.pop() as (scoped: Sql) => unknown;
+          const scopedRun = Reflect.get(target, property) as (...a: unknown[]) => unknown;
+          return scopedRun.call(target, ...args, (scoped: Sql) => body(preparedByDefault(scoped)));
+        };
+      return Reflect.get(target, property, receiver);
+    },
+  });
 }
 
 /** Runs raw SQL and returns its rows, hiding the drivers' different result shapes. */

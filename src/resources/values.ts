@@ -1,5 +1,5 @@
 import type { Actor } from "../auth/actor.ts";
-import { canReadField, canWriteField } from "../auth/policy.ts";
+import { canReadField, canWriteField, readableFields } from "../auth/policy.ts";
 import type { Catalog, FieldDef, TypeDef } from "../metadata/catalog.ts";
 import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
 import type { SystemColumn } from "../metadata/systemFields.ts";
@@ -133,8 +133,7 @@ export function visibleValues(
   row: ResourceRow,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const field of type.fields) {
-    if (actor && !canReadField(catalog, actor, field)) continue;
+  for (const field of actor ? readableFields(catalog, actor, type) : type.fields) {
     out[field.key] = fieldValue(row, field);
   }
   return out;

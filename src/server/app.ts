@@ -15,7 +15,7 @@ import { schema } from "../schema/index.ts";
 import { type Context, createContext } from "./context.ts";
 import type { Env } from "./env.ts";
 import { handleHealth } from "./health.ts";
-import { refuseLargeBody } from "./limits.ts";
+import { refuseLargeBody, useStreamedBodyLimit } from "./limits.ts";
 import { startMaintenance } from "./maintenance.ts";
 import { createErrorMasker } from "./plugins/maskErrors.ts";
 import { useRequestErrorCodes } from "./plugins/requestErrorCodes.ts";
@@ -55,15 +55,21 @@ export function buildApp({ db, env, logger, listen }: AppOptions): App {
   void services.subscriptions.start();
   const stopMaintenance = startMaintenance(services);
 
-  async function authenticate(request: Request): Promise<Actor | null> {
-    const credential = readCredential(request.headers, new URL(request.url, "http://localhost"));
+  /** The request's actor: synchronous when the credential is in the cache (most requests). */
+  function authenticate(request: Request): Actor | null | Promise<Actor> {
+    const credential = readCredential(request.headers, request.url);
     if (credential === "malformed") {
       throw fail.unauthenticated(
         "The Authorization header is malformed; use `Bearer <token>` or Basic.",
         true,
       );
     }
-    return credential ? services.auth.authenticate(credential) : null;
+    if (!credential) return null;
+    if (credential.kind === "token") {
+      const cached = services.auth.cachedToken(credential.token);
+      if (cached) return cached;
+    }
+    return services.auth.authenticate(credential);
   }
 
   const oauth = createOAuthServer({
@@ -86,17 +92,24 @@ export function buildApp({ db, env, logger, listen }: AppOptions): App {
       defaultQuery: "{\n  viewer {\n    member { id email role }\n    workspace { name }\n  }\n}\n",
     },
     logging: {
-      debug: (...args) => logger.debug(args.map(String).join(" ")),
+      // Yoga logs debug lines on every request: build them only when they will be written.
+      debug: (...args) => {
+        if (logger.isLevelEnabled("debug")) logger.debug(args.map(String).join(" "));
+      },
       info: (...args) => logger.info(args.map(String).join(" ")),
       warn: (...args) => logger.warn(args.map(String).join(" ")),
       error: (...args) => logger.error(args.map(String).join(" ")),
     },
     maskedErrors: { maskError: createErrorMasker(logger) },
-    context: async (initial) => {
-      const actor = initial.wsActor ?? (await authenticate(initial.request));
-      return createContext(services, actor);
+    context: (initial) => {
+      const actor = initial.wsActor ?? authenticate(initial.request);
+      return actor instanceof Promise
+        ? actor.then((verified) => createContext(services, verified))
+        : createContext(services, actor);
     },
-    plugins: [useRequestErrorCodes(), useRequireCredential()],
+    // Bodies are limited by refuseLargeBody (declared length) and useStreamedBodyLimit (chunked).
+    maxRequestBodySize: false,
+    plugins: [useStreamedBodyLimit(), useRequestErrorCodes(), useRequireCredential()],
   });
 
   const server = createServer((req, res) => {
@@ -133,8 +146,7 @@ export function buildApp({ db, env, logger, listen }: AppOptions): App {
         if (typeof authorization === "string") headers.set("authorization", authorization);
         const apiKey = ctx.connectionParams?.["x-api-key"] ?? ctx.connectionParams?.apiKey;
         if (typeof apiKey === "string") headers.set("x-api-key", apiKey);
-        const url = new URL(request.url ?? "/", "http://localhost");
-        const credential = readCredential(headers, url);
+        const credential = readCredential(headers, request.url ?? "/");
         if (!credential) {
           ctx.extra.socket.close(4401, "Unauthorized: send a token in connection_init");
           return false;

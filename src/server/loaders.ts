@@ -1,5 +1,5 @@
 import DataLoader from "dataloader";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
 import { canReadType } from "../auth/policy.ts";
 import type { MemberRow, WorkspaceRow } from "../auth/tables.ts";
@@ -27,29 +27,51 @@ export function createLoaders(
   catalog: () => Promise<Catalog>,
 ): Loaders {
   const workspaceId = actor?.workspaceId ?? "";
-  const loaders: Loaders = {
-    member: new DataLoader(async (ids) => byId(ids, await services.members.byIds(workspaceId, ids))),
-    workspace: new DataLoader(async (ids) =>
-      Promise.all(
-        ids.map(async (id) => (id === workspaceId ? ((await findWorkspace(services.db, id)) ?? null) : null)),
-      ),
-    ),
-    resource: new DataLoader(async (ids) => {
-      if (!actor) return ids.map(() => null);
-      const [rows, current] = await Promise.all([
-        services.db
-          .select()
-          .from(resources)
-          .where(and(eq(resources.workspaceId, workspaceId), inArray(resources.id, [...ids]))),
-        catalog(),
-      ]);
-      const readable = rows.filter((row) => {
-        const type = current.typesById.get(row.typeId);
-        return !row.deletedAt && type && canReadType(current, actor, type);
+  // Built on first use: most requests need one loader or none.
+  let member: Loaders["member"] | undefined;
+  let workspace: Loaders["workspace"] | undefined;
+  let resource: Loaders["resource"] | undefined;
+  return {
+    get member() {
+      if (!member) {
+        member = new DataLoader(async (ids) => byId(ids, await services.members.byIds(workspaceId, ids)));
+        if (actor) member.prime(actor.memberId, actor.member);
+      }
+      return member;
+    },
+    get workspace() {
+      workspace ??= new DataLoader(async (ids) =>
+        Promise.all(
+          ids.map(async (id) =>
+            id === workspaceId ? ((await findWorkspace(services.db, id)) ?? null) : null,
+          ),
+        ),
+      );
+      return workspace;
+    },
+    get resource() {
+      resource ??= new DataLoader(async (ids) => {
+        if (!actor) return ids.map(() => null);
+        const [rows, current] = await Promise.all([
+          services.db
+            .select()
+            .from(resources)
+            // One array parameter, so every batch size shares one prepared statement.
+            .where(
+              and(
+                eq(resources.workspaceId, workspaceId),
+                sql`${resources.id} = any(${sql.param([...ids])}::text[])`,
+              ),
+            ),
+          catalog(),
+        ]);
+        const readable = rows.filter((row) => {
+          const type = current.typesById.get(row.typeId);
+          return !row.deletedAt && type && canReadType(current, actor, type);
+        });
+        return byId(ids, readable);
       });
-      return byId(ids, readable);
-    }),
+      return resource;
+    },
   };
-  if (actor) loaders.member.prime(actor.memberId, actor.member);
-  return loaders;
 }

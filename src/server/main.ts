@@ -23,6 +23,7 @@ export async function serve(env: Env, logger: Logger): Promise<void> {
     { url: `http://${env.HOST}:${address.port}/graphql`, database: database.kind },
     `Plugboard is serving http://${env.HOST}:${address.port}/graphql`,
   );
+  logger.flush();
 
   let stopping = false;
   const stop = async (signal: string) => {

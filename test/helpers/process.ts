@@ -38,8 +38,21 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `plugboard serve` and waits until /readyz answers. */
+/**
+ * Starts `plugboard serve` and waits until /readyz answers. `port` is a first choice: another
+ * process (any test's outgoing connection, too) may hold it, so EADDRINUSE retries on the next one.
+ */
 export async function startServeProcess(port: number, env: Record<string, string>): Promise<ServeProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServeOn(attempt === 1 ? port : freePort(), env);
+    } catch (error) {
+      if (attempt >= 5 || !String(error).includes("EADDRINUSE")) throw error;
+    }
+  }
+}
+
+async function startServeOn(port: number, env: Record<string, string>): Promise<ServeProcess> {
   const child = spawn(process.execPath, [cliPath, "serve"], {
     env: { PATH: process.env.PATH ?? "", PLUGBOARD_LOG_LEVEL: "info", PORT: String(port), ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,3 +1,4 @@
+import { request as httpRequest } from "node:http";
 import { serverAudits } from "graphql-http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorCode, gql } from "../helpers/graphql.ts";
@@ -68,6 +69,37 @@ describe("limits and operations", () => {
       { token: server.owner.token },
     );
     expect(long.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "name" });
+  });
+
+  it("counts a body sent without a Content-Length: a small one works, one over 5 MB is 413", async () => {
+    const post = (chunks: string[]) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = httpRequest(server.graphqlUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${server.owner.token}` },
+        });
+        request.on("response", (response) => {
+          let body = "";
+          response.on("data", (chunk) => {
+            body += chunk;
+          });
+          response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+        });
+        request.on("error", reject);
+        for (const chunk of chunks) request.write(chunk);
+        request.end();
+      });
+    const small = await post(['{"query":', '"{ viewer { member { id } } }"}']);
+    expect(small.status).toBe(200);
+    expect(JSON.parse(small.body).data.viewer.member.id).toBe(server.owner.memberId);
+    const filler = "x".repeat(1024 * 1024);
+    const huge = await post([
+      '{"query":"{ __typename }","variables":{"v":"',
+      ...Array(6).fill(filler),
+      '"}}',
+    ]);
+    expect(huge.status).toBe(413);
+    expect(JSON.parse(huge.body).errors[0].extensions.code).toBe("PAYLOAD_TOO_LARGE");
   });
 
   it("exposes the change feed's lag at /metrics", async () => {
