@@ -12,8 +12,15 @@ import * as tables from "./tables.ts";
 /** The Drizzle database (or a transaction on it); the same type for PGlite and postgres.js. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof tables>;
 
-/** LISTENs on a channel; resolves once listening, to a function that stops. */
-export type Listen = (channel: string, onNotify: (payload: string) => void) => Promise<() => Promise<void>>;
+/**
+ * LISTENs on a channel; resolves once listening, to a function that stops. `onListen` runs on every
+ * (re)listen: notifications sent while the connection was down are lost, so caches start over.
+ */
+export type Listen = (
+  channel: string,
+  onNotify: (payload: string) => void,
+  onListen?: () => void,
+) => Promise<() => Promise<void>>;
 
 export interface Database {
   db: Db;
@@ -46,8 +53,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     });
     const db = drizzlePostgres(preparedByDefault(client), { schema: tables, logger }) as unknown as Db;
     // postgres.js keeps LISTENs on one dedicated connection and re-listens after reconnecting.
-    const listen: Listen = async (channel, onNotify) => {
-      const { unlisten } = await client.listen(channel, onNotify);
+    const listen: Listen = async (channel, onNotify, onListen) => {
+      const { unlisten } = await client.listen(channel, onNotify, onListen);
       return unlisten;
     };
     return { db, kind: "postgres", listen, close: () => client.end({ timeout: 5 }) };

@@ -1,6 +1,6 @@
 import { asc, eq, sql } from "drizzle-orm";
 import type { Role } from "../auth/roles.ts";
-import { type Db, queryRows } from "../db/client.ts";
+import { type Db, type Listen, queryRows } from "../db/client.ts";
 import { type SystemColumn, systemFieldByKey } from "./systemFields.ts";
 import {
   type Access,
@@ -88,26 +88,64 @@ async function loadCatalog(db: Db, workspaceId: string, version: number): Promis
   return new Catalog(workspaceId, version, types, accessMap(typeRules), accessMap(fieldRules));
 }
 
+/** Notified with the workspace id when a workspace's catalog changes (in the changing transaction). */
+const SCHEMA_CHANNEL = "plugboard_schema";
 /**
- * Per-process cache of each workspace's catalog, checked against `schema_versions` (one indexed
- * read) whenever a request first needs it, so a field created through another process is seen at
- * once.
+ * While watching, how long a cached catalog is trusted without asking `schema_versions`: a safety
+ * net only, since notifications arrive as each change commits.
+ */
+const TRUST_MS = 5_000;
+
+/**
+ * Per-process cache of each workspace's catalog. Unwatched (embedded PGlite), it is checked against
+ * `schema_versions` (one indexed read) whenever a request first needs it. Watched (PostgreSQL), other
+ * processes' changes arrive by NOTIFY as they commit, so reads skip that query — one of the three
+ * statements of a list page.
  */
 export class CatalogStore {
-  private readonly cache = new Map<string, Catalog>();
+  private readonly cache = new Map<string, { catalog: Catalog; checkedAt: number }>();
+  private watching = false;
+  /** Bumped by every invalidation, so a read that raced one does not cache what it read. */
+  private generation = 0;
 
   constructor(private readonly db: Db) {}
 
+  /** Starts trusting cached catalogs between notifications; resolves to a function that stops. */
+  async watch(listen: Listen): Promise<() => Promise<void>> {
+    const unlisten = await listen(
+      SCHEMA_CHANNEL,
+      (workspaceId) => this.forget(workspaceId),
+      () => {
+        this.generation++;
+        this.cache.clear();
+      },
+    );
+    this.watching = true;
+    return async () => {
+      this.watching = false;
+      await unlisten();
+    };
+  }
+
   async get(workspaceId: string, db: Db = this.db): Promise<Catalog> {
+    const shared = db === this.db;
+    const cached = shared ? this.cache.get(workspaceId) : undefined;
+    if (cached && this.watching && Date.now() - cached.checkedAt < TRUST_MS) return cached.catalog;
+    const checkedAt = Date.now();
+    const generation = this.generation;
     const [row] = await queryRows<{ version: number }>(
       db,
       sql`select version from schema_versions where workspace_id = ${workspaceId}`,
     );
     const version = row?.version ?? 0;
-    const cached = this.cache.get(workspaceId);
-    if (cached && cached.version === version && db === this.db) return cached;
+    const current = generation === this.generation;
+    if (cached && cached.catalog.version === version) {
+      if (current) cached.checkedAt = checkedAt;
+      return cached.catalog;
+    }
     const catalog = await loadCatalog(db, workspaceId, version);
-    if (db === this.db) this.cache.set(workspaceId, catalog);
+    if (shared && current && generation === this.generation)
+      this.cache.set(workspaceId, { catalog, checkedAt });
     return catalog;
   }
 
@@ -116,11 +154,13 @@ export class CatalogStore {
     await tx.execute(
       sql`update schema_versions set version = version + 1, updated_at = now() where workspace_id = ${workspaceId}`,
     );
-    this.cache.delete(workspaceId);
+    await tx.execute(sql`select pg_notify(${SCHEMA_CHANNEL}, ${workspaceId})`);
+    this.forget(workspaceId);
   }
 
   /** Drops the cached catalog (after a metadata transaction commits or fails). */
   forget(workspaceId: string): void {
+    this.generation++;
     this.cache.delete(workspaceId);
   }
 }

@@ -14,7 +14,8 @@ import {
   resolveFilterField,
   type Sortable,
 } from "./filters.ts";
-import { type ResourceRow, resources } from "./tables.ts";
+import { selectResources } from "./rows.ts";
+import type { ResourceRow } from "./tables.ts";
 import { fieldValue } from "./values.ts";
 
 export const DEFAULT_PAGE = 50;
@@ -35,7 +36,9 @@ export interface ListArgs extends PageArgs {
 }
 
 export interface Connection<T> {
-  edges: { cursor: string; node: T }[];
+  nodes: T[];
+  /** The cursor of `nodes[index]`, encoded on demand: most clients select nodes, not edges. */
+  cursorAt(index: number): string;
   pageInfo: {
     hasNextPage: boolean;
     hasPreviousPage: boolean;
@@ -150,24 +153,20 @@ export async function paginate(
   const rows =
     size === 0
       ? []
-      : await db
-          .select()
-          .from(resources)
-          .where(sql.join(conditions, sql` and `))
-          .orderBy(order)
-          .limit(size + 1);
+      : await selectResources(db, sql.join(conditions, sql` and `), sql`order by ${order} limit ${size + 1}`);
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();
-  const edges = page.map((node) => ({ cursor: encodeCursor(cursorValues(keys, node)), node }));
+  const cursorAt = (index: number) => encodeCursor(cursorValues(keys, page[index] as ResourceRow));
   let counted: Promise<number> | null = null;
   return {
-    edges,
+    nodes: page,
+    cursorAt,
     pageInfo: {
       hasNextPage: backward ? args.before != null : more,
       hasPreviousPage: backward ? more : args.after != null,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges[edges.length - 1]?.cursor ?? null,
+      startCursor: page.length ? cursorAt(0) : null,
+      endCursor: page.length ? cursorAt(page.length - 1) : null,
     },
     totalCount: () => {
       counted ??= queryRows<{ n: number }>(

@@ -95,7 +95,7 @@ export const ResourceConnectionRef = builder
       edges: t.field({
         type: [ResourceEdgeRef],
         resolve: ({ connection, views }) =>
-          connection.edges.map((edge, i) => ({ cursor: edge.cursor, node: views[i] as ResourceView })),
+          views.map((node, i) => ({ cursor: connection.cursorAt(i), node })),
       }),
       nodes: t.field({ type: [ResourceRef], resolve: ({ views }) => views }),
       pageInfo: t.field({ type: PageInfoRef, resolve: ({ connection }) => connection.pageInfo }),
@@ -112,7 +112,7 @@ export async function connectionOf(
 ): Promise<ResourceConnectionShape> {
   const catalog = await context.catalog();
   const actor = actorOf(context);
-  return { connection, views: connection.edges.map((edge) => viewResource(edge.node, catalog, actor)) };
+  return { connection, views: connection.nodes.map((row) => viewResource(row, catalog, actor)) };
 }
 
 /** `linked(field)`: the ids are in the row, so a page of these batches into one resource load. */
@@ -136,7 +136,8 @@ async function linkedConnection(
   }
   const page = live.slice(start, start + size);
   const connection: Connection<ResourceRow> = {
-    edges: page.map((node) => ({ cursor: node.id, node })),
+    nodes: page,
+    cursorAt: (index) => (page[index] as ResourceRow).id,
     pageInfo: {
       hasNextPage: start + size < live.length,
       hasPreviousPage: start > 0,

@@ -17,6 +17,7 @@ import type { Env } from "./env.ts";
 import { handleHealth } from "./health.ts";
 import { refuseLargeBody, useStreamedBodyLimit } from "./limits.ts";
 import { startMaintenance } from "./maintenance.ts";
+import { useJitExecution } from "./plugins/jit.ts";
 import { createErrorMasker } from "./plugins/maskErrors.ts";
 import { useRequestErrorCodes } from "./plugins/requestErrorCodes.ts";
 import { useRequireCredential } from "./plugins/requireCredential.ts";
@@ -53,6 +54,13 @@ export function buildApp({ db, env, logger, listen }: AppOptions): App {
   services.sequencer.start(pollScale);
   services.webhookWorker.start(pollScale);
   void services.subscriptions.start();
+  // Other processes' schema changes arrive by NOTIFY, so reads skip the per-request version check.
+  const unwatchCatalogs = listen
+    ? services.catalogs.watch(listen).catch((error) => {
+        logger.error({ err: error }, "LISTEN failed; catalogs are checked on every request");
+        return async () => {};
+      })
+    : Promise.resolve(async () => {});
   const stopMaintenance = startMaintenance(services);
 
   /** The request's actor: synchronous when the credential is in the cache (most requests). */
@@ -109,7 +117,12 @@ export function buildApp({ db, env, logger, listen }: AppOptions): App {
     },
     // Bodies are limited by refuseLargeBody (declared length) and useStreamedBodyLimit (chunked).
     maxRequestBodySize: false,
-    plugins: [useStreamedBodyLimit(), useRequestErrorCodes(), useRequireCredential()],
+    plugins: [
+      useStreamedBodyLimit(),
+      useRequestErrorCodes(),
+      useRequireCredential(),
+      useJitExecution(schema),
+    ],
   });
 
   const server = createServer((req, res) => {
@@ -197,6 +210,7 @@ export function buildApp({ db, env, logger, listen }: AppOptions): App {
     await wsHandle.dispose();
     await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     await yoga.dispose();
+    await (await unwatchCatalogs)();
     stopMaintenance();
     // Give in-flight requests a bounded time to finish, then cut what is left.
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());

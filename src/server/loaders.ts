@@ -1,11 +1,12 @@
 import DataLoader from "dataloader";
-import { and, eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
 import { canReadType } from "../auth/policy.ts";
 import type { MemberRow, WorkspaceRow } from "../auth/tables.ts";
 import { findWorkspace } from "../auth/workspaces.ts";
 import type { Catalog } from "../metadata/catalog.ts";
-import { type ResourceRow, resources } from "../resources/tables.ts";
+import { selectResources } from "../resources/rows.ts";
+import type { ResourceRow } from "../resources/tables.ts";
 import type { Services } from "./services.ts";
 
 /** Per-request batching, always scoped to the actor's workspace and the access policy. */
@@ -53,16 +54,11 @@ export function createLoaders(
       resource ??= new DataLoader(async (ids) => {
         if (!actor) return ids.map(() => null);
         const [rows, current] = await Promise.all([
-          services.db
-            .select()
-            .from(resources)
-            // One array parameter, so every batch size shares one prepared statement.
-            .where(
-              and(
-                eq(resources.workspaceId, workspaceId),
-                sql`${resources.id} = any(${sql.param([...ids])}::text[])`,
-              ),
-            ),
+          // One array parameter, so every batch size shares one prepared statement.
+          selectResources(
+            services.db,
+            sql`"resources"."workspace_id" = ${workspaceId} and "resources"."id" = any(${sql.param([...ids])}::text[])`,
+          ),
           catalog(),
         ]);
         const readable = rows.filter((row) => {

@@ -7,19 +7,28 @@ import { isAppErrorCode } from "../../schema/errors.ts";
  * variable coercion) are the client's input: they get `BAD_USER_INPUT`. Anything else is logged and
  * replaced by an opaque `INTERNAL_SERVER_ERROR`: no stack, no SQL.
  */
+/**
+ * graphql-jit is CommonJS and may load graphql's CommonJS build while this module loads the ESM
+ * one: two GraphQLError classes. Recognise either by name.
+ */
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof GraphQLError || (error instanceof Error && error.name === "GraphQLError");
+}
+
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
-    if (error instanceof GraphQLError) {
+    if (isGraphQLError(error)) {
       const original = error.originalError;
-      const code = error.extensions.code;
+      // graphql-jit's variable errors come without `extensions`.
+      const code = error.extensions?.code;
       if (isAppErrorCode(code)) return error;
-      if (!original || original instanceof GraphQLError) {
+      if (!original || isGraphQLError(original)) {
         return new GraphQLError(error.message, {
           nodes: error.nodes,
           source: error.source,
           positions: error.positions,
           path: error.path,
-          extensions: { ...error.extensions, code: "BAD_USER_INPUT" },
+          extensions: { ...(error.extensions ?? {}), code: "BAD_USER_INPUT" },
         });
       }
       logger.error({ err: original, path: error.path }, "unexpected error in an operation");
