@@ -51,6 +51,24 @@ describe("the common actions", () => {
     expect(restored.restoreResource.resource.version).toBe(4);
   });
 
+  it("reads variables inside a JSON literal, and inline filters", async () => {
+    // `values: { name: $name }` embeds a variable in a JSON literal (the executor must resolve it).
+    const created = await owner.ok(
+      `mutation($name: JSON, $email: JSON) {
+        createResource(input: { type: "contact", values: { name: $name, email: $email } }) { resource { id values } }
+      }`,
+      { name: "Grace", email: "grace@example.com" },
+    );
+    expect(created.createResource.resource.values).toMatchObject({
+      name: "Grace",
+      email: "grace@example.com",
+    });
+    const found = await owner.ok(
+      `{ resources(type: "contact", where: { field: "email", eq: "grace@example.com" }) { nodes { id } } }`,
+    );
+    expect(found.resources.nodes).toEqual([{ id: created.createResource.resource.id }]);
+  });
+
   it("copies, links, unlinks, assigns and moves", async () => {
     const acme = await createResource(owner, "account", { name: "Acme" });
     const initech = await createResource(owner, "account", { name: "Initech" });

@@ -1,12 +1,18 @@
 import { useGraphQlJit } from "@envelop/graphql-jit";
 import {
+  BREAK,
   type DocumentNode,
   type GraphQLInputType,
   type GraphQLSchema,
   getNamedType,
   isInputObjectType,
+  isScalarType,
+  isValueNode,
   Kind,
+  TypeInfo,
   type TypeNode,
+  visit,
+  visitWithTypeInfo,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
 
@@ -31,6 +37,29 @@ function recursiveInputTypes(schema: GraphQLSchema): Set<string> {
   return recursive;
 }
 
+/**
+ * A literal of a scalar whose parseLiteral reads variables (JSON: `values: { name: $name }`):
+ * graphql-jit parses such literals without the variables, so they would lose their values.
+ */
+function hasVariableAwareScalarLiteral(schema: GraphQLSchema, document: DocumentNode): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let found = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      enter(node) {
+        if (!isValueNode(node) || node.kind === Kind.VARIABLE) return;
+        const type = getNamedType(typeInfo.getInputType());
+        if (type && isScalarType(type) && type.parseLiteral.length > 1) {
+          found = true;
+          return BREAK;
+        }
+      },
+    }),
+  );
+  return found;
+}
+
 function namedTypeOf(node: TypeNode): string {
   return node.kind === Kind.NAMED_TYPE ? node.name.value : namedTypeOf(node.type);
 }
@@ -39,8 +68,8 @@ function namedTypeOf(node: TypeNode): string {
  * Executes queries and mutations with graphql-jit: the operation is compiled once per document
  * (resolvers called directly, results serialized by a generated stringifier), which cuts the
  * executor's share of a list page. Operations whose variables use a recursive input type (a
- * `ResourceFilter` passed as a variable) run on graphql-js, which coerces those correctly;
- * subscriptions always do.
+ * `ResourceFilter` passed as a variable) or that write a JSON literal (which may embed variables)
+ * run on graphql-js, which handles both; subscriptions always do.
  */
 export function useJitExecution(schema: GraphQLSchema): Plugin {
   const recursive = recursiveInputTypes(schema);
@@ -51,12 +80,13 @@ export function useJitExecution(schema: GraphQLSchema): Plugin {
       enableIf: ({ document }) => {
         let ok = compilable.get(document);
         if (ok === undefined) {
-          ok = document.definitions.every(
-            (definition) =>
-              definition.kind !== Kind.OPERATION_DEFINITION ||
-              (definition.operation !== "subscription" &&
-                (definition.variableDefinitions ?? []).every((v) => !recursive.has(namedTypeOf(v.type)))),
-          );
+          ok =
+            document.definitions.every(
+              (definition) =>
+                definition.kind !== Kind.OPERATION_DEFINITION ||
+                (definition.operation !== "subscription" &&
+                  (definition.variableDefinitions ?? []).every((v) => !recursive.has(namedTypeOf(v.type)))),
+            ) && !hasVariableAwareScalarLiteral(schema, document);
           compilable.set(document, ok);
         }
         return ok;
