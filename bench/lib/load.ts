@@ -34,17 +34,27 @@ export async function load(options: {
   };
 }
 
-/** Starts a server process and resolves once `readyUrl` answers. */
+/** Starts a server process and resolves once `readyUrl` answers; `onLine` gets its stdout lines. */
 export async function startProcess(
   command: string[],
   env: Record<string, string>,
   readyUrl: string,
+  onLine?: (line: string) => void,
 ): Promise<ChildProcess> {
   const [bin, ...args] = command;
   const child = spawn(bin as string, args, {
     env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", onLine ? "pipe" : "ignore", "inherit"],
   });
+  if (onLine && child.stdout) {
+    let buffered = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      buffered += chunk;
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) onLine(line);
+    });
+  }
   for (let i = 0; i < 300; i++) {
     try {
       const response = await fetch(readyUrl);
