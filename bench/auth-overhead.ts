@@ -3,7 +3,8 @@
  * `{ viewer { member { id } } }` with an API key against Plugboard, and the same query against a bare
  * graphql-yoga server (no auth, no database), alternating in one run. The bare server runs with Yoga's
  * body-size stream off, as Plugboard does, so the difference is auth and context alone; a Yoga with
- * its defaults is measured too, for reference.
+ * its defaults is measured too, for reference. Both run with Node's --max-semi-space-size=64, as the
+ * `plugboard` command does.
  *
  *   npm run bench:auth                         # Plugboard on embedded PGlite
  *   DATABASE_URL=postgres://… npm run bench:auth   # on PostgreSQL
@@ -25,19 +26,19 @@ const servers: Record<
   { command: string[]; env: Record<string, string>; url: string; ready: string }
 > = {
   "yoga defaults": {
-    command: [process.execPath, "--import", "tsx", bare],
+    command: [process.execPath, "--max-semi-space-size=64", "--import", "tsx", bare],
     env: { PORT: "4601", NODE_ENV: "production", BARE_BODY_LIMIT: "on" },
     url: "http://127.0.0.1:4601/graphql",
     ready: "http://127.0.0.1:4601/graphql",
   },
   "bare yoga": {
-    command: [process.execPath, "--import", "tsx", bare],
+    command: [process.execPath, "--max-semi-space-size=64", "--import", "tsx", bare],
     env: { PORT: "4601", NODE_ENV: "production", BARE_BODY_LIMIT: "off" },
     url: "http://127.0.0.1:4601/graphql",
     ready: "http://127.0.0.1:4601/graphql",
   },
   plugboard: {
-    command: [process.execPath, cli, "serve"],
+    command: [cli, "serve"],
     env: {
       PORT: "4602",
       PLUGBOARD_DATA_DIR: "memory://",

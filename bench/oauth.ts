@@ -22,7 +22,7 @@ const cli = fileURLToPath(new URL("../bin/plugboard.mjs", import.meta.url));
 
 function start(extra: Record<string, string>) {
   return startProcess(
-    [process.execPath, cli, "serve"],
+    [cli, "serve"],
     {
       PORT: String(port),
       PUBLIC_URL: base,

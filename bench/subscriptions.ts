@@ -61,7 +61,7 @@ function percentile(sorted: number[], p: number): number {
 
 // --- the server -------------------------------------------------------------------------------
 const server = await startProcess(
-  [process.execPath, cli, "serve"],
+  [cli, "serve"],
   {
     PORT: String(port),
     PLUGBOARD_DATA_DIR: "memory://",

@@ -94,7 +94,7 @@ async function startServers(databaseUrl: string, count: number) {
     servers.push({
       base: `http://127.0.0.1:${port}`,
       child: await startProcess(
-        [process.execPath, cli, "serve"],
+        [cli, "serve"],
         { ...env, PORT: String(port) },
         `http://127.0.0.1:${port}/readyz`,
       ),
