@@ -145,7 +145,7 @@ console.log(
 );
 
 const floor = await startProcess(
-  [process.execPath, "--import", "tsx", floorScript],
+  [process.execPath, "--max-semi-space-size=64", "--import", "tsx", floorScript],
   { PORT: "4702", DATABASE_URL: url, WORKSPACE: ws, CONTACT_TYPE: meta.contact.id, SCORE, ACCOUNTS, EMAIL },
   "http://127.0.0.1:4702/",
 );
