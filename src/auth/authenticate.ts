@@ -112,17 +112,17 @@ export class Authenticator {
    * The actor of a token verified within the cache window, without a promise (the per-request hot
    * path); `undefined` means "call `authenticate`".
    */
-  cachedToken(token: string): Actor | undefined {
-    const cached = this.cache.get(hashToken(token));
+  cachedToken(token: string, hash = hashToken(token)): Actor | undefined {
+    const cached = this.cache.get(hash);
     const now = Date.now();
     return cached && cached.until > now && cached.expiresAt > now ? cached.actor : undefined;
   }
 
   async authenticateToken(token: string): Promise<Actor> {
     const hash = hashToken(token);
+    const cached = this.cachedToken(token, hash);
+    if (cached) return cached;
     const now = Date.now();
-    const cached = this.cache.get(hash);
-    if (cached && cached.until > now && cached.expiresAt > now) return cached.actor;
 
     const [row] = await queryRows<KeyRow>(
       this.db,

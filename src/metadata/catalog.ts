@@ -138,14 +138,12 @@ export class CatalogStore {
       sql`select version from schema_versions where workspace_id = ${workspaceId}`,
     );
     const version = row?.version ?? 0;
-    const current = generation === this.generation;
     if (cached && cached.catalog.version === version) {
-      if (current) cached.checkedAt = checkedAt;
+      if (generation === this.generation) cached.checkedAt = checkedAt;
       return cached.catalog;
     }
     const catalog = await loadCatalog(db, workspaceId, version);
-    if (shared && current && generation === this.generation)
-      this.cache.set(workspaceId, { catalog, checkedAt });
+    if (shared && generation === this.generation) this.cache.set(workspaceId, { catalog, checkedAt });
     return catalog;
   }
 
