@@ -29,8 +29,9 @@ export function refuseLargeBody(req: IncomingMessage, res: ServerResponse): bool
 /**
  * Counts the bytes of a body sent without a Content-Length and fails it past the limit.
  * This replaces Yoga's built-in `maxRequestBodySize`, which pipes every body through a
- * TransformStream (an AbortController, a pipeline and a DOMException per request: ~8% of a small
- * request's CPU), when a declared length has already been checked by `refuseLargeBody`.
+ * TransformStream (an AbortController, a pipeline and a DOMException per request: more than half of
+ * a small request's CPU, see bench:auth's "yoga defaults" row) although a declared length has
+ * already been checked by `refuseLargeBody`.
  */
 export function useStreamedBodyLimit(): Plugin {
   return {
