@@ -62,8 +62,11 @@ export class Authenticator {
     private readonly passwordCacheMs = CACHE_TTL_MS,
   ) {}
 
-  /** Resolves a presented credential to an actor, or throws 401 `UNAUTHENTICATED`. */
-  async authenticate(credential: PresentedCredential): Promise<Actor> {
+  /**
+   * Resolves a presented credential to an actor, or throws 401 `UNAUTHENTICATED`. A token verified
+   * within the cache window comes back without a promise (the per-request hot path).
+   */
+  authenticate(credential: PresentedCredential): Actor | Promise<Actor> {
     if (credential.kind === "password")
       return this.authenticatePassword(credential.email, credential.password);
     return this.authenticateToken(credential.token);
@@ -108,22 +111,16 @@ export class Authenticator {
     return actor;
   }
 
-  /**
-   * The actor of a token verified within the cache window, without a promise (the per-request hot
-   * path); `undefined` means "call `authenticate`".
-   */
-  cachedToken(token: string, hash = hashToken(token)): Actor | undefined {
-    const cached = this.cache.get(hash);
+  /** A token's actor: from the cache without a promise when verified within its window. */
+  authenticateToken(token: string): Actor | Promise<Actor> {
+    const hash = hashToken(token);
     const now = Date.now();
-    return cached && cached.until > now && cached.expiresAt > now ? cached.actor : undefined;
+    const cached = this.cache.get(hash);
+    if (cached && cached.until > now && cached.expiresAt > now) return cached.actor;
+    return this.verifyToken(token, hash, now);
   }
 
-  async authenticateToken(token: string): Promise<Actor> {
-    const hash = hashToken(token);
-    const cached = this.cachedToken(token, hash);
-    if (cached) return cached;
-    const now = Date.now();
-
+  private async verifyToken(token: string, hash: string, now: number): Promise<Actor> {
     const [row] = await queryRows<KeyRow>(
       this.db,
       sql`select k.id as key_id, k.workspace_id, k.member_id, m.role, m.email, m.name, m.created_at as member_created_at,

@@ -66,9 +66,8 @@ export function createOAuthServer({ db, logger, publicUrl, onRevoked }: OAuthSer
     await callback(req, res);
   }
 
-  /** Handles `/oauth/*` and the RFC 8414 metadata paths; false for anything else. */
-  function handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const path = (req.url ?? "/").split("?")[0] ?? "/";
+  /** Handles `/oauth/*` and the RFC 8414 metadata paths (`path`: the URL without its query); false for anything else. */
+  function handle(req: IncomingMessage, res: ServerResponse, path: string): boolean {
     const mine = path === OAUTH_MOUNT || path.startsWith(`${OAUTH_MOUNT}/`) || METADATA_PATHS.has(path);
     if (!mine) return false;
     dispatch(req, res, path).catch((error) => {

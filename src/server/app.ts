@@ -72,12 +72,7 @@ export function buildApp({ db, env, logger, listen }: AppOptions): App {
         true,
       );
     }
-    if (!credential) return null;
-    if (credential.kind === "token") {
-      const cached = services.auth.cachedToken(credential.token);
-      if (cached) return cached;
-    }
-    return services.auth.authenticate(credential);
+    return credential ? services.auth.authenticate(credential) : null;
   }
 
   const oauth = createOAuthServer({
@@ -127,24 +122,26 @@ export function buildApp({ db, env, logger, listen }: AppOptions): App {
 
   const server = createServer((req, res) => {
     const started = performance.now();
+    // The path only, read once on arrival (OAuth rewrites req.url): query strings may carry
+    // `access_token`, which is never logged.
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
     const requestId = String(req.headers["x-request-id"] ?? randomUUID()).slice(0, 64);
     res.setHeader("x-request-id", requestId);
     res.on("finish", () => {
-      // The path only: query strings may carry `access_token`, which is never logged.
       logger.info(
         {
           reqId: requestId,
           method: req.method,
-          path: (req.url ?? "/").split("?")[0],
+          path,
           status: res.statusCode,
           durationMs: Math.round((performance.now() - started) * 100) / 100,
         },
         "request",
       );
     });
-    if (handleHealth(req, res, db, services)) return;
+    if (handleHealth(path, res, db, services)) return;
     if (refuseLargeBody(req, res)) return;
-    if (oauth.handle(req, res)) return;
+    if (oauth.handle(req, res, path)) return;
     void yoga(req, res, { req, res });
   });
 

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { pendingMigrationCount } from "../db/migrate.ts";
@@ -14,8 +14,7 @@ function send(res: ServerResponse, status: number, body: object): void {
  * `/metrics`: Prometheus text with how far the change feed is behind (writes not yet numbered and
  * the age of the oldest — a long-running transaction anywhere in the database holds the feed back).
  */
-export function handleHealth(req: IncomingMessage, res: ServerResponse, db: Db, services: Services): boolean {
-  const path = (req.url ?? "/").split("?")[0];
+export function handleHealth(path: string, res: ServerResponse, db: Db, services: Services): boolean {
   if (path === "/healthz") {
     send(res, 200, { status: "ok" });
     return true;
