@@ -9,18 +9,19 @@
  *   npm run bench:changes          (BENCH_FEED_ROWS=200000 for a quicker run)
  */
 import { eq, sql } from "drizzle-orm";
-import { openDatabase } from "../src/db/client.ts";
+import { openDatabase, queryText } from "../src/db/client.ts";
 import { newId } from "../src/db/ids.ts";
 import { resources } from "../src/resources/tables.ts";
-import { commitWrites } from "../src/resources/writePath.ts";
+import { commitWrites, ROW_STATEMENTS } from "../src/resources/writePath.ts";
 import { buildApp } from "../src/server/app.ts";
 import { loadEnv } from "../src/server/env.ts";
 import { createLogger } from "../src/server/logger.ts";
 import { prepareDatabase } from "../src/server/runtime.ts";
 import { table } from "./lib/load.ts";
-import { freshDatabase } from "./lib/pg.ts";
+import { freshDatabase, postgresCpuSeconds } from "./lib/pg.ts";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FEED_ROWS = Number(process.env.BENCH_FEED_ROWS ?? 1_000_000);
 const WRITERS = 32;
 const token = "pbk_bench_token_0123456789abcdefghijklmnopqrstuvwxyz";
@@ -50,13 +51,14 @@ for (let w = 0; w < WRITERS; w++) {
   );
 }
 
+let serial = 0; // every write sets a name never used before, so no update is a no-op
 async function throughput(run: (id: string, i: number) => Promise<void>): Promise<number> {
   let done = 0;
   const until = Date.now() + SECONDS * 1000;
   await Promise.all(
     ids.map(async (id) => {
-      for (let i = 0; Date.now() < until; i++) {
-        await run(id, i);
+      while (Date.now() < until) {
+        await run(id, serial++);
         done++;
       }
     }),
@@ -78,32 +80,56 @@ const captureWrite = async (id: string, i: number) => {
     ]);
   });
 };
-// As mutations do: wait until the change is numbered (read-your-writes in the feed)…
-const withCapture = await throughput(async (id, i) => {
-  await captureWrite(id, i);
-  await services.sequencer.kick(actor.workspaceId);
-});
-// …and with numbering left to run behind the writers.
-const withCaptureAsync = await throughput(async (id, i) => {
-  await captureWrite(id, i);
-  void services.sequencer.kick(actor.workspaceId);
-});
-const withoutCapture = await throughput(async (id, i) => {
+const withoutCaptureWrite = async (id: string, i: number) => {
   await db.transaction(async (tx) => {
     const [before] = await tx.select().from(resources).where(eq(resources.id, id)).for("update");
     if (!before) throw new Error("missing row");
-    await tx
-      .update(resources)
-      .set({
-        name: `m${i}`,
-        values: before.values,
-        version: sql`${resources.version} + 1`,
-        updatedAt: sql`now()`,
-      })
-      .where(eq(resources.id, id))
-      .returning();
+    // The write path's own row statement, minus the change row and the sequencer.
+    await queryText(tx, `${ROW_STATEMENTS.update.text} returning *`, [
+      id,
+      `n${i}`,
+      null,
+      null,
+      JSON.stringify(before.values),
+    ]);
   });
-});
+};
+const variants = {
+  // As mutations do: wait until the change is numbered (read-your-writes in the feed)…
+  awaiting: async (id: string, i: number) => {
+    await captureWrite(id, i);
+    await services.sequencer.kick(actor.workspaceId);
+  },
+  // …and with numbering left to run behind the writers.
+  behind: async (id: string, i: number) => {
+    await captureWrite(id, i);
+    void services.sequencer.kick(actor.workspaceId);
+  },
+  without: withoutCaptureWrite,
+};
+// Rounds alternate the variants, so drift on a noisy machine hits each of them alike. CPU per
+// transaction is split between this process (server code and driver) and PostgreSQL.
+const totals = { awaiting: 0, behind: 0, without: 0 };
+const cpu = {
+  awaiting: { node: 0, pg: 0, tx: 0 },
+  behind: { node: 0, pg: 0, tx: 0 },
+  without: { node: 0, pg: 0, tx: 0 },
+};
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, run] of Object.entries(variants) as [keyof typeof totals, typeof captureWrite][]) {
+    const node0 = process.cpuUsage();
+    const pg0 = await postgresCpuSeconds();
+    const rate = await throughput(run);
+    const node = process.cpuUsage(node0);
+    totals[name] += rate / ROUNDS;
+    cpu[name].node += (node.user + node.system) / 1000;
+    cpu[name].pg += ((await postgresCpuSeconds()) - pg0) * 1000;
+    cpu[name].tx += rate * SECONDS;
+  }
+}
+const { awaiting: withCapture, behind: withCaptureAsync, without: withoutCapture } = totals;
+const cpuPerTx = (name: keyof typeof cpu) =>
+  `${(cpu[name].node / cpu[name].tx).toFixed(3)} + ${(cpu[name].pg / cpu[name].tx).toFixed(3)}`;
 
 // Commit-to-visible latency: 32 writers create tasks while a poller follows the feed.
 const committedAt = new Map<string, number>();
@@ -169,7 +195,7 @@ const readSeconds = (performance.now() - t0) / 1000;
 console.log(
   table([
     {
-      measure: "update tx/s with change capture, awaiting numbering (32 writers)",
+      measure: `update tx/s with change capture, awaiting numbering (32 writers, ${ROUNDS} rounds of ${SECONDS} s)`,
       value: withCapture.toFixed(0),
     },
     { measure: "update tx/s with change capture, numbering behind", value: withCaptureAsync.toFixed(0) },
@@ -177,6 +203,10 @@ console.log(
     {
       measure: "capture overhead (awaiting / behind)",
       value: `${((1 - withCapture / withoutCapture) * 100).toFixed(1)}% / ${((1 - withCaptureAsync / withoutCapture) * 100).toFixed(1)}% (aim < 30%)`,
+    },
+    {
+      measure: "CPU ms per update tx, this process + PostgreSQL (awaiting / behind / without)",
+      value: `${cpuPerTx("awaiting")} / ${cpuPerTx("behind")} / ${cpuPerTx("without")}`,
     },
     { measure: `feed read: changes/s over ${read} changes`, value: (read / readSeconds).toFixed(0) },
     {

@@ -20,3 +20,18 @@ export async function cpuSeconds(pid: number): Promise<number> {
   const ticks = Number(stat[11]) + Number(stat[12]);
   return ticks / 100;
 }
+
+/**
+ * CPU seconds used so far by every PostgreSQL process on this machine (its backends do the work of
+ * our statements; the server runs nothing else during a bench).
+ */
+export async function postgresCpuSeconds(): Promise<number> {
+  const { readdir, readFile } = await import("node:fs/promises");
+  let total = 0;
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const comm = await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "");
+    if (comm.trim() === "postgres") total += await cpuSeconds(Number(pid)).catch(() => 0);
+  }
+  return total;
+}

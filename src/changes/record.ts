@@ -6,19 +6,6 @@ import type { StoredActor, StoredFieldChange } from "./tables.ts";
 
 export type ChangeKind = "CREATED" | "UPDATED" | "DELETED" | "RESTORED";
 
-/** A change row as the write path appends it (the sequencer adds its public id later). */
-export interface NewChange {
-  workspaceId: string;
-  kind: ChangeKind;
-  resourceTypeId: string;
-  resourceTypeKey: string;
-  resourceId: string;
-  actor: StoredActor;
-  fields: StoredFieldChange[];
-  snapshot: Record<string, unknown>;
-  version: number;
-}
-
 export function storedActor(actor: Actor): StoredActor {
   const kind =
     actor.credential.kind === "api_key" ? "api_key" : actor.credential.kind === "oauth" ? "oauth" : "member";

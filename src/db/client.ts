@@ -110,8 +110,23 @@ function preparedByDefault(client: Sql): Sql {
   });
 }
 
+/**
+ * Runs a statement whose text is fixed (a module constant) with positional parameters, skipping
+ * Drizzle's SQL builder: on the write path, building each statement took more Node CPU than
+ * PostgreSQL spent running it (bench/changes.ts). It still goes through Drizzle's session, so the
+ * transaction, the statement logger and the prepared-statement cache apply. Parameters reach the
+ * driver as they are: pass JSON as text and cast it (`$1::jsonb`).
+ */
+export async function queryText<T>(db: Db, text: string, params: unknown[]): Promise<T[]> {
+  const statement = db._.session.prepareQuery({ sql: text, params }, undefined, undefined, false);
+  return rowsOf<T>(await statement.execute());
+}
+
+function rowsOf<T>(result: unknown): T[] {
+  return Array.isArray(result) ? result : (result as { rows: T[] }).rows;
+}
+
 /** Runs raw SQL and returns its rows, hiding the drivers' different result shapes. */
 export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
-  const result = (await db.execute(query)) as unknown as T[] | { rows: T[] };
-  return Array.isArray(result) ? result : result.rows;
+  return rowsOf<T>(await db.execute(query));
 }

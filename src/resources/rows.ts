@@ -7,13 +7,13 @@ import type { ResourceRow } from "./tables.ts";
  * query builder and row mapping: a page of 50 spent ~12% of its CPU there. The SQL is still built
  * with Drizzle's `sql` template and runs as a prepared statement.
  */
-const COLUMNS = sql.raw(
-  `"resources"."id", "resources"."workspace_id", "resources"."type_id", "resources"."name", "resources"."parent_id",
-   "resources"."assignee_id", "resources"."created_by_id", "resources"."values", "resources"."version",
-   "resources"."created_at", "resources"."updated_at", "resources"."deleted_at"`,
-);
+export const RESOURCE_COLUMNS = `"resources"."id", "resources"."workspace_id", "resources"."type_id", "resources"."name",
+   "resources"."parent_id", "resources"."assignee_id", "resources"."created_by_id", "resources"."values",
+   "resources"."version", "resources"."created_at", "resources"."updated_at", "resources"."deleted_at"`;
+const COLUMNS = sql.raw(RESOURCE_COLUMNS);
 
-interface RawResource {
+/** A `resources` row as the drivers return it for RESOURCE_COLUMNS. */
+export interface RawResource {
   id: string;
   workspace_id: string;
   type_id: string;
@@ -31,7 +31,7 @@ interface RawResource {
 
 const toDate = (value: string | Date): Date => (value instanceof Date ? value : new Date(value));
 
-function fromRaw(raw: RawResource): ResourceRow {
+export function fromRaw(raw: RawResource): ResourceRow {
   return {
     id: raw.id,
     workspaceId: raw.workspace_id,

@@ -1,17 +1,17 @@
-import { eq, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
-import { type ChangeKind, diffFields, type NewChange, snapshotOf, storedActor } from "../changes/record.ts";
-import { changes } from "../changes/tables.ts";
-import type { Db } from "../db/client.ts";
+import { type ChangeKind, diffFields, snapshotOf, storedActor } from "../changes/record.ts";
+import type { StoredFieldChange } from "../changes/tables.ts";
+import { type Db, queryText } from "../db/client.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { fail } from "../schema/errors.ts";
-import { type ResourceRow, resources } from "./tables.ts";
+import { fromRaw, type RawResource, RESOURCE_COLUMNS } from "./rows.ts";
+import type { ResourceRow } from "./tables.ts";
 import type { ResourceState } from "./values.ts";
 
 /**
  * THE write path (DESIGN.md invariant 1). Every change to a resource — create, update, delete,
  * restore, copy, link, assign, move, bulk items, cascades — is one of these operations, and
- * `commitWrites` writes the rows and their change rows in the caller's transaction. There is no
+ * `commitWrites` writes each row and its change row, in one statement, in the caller's transaction. There is no
  * other code that writes `resources`, so no change can escape the feed.
  */
 export type WriteOp =
@@ -26,6 +26,68 @@ function cleanValues(values: Record<string, unknown>): Record<string, unknown> {
     if (value !== null && value !== undefined) out[key] = value;
   return out;
 }
+
+/** A timestamp as snapshots hold it: ISO 8601 in UTC with milliseconds, like `Date#toISOString`. */
+const iso = (column: string) =>
+  `to_char(written.${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * One statement writes a row and appends its change row. The row statement's parameters come
+ * first; the change's kind, type key, actor, fields and snapshot follow. The change takes the row's
+ * workspace, type, id and new version from what was written, and a snapshot of the new state takes
+ * its timestamps from it too (they are the database's `now()`).
+ */
+function withChange(row: { text: string; params: number }, snapshotOf: "new state" | "old state"): string {
+  const $ = (i: number) => `$${row.params + i}`;
+  const snapshot =
+    snapshotOf === "new state"
+      ? `${$(5)}::jsonb || jsonb_build_object('createdAt', ${iso("created_at")}, 'updatedAt', ${iso("updated_at")})`
+      : `${$(5)}::jsonb`;
+  return `with written as (${row.text} returning ${RESOURCE_COLUMNS}),
+    change as (
+      insert into changes (workspace_id, kind, resource_type_id, resource_type_key, resource_id, actor, fields, snapshot, version)
+      select written.workspace_id, ${$(1)}::change_kind, written.type_id, ${$(2)}::text, written.id, ${$(3)}::jsonb,
+             ${$(4)}::jsonb, ${snapshot}, written.version
+      from written
+    )
+    select * from written`;
+}
+
+/**
+ * The bare row writes: fixed text with positional parameters (see `queryText`), so each statement
+ * is prepared once per connection and never rebuilt. Benchmarks compare against them.
+ */
+export const ROW_STATEMENTS = {
+  create: {
+    text: `insert into resources (id, workspace_id, type_id, name, parent_id, assignee_id, created_by_id, values)
+           values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+    params: 8,
+  },
+  update: {
+    text: `update resources set name = $2, parent_id = $3, assignee_id = $4, values = $5::jsonb,
+           version = version + 1, updated_at = now() where id = $1`,
+    params: 5,
+  },
+  delete: {
+    text: "update resources set deleted_at = now(), version = version + 1, updated_at = now() where id = $1",
+    params: 1,
+  },
+  restore: {
+    text: "update resources set deleted_at = null, version = version + 1, updated_at = now() where id = $1",
+    params: 1,
+  },
+} as const;
+
+/** The row writes with their change rows: what the write path runs. */
+const WRITE_STATEMENTS = {
+  create: withChange(ROW_STATEMENTS.create, "new state"),
+  update: withChange(ROW_STATEMENTS.update, "new state"),
+  delete: withChange(ROW_STATEMENTS.delete, "old state"),
+  restore: withChange(ROW_STATEMENTS.restore, "new state"),
+} as const;
+
+/** Timestamps of a state not yet written: the statement replaces them with the database's. */
+const NOT_YET_WRITTEN = new Date(0);
 
 const UNIQUE_INDEX = /resources_unique_(fld_[0-9a-z]+)/;
 
@@ -45,107 +107,90 @@ function asConflict(error: unknown, catalog: Catalog, fieldPrefix = ""): never {
   throw error;
 }
 
+/** Writes one operation's row and its change row; a no-op update writes neither. */
 async function apply(
   tx: Db,
   actor: Actor,
   catalog: Catalog,
   op: WriteOp,
-): Promise<{ row: ResourceRow; change: NewChange | null }> {
-  const base = {
-    workspaceId: actor.workspaceId,
-    resourceTypeId: op.type.id,
-    resourceTypeKey: op.type.key,
-    actor: storedActor(actor),
-  };
-  const change = (
+  actorJson: string,
+): Promise<ResourceRow> {
+  const write = async (
+    statement: string,
     kind: ChangeKind,
-    row: ResourceRow,
-    fields: NewChange["fields"],
-    snapshotRow = row,
-  ): NewChange => ({
-    ...base,
-    kind,
-    resourceId: row.id,
-    fields,
-    snapshot: snapshotOf(op.type, snapshotRow),
-    version: row.version,
-  });
+    fields: StoredFieldChange[],
+    snapshot: ResourceRow,
+    rowParams: unknown[],
+  ): Promise<ResourceRow> => {
+    const [raw] = await queryText<RawResource>(tx, statement, [
+      ...rowParams,
+      kind,
+      op.type.key,
+      actorJson,
+      JSON.stringify(fields),
+      JSON.stringify(snapshotOf(op.type, snapshot)),
+    ]);
+    if (!raw) throw new Error("the write returned no row");
+    return fromRaw(raw);
+  };
   try {
     switch (op.kind) {
       case "create": {
-        const [row] = await tx
-          .insert(resources)
-          .values({
-            id: op.id,
-            workspaceId: actor.workspaceId,
-            typeId: op.type.id,
-            name: op.state.name,
-            parentId: op.state.parentId,
-            assigneeId: op.state.assigneeId,
-            createdById: actor.memberId,
-            values: cleanValues(op.state.values),
-          })
-          .returning();
-        if (!row) throw new Error("insert returned no row");
-        return { row, change: change("CREATED", row, diffFields(op.type, null, row)) };
+        const values = cleanValues(op.state.values);
+        const draft: ResourceRow = {
+          ...op.state,
+          id: op.id,
+          workspaceId: actor.workspaceId,
+          typeId: op.type.id,
+          createdById: actor.memberId,
+          values,
+          version: 1,
+          createdAt: NOT_YET_WRITTEN,
+          updatedAt: NOT_YET_WRITTEN,
+          deletedAt: null,
+        };
+        return await write(WRITE_STATEMENTS.create, "CREATED", diffFields(op.type, null, draft), draft, [
+          op.id,
+          actor.workspaceId,
+          op.type.id,
+          draft.name,
+          draft.parentId,
+          draft.assigneeId,
+          actor.memberId,
+          JSON.stringify(values),
+        ]);
       }
       case "update": {
         const next = { ...op.before, ...op.state, values: cleanValues(op.state.values) };
         const fields = diffFields(op.type, op.before, next);
-        if (fields.length === 0) return { row: op.before, change: null }; // nothing changed: no change row
-        const [row] = await tx
-          .update(resources)
-          .set({
-            name: next.name,
-            parentId: next.parentId,
-            assigneeId: next.assigneeId,
-            values: next.values,
-            version: sql`${resources.version} + 1`,
-            updatedAt: sql`now()`,
-          })
-          .where(eq(resources.id, op.before.id))
-          .returning();
-        if (!row) throw new Error("update returned no row");
-        return { row, change: change("UPDATED", row, fields) };
+        if (fields.length === 0) return op.before; // nothing changed: no write, no change row
+        return await write(WRITE_STATEMENTS.update, "UPDATED", fields, next, [
+          op.before.id,
+          next.name,
+          next.parentId,
+          next.assigneeId,
+          JSON.stringify(next.values),
+        ]);
       }
-      case "delete": {
-        const [row] = await tx
-          .update(resources)
-          .set({ deletedAt: sql`now()`, version: sql`${resources.version} + 1`, updatedAt: sql`now()` })
-          .where(eq(resources.id, op.before.id))
-          .returning();
-        if (!row) throw new Error("delete returned no row");
-        return { row, change: change("DELETED", row, [], op.before) };
-      }
-      case "restore": {
-        const [row] = await tx
-          .update(resources)
-          .set({ deletedAt: null, version: sql`${resources.version} + 1`, updatedAt: sql`now()` })
-          .where(eq(resources.id, op.before.id))
-          .returning();
-        if (!row) throw new Error("restore returned no row");
-        return { row, change: change("RESTORED", row, []) };
-      }
+      case "delete":
+        return await write(WRITE_STATEMENTS.delete, "DELETED", [], op.before, [op.before.id]);
+      case "restore":
+        return await write(WRITE_STATEMENTS.restore, "RESTORED", [], op.before, [op.before.id]);
     }
   } catch (error) {
     return asConflict(error, catalog, "fieldPrefix" in op ? op.fieldPrefix : "");
   }
 }
 
-/** Applies the operations in order in `tx`, appending one change row per effective write. */
+/** Applies the operations in order in `tx`; each effective write appends its change row. */
 export async function commitWrites(
   tx: Db,
   actor: Actor,
   catalog: Catalog,
   ops: WriteOp[],
 ): Promise<ResourceRow[]> {
+  const actorJson = JSON.stringify(storedActor(actor));
   const rows: ResourceRow[] = [];
-  const appended: NewChange[] = [];
-  for (const op of ops) {
-    const { row, change } = await apply(tx, actor, catalog, op);
-    rows.push(row);
-    if (change) appended.push(change);
-  }
-  if (appended.length > 0) await tx.insert(changes).values(appended);
+  for (const op of ops) rows.push(await apply(tx, actor, catalog, op, actorJson));
   return rows;
 }

@@ -102,6 +102,22 @@ describe("the changes feed", () => {
     expect(byResource).toHaveLength(1);
   });
 
+  it("snapshots the database's timestamps and the new version, as the resource reports them", async () => {
+    const start = await head();
+    const task = await createResource(owner, "task", { name: "stamp" });
+    await new Promise((resolve) => setTimeout(resolve, 5)); // updatedAt must differ from createdAt
+    await owner.ok(UPDATE, { id: task.id, values: { name: "stamped" } });
+    const { resource } = await owner.ok(`query($id: ID!) { resource(id: $id) { version values } }`, {
+      id: task.id,
+    });
+    const [created, updated] = await changesAfter(start);
+    expect(created.snapshot).toMatchObject({ name: "stamp", createdAt: resource.values.createdAt });
+    expect(created.snapshot.updatedAt).toBe(resource.values.createdAt);
+    expect(updated.snapshot).toEqual(resource.values);
+    expect(updated.snapshot.updatedAt).not.toBe(resource.values.createdAt);
+    expect([created.version, updated.version]).toEqual([1, resource.version]);
+  });
+
   it("leaves no change for a rolled-back write", async () => {
     const start = await head();
     const bad = await owner.raw(
