@@ -8,9 +8,10 @@
  *
  *   npm run bench:changes          (BENCH_FEED_ROWS=200000 for a quicker run)
  */
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { openDatabase, queryText } from "../src/db/client.ts";
 import { newId } from "../src/db/ids.ts";
+import { selectResources } from "../src/resources/rows.ts";
 import { resources } from "../src/resources/tables.ts";
 import { commitWrites, ROW_STATEMENTS } from "../src/resources/writePath.ts";
 import { buildApp } from "../src/server/app.ts";
@@ -68,7 +69,7 @@ async function throughput(run: (id: string, i: number) => Promise<void>): Promis
 
 const captureWrite = async (id: string, i: number) => {
   await db.transaction(async (tx) => {
-    const [before] = await tx.select().from(resources).where(eq(resources.id, id)).for("update");
+    const [before] = await selectResources(tx, sql`${resources.id} = ${id}`, sql`for update`);
     if (!before) throw new Error("missing row");
     await commitWrites(tx, actor, catalog, [
       {
@@ -82,7 +83,7 @@ const captureWrite = async (id: string, i: number) => {
 };
 const withoutCaptureWrite = async (id: string, i: number) => {
   await db.transaction(async (tx) => {
-    const [before] = await tx.select().from(resources).where(eq(resources.id, id)).for("update");
+    const [before] = await selectResources(tx, sql`${resources.id} = ${id}`, sql`for update`);
     if (!before) throw new Error("missing row");
     // The write path's own row statement, minus the change row and the sequencer.
     await queryText(tx, `${ROW_STATEMENTS.update.text} returning *`, [

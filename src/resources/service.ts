@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
 import { assertCanWriteType, canReadType, visibleField, visibleType } from "../auth/policy.ts";
 import type { Sequencer } from "../changes/sequencer.ts";
@@ -9,6 +9,7 @@ import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
 import { AppError, fail } from "../schema/errors.ts";
 import { withIdempotency } from "./idempotency.ts";
 import { assertNoCycle, checkReferences } from "./references.ts";
+import { selectResources } from "./rows.ts";
 import { type ResourceRow, resources } from "./tables.ts";
 import { assertRequired, type PreparedValues, prepareValues, type ResourceState } from "./values.ts";
 import { commitWrites, type WriteOp } from "./writePath.ts";
@@ -54,11 +55,11 @@ export class ResourceService {
     id: string,
     options: { deleted?: boolean; argument?: string } = {},
   ): Promise<{ row: ResourceRow; type: TypeDef }> {
-    const [row] = await ctx.tx
-      .select()
-      .from(resources)
-      .where(and(eq(resources.id, id), eq(resources.workspaceId, ctx.actor.workspaceId)))
-      .for("update");
+    const [row] = await selectResources(
+      ctx.tx,
+      sql`${resources.id} = ${id} and ${resources.workspaceId} = ${ctx.actor.workspaceId}`,
+      sql`for update`,
+    );
     const type = row ? ctx.catalog.typesById.get(row.typeId) : undefined;
     const visible =
       row &&
@@ -114,7 +115,7 @@ export class ResourceService {
 
   private async reload(tx: Db, ids: string[]): Promise<ResourceRow[]> {
     if (ids.length === 0) return [];
-    const rows = await tx.select().from(resources).where(inArray(resources.id, ids));
+    const rows = await selectResources(tx, sql`${resources.id} = any(${sql.param(ids)}::text[])`);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
@@ -224,13 +225,9 @@ export class ResourceService {
       if (key === "name") conditions.push(eq(resources.name, value as string));
       else jsonb[key] = value;
     }
-    const query = ctx.tx.select().from(resources);
     if (Object.keys(jsonb).length > 0)
       conditions.push(sql`${resources.values} @> ${JSON.stringify(jsonb)}::jsonb`);
-    const [row] = await query
-      .where(and(...conditions))
-      .limit(1)
-      .for("update");
+    const [row] = await selectResources(ctx.tx, and(...conditions) as SQL, sql`limit 1 for update`);
     return row;
   }
 
@@ -395,11 +392,11 @@ export class ResourceService {
 
   /** Cascade for `deleteResourceType(force: true)`: each live resource gets its DELETED change. */
   async deleteAllOfType(tx: Db, actor: Actor, catalog: Catalog, type: TypeDef): Promise<void> {
-    const rows = await tx
-      .select()
-      .from(resources)
-      .where(and(eq(resources.typeId, type.id), isNull(resources.deletedAt)))
-      .for("update");
+    const rows = await selectResources(
+      tx,
+      sql`${resources.typeId} = ${type.id} and ${resources.deletedAt} is null`,
+      sql`for update`,
+    );
     for (let i = 0; i < rows.length; i += 500) {
       await commitWrites(
         tx,

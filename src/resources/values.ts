@@ -111,17 +111,9 @@ export function assertRequired(type: TypeDef, state: ResourceState, fieldPrefix 
   }
 }
 
-function iso(value: Date | string): string {
-  return (value instanceof Date ? value : new Date(value)).toISOString();
-}
-
 /** The value of one field of a row, in API form. */
 export function fieldValue(row: ResourceRow, field: FieldDef): unknown {
-  if (field.column) {
-    const value = row[columnProperty[field.column]];
-    if (value instanceof Date) return iso(value);
-    return value ?? null;
-  }
+  if (field.column) return row[columnProperty[field.column]] ?? null; // timestamps are ISO text already
   return row.values[field.id] ?? null;
 }
 

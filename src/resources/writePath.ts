@@ -27,10 +27,6 @@ function cleanValues(values: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-/** A timestamp as snapshots hold it: ISO 8601 in UTC with milliseconds, like `Date#toISOString`. */
-const iso = (column: string) =>
-  `to_char(written.${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
 /**
  * One statement writes a row and appends its change row. The row statement's parameters come
  * first; the change's kind, type key, actor, fields and snapshot follow. The change takes the row's
@@ -41,7 +37,7 @@ function withChange(row: { text: string; params: number }, snapshotOf: "new stat
   const $ = (i: number) => `$${row.params + i}`;
   const snapshot =
     snapshotOf === "new state"
-      ? `${$(5)}::jsonb || jsonb_build_object('createdAt', ${iso("created_at")}, 'updatedAt', ${iso("updated_at")})`
+      ? `${$(5)}::jsonb || jsonb_build_object('createdAt', written.created_at, 'updatedAt', written.updated_at)`
       : `${$(5)}::jsonb`;
   return `with written as (${row.text} returning ${RESOURCE_COLUMNS}),
     change as (
@@ -87,7 +83,7 @@ const WRITE_STATEMENTS = {
 } as const;
 
 /** Timestamps of a state not yet written: the statement replaces them with the database's. */
-const NOT_YET_WRITTEN = new Date(0);
+const NOT_YET_WRITTEN = "1970-01-01T00:00:00.000Z";
 
 const UNIQUE_INDEX = /resources_unique_(fld_[0-9a-z]+)/;
 
