@@ -1,5 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
-import { type Db, queryRows } from "../db/client.ts";
+import { type Db, queryRows, queryText } from "../db/client.ts";
 import type { ResourceRow } from "./tables.ts";
 
 /**
@@ -56,5 +56,20 @@ export async function selectResources(db: Db, where: SQL, rest: SQL = sql``): Pr
     db,
     sql`select ${COLUMNS} from "resources" where ${where} ${rest}`,
   );
+  return rows.map(fromRaw);
+}
+
+const BY_IDS = `select ${RESOURCE_COLUMNS} from "resources" where "resources"."workspace_id" = $1 and "resources"."id" = any($2::text[])`;
+
+/**
+ * A workspace's resources by id, in any order (the per-request loader's batch). Fixed text with
+ * one array parameter, so every batch size shares one prepared statement.
+ */
+export async function resourcesByIds(
+  db: Db,
+  workspaceId: string,
+  ids: readonly string[],
+): Promise<ResourceRow[]> {
+  const rows = await queryText<RawResource>(db, BY_IDS, [workspaceId, ids]);
   return rows.map(fromRaw);
 }

@@ -1,11 +1,10 @@
 import DataLoader from "dataloader";
-import { sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
 import { canReadType } from "../auth/policy.ts";
 import type { MemberRow, WorkspaceRow } from "../auth/tables.ts";
 import { findWorkspace } from "../auth/workspaces.ts";
 import type { Catalog } from "../metadata/catalog.ts";
-import { selectResources } from "../resources/rows.ts";
+import { resourcesByIds } from "../resources/rows.ts";
 import type { ResourceRow } from "../resources/tables.ts";
 import type { Services } from "./services.ts";
 
@@ -53,14 +52,7 @@ export function createLoaders(
     get resource() {
       resource ??= new DataLoader(async (ids) => {
         if (!actor) return ids.map(() => null);
-        const [rows, current] = await Promise.all([
-          // One array parameter, so every batch size shares one prepared statement.
-          selectResources(
-            services.db,
-            sql`"resources"."workspace_id" = ${workspaceId} and "resources"."id" = any(${sql.param([...ids])}::text[])`,
-          ),
-          catalog(),
-        ]);
+        const [rows, current] = await Promise.all([resourcesByIds(services.db, workspaceId, ids), catalog()]);
         const readable = rows.filter((row) => {
           const type = current.typesById.get(row.typeId);
           return !row.deletedAt && type && canReadType(current, actor, type);
