@@ -46,7 +46,7 @@ export interface Connection<T> {
     endCursor: string | null;
   };
   /** Counted only when the client asks for it. */
-  totalCount: () => Promise<number>;
+  totalCount: () => number | Promise<number>;
 }
 
 interface SortKey {

@@ -115,22 +115,37 @@ export async function connectionOf(
   return { connection, views: connection.nodes.map((row) => viewResource(row, catalog, actor)) };
 }
 
-/** `linked(field)`: the ids are in the row, so a page of these batches into one resource load. */
-async function linkedConnection(
+/**
+ * `linked(field)`: the ids are in the row, so a page of these batches into one resource load.
+ * Synchronous when the field is empty; one plain `load` per id (no `loadMany` wrapper promises).
+ */
+function linkedConnection(
   context: Context,
   view: ResourceView,
   key: string,
   args: { first?: number | null; after?: string | null },
-): Promise<ResourceConnectionShape> {
+): ResourceConnectionShape | Promise<ResourceConnectionShape> {
   const field = visibleField(view.catalog, view.actor, view.type, key, "field");
   if (field.type !== "LINKS") throw fail.badInput("field", `${key} is not a LINKS field.`);
   const { size } = pageSize(args);
   const ids = (view.row.values[field.id] as string[] | undefined) ?? [];
-  const rows = (await context.loaders.resource.loadMany(ids)).map((r) => (r instanceof Error ? null : r));
+  if (ids.length === 0) return linkedPage(view, [], size, args.after);
+  const loader = context.loaders.resource;
+  return Promise.all(ids.map((id) => loader.load(id))).then((rows) =>
+    linkedPage(view, rows, size, args.after),
+  );
+}
+
+function linkedPage(
+  view: ResourceView,
+  rows: (ResourceRow | null)[],
+  size: number,
+  after: string | null | undefined,
+): ResourceConnectionShape {
   const live = rows.filter((row): row is ResourceRow => row !== null);
   let start = 0;
-  if (args.after) {
-    const index = live.findIndex((row) => row.id === args.after);
+  if (after) {
+    const index = live.findIndex((row) => row.id === after);
     if (index < 0) throw fail.badInput("after", "after is not a cursor of this connection.");
     start = index + 1;
   }
@@ -144,7 +159,7 @@ async function linkedConnection(
       startCursor: page[0]?.id ?? null,
       endCursor: page[page.length - 1]?.id ?? null,
     },
-    totalCount: async () => live.length,
+    totalCount: () => live.length,
   };
   return { connection, views: page.map((row) => viewResource(row, view.catalog, view.actor)) };
 }
