@@ -142,7 +142,7 @@ export function buildApp({ db, env, logger, listen }: AppOptions): App {
     if (handleHealth(path, res, db, services)) return;
     if (refuseLargeBody(req, res)) return;
     if (oauth.handle(req, res, path)) return;
-    void yoga(req, res, { req, res });
+    void yoga(req, res); // Yoga's server context already carries req and res
   });
 
   const wsServer = new WebSocketServer({ server, path: "/graphql" });

@@ -1,7 +1,7 @@
 import type { Actor } from "../auth/actor.ts";
 import type { Catalog } from "../metadata/catalog.ts";
 import { fail } from "../schema/errors.ts";
-import { createLoaders, type Loaders } from "./loaders.ts";
+import { type Loaders, RequestLoaders } from "./loaders.ts";
 import type { Services } from "./services.ts";
 
 /** The GraphQL context: who is asking, the shared services, and this request's loaders. */
@@ -16,18 +16,15 @@ export interface Context {
 }
 
 export function createContext(services: Services, actor: Actor | null): Context {
-  let catalog: Promise<Catalog> | null = null;
-  const context: Context = {
-    actor,
-    services,
-    loaders: createLoaders(services, actor, () => context.catalog()),
-    catalog: () => {
-      if (!actor) return Promise.reject(fail.unauthenticated("This operation needs a credential.", false));
-      catalog ??= services.catalogs.get(actor.workspaceId);
-      return catalog;
-    },
+  // One closure per request, shared by resolvers and loaders (Yoga copies the context's own
+  // properties into its own object, so methods on a prototype would be lost).
+  let cached: Promise<Catalog> | null = null;
+  const catalog = (): Promise<Catalog> => {
+    if (!actor) return Promise.reject(fail.unauthenticated("This operation needs a credential.", false));
+    cached ??= services.catalogs.get(actor.workspaceId);
+    return cached;
   };
-  return context;
+  return { actor, services, loaders: new RequestLoaders(services, actor, catalog), catalog };
 }
 
 /** The actor of an authenticated operation (the auth plugin has already refused anonymous ones). */

@@ -21,36 +21,54 @@ function byId<T extends { id: string }>(ids: readonly string[], rows: T[]): (T |
   return ids.map((id) => map.get(id) ?? null);
 }
 
-export function createLoaders(
-  services: Services,
-  actor: Actor | null,
-  catalog: () => Promise<Catalog>,
-): Loaders {
-  const workspaceId = actor?.workspaceId ?? "";
-  // Built on first use: most requests need one loader or none.
-  let member: Loaders["member"] | undefined;
-  let workspace: Loaders["workspace"] | undefined;
-  let resource: Loaders["resource"] | undefined;
-  return {
-    get member() {
-      if (!member) {
-        member = new DataLoader(async (ids) => byId(ids, await services.members.byIds(workspaceId, ids)));
-        if (actor) member.prime(actor.memberId, actor.member);
-      }
-      return member;
-    },
-    get workspace() {
-      workspace ??= new DataLoader(async (ids) =>
+/**
+ * The loaders of one request, each built on first use (most requests need one or none). A class, so
+ * a request creates one small object and no closures until a loader is actually used.
+ */
+export class RequestLoaders implements Loaders {
+  private memberLoader: Loaders["member"] | undefined;
+  private workspaceLoader: Loaders["workspace"] | undefined;
+  private resourceLoader: Loaders["resource"] | undefined;
+
+  constructor(
+    private readonly services: Services,
+    private readonly actor: Actor | null,
+    private readonly catalog: () => Promise<Catalog>,
+  ) {}
+
+  private get workspaceId(): string {
+    return this.actor?.workspaceId ?? "";
+  }
+
+  get member(): Loaders["member"] {
+    if (!this.memberLoader) {
+      const { services, actor, workspaceId } = this;
+      this.memberLoader = new DataLoader(async (ids) =>
+        byId(ids, await services.members.byIds(workspaceId, ids)),
+      );
+      if (actor) this.memberLoader.prime(actor.memberId, actor.member);
+    }
+    return this.memberLoader;
+  }
+
+  get workspace(): Loaders["workspace"] {
+    if (!this.workspaceLoader) {
+      const { services, workspaceId } = this;
+      this.workspaceLoader = new DataLoader(async (ids) =>
         Promise.all(
           ids.map(async (id) =>
             id === workspaceId ? ((await findWorkspace(services.db, id)) ?? null) : null,
           ),
         ),
       );
-      return workspace;
-    },
-    get resource() {
-      resource ??= new DataLoader(async (ids) => {
+    }
+    return this.workspaceLoader;
+  }
+
+  get resource(): Loaders["resource"] {
+    if (!this.resourceLoader) {
+      const { services, actor, workspaceId, catalog } = this;
+      this.resourceLoader = new DataLoader(async (ids) => {
         if (!actor) return ids.map(() => null);
         const [rows, current] = await Promise.all([resourcesByIds(services.db, workspaceId, ids), catalog()]);
         const readable = rows.filter((row) => {
@@ -59,7 +77,7 @@ export function createLoaders(
         });
         return byId(ids, readable);
       });
-      return resource;
-    },
-  };
+    }
+    return this.resourceLoader;
+  }
 }
