@@ -17,15 +17,20 @@ export interface NewDelivery {
   status: "PENDING" | "SKIPPED";
 }
 
-/** Active webhooks whose cursor is behind their workspace's head (optionally of one workspace). */
-export async function webhooksBehind(db: Db, workspaceId?: string): Promise<string[]> {
-  const rows = await queryRows<{ id: string }>(
+/**
+ * The active webhooks (optionally of one workspace), and those whose cursor is behind their
+ * workspace's head.
+ */
+export async function activeWebhooks(
+  db: Db,
+  workspaceId?: string,
+): Promise<{ active: number; behind: string[] }> {
+  const rows = await queryRows<{ id: string; behind: boolean }>(
     db,
-    sql`select w.id from webhooks w join change_feeds f on f.workspace_id = w.workspace_id
-        where w.status = 'ACTIVE' and w.cursor < f.head
-          ${workspaceId ? sql`and w.workspace_id = ${workspaceId}` : sql``}`,
+    sql`select w.id, w.cursor < f.head as behind from webhooks w join change_feeds f on f.workspace_id = w.workspace_id
+        where w.status = 'ACTIVE' ${workspaceId ? sql`and w.workspace_id = ${workspaceId}` : sql``}`,
   );
-  return rows.map((r) => r.id);
+  return { active: rows.length, behind: rows.filter((r) => r.behind).map((r) => r.id) };
 }
 
 /**

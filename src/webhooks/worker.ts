@@ -16,6 +16,7 @@ import {
 } from "./creator.ts";
 import {
   type AttemptOutcome,
+  activeWebhooks,
   claimWebhooks,
   disableWebhook,
   dueDeliveries,
@@ -26,7 +27,6 @@ import {
   pruneDeliveries,
   recordAttempts,
   releaseLease,
-  webhooksBehind,
 } from "./queue.ts";
 import { WebhookSender } from "./send.ts";
 import { signatureHeader } from "./signing.ts";
@@ -61,7 +61,15 @@ export class WebhookWorker {
   private advanceAgain = false;
   private claiming = false;
   private stopped = false;
-  private readonly onAdvanced = () => this.kick();
+  /**
+   * Whether the last look found any active webhook. Without one, a feed advance has nothing to
+   * enqueue, so it costs no queries; the timer keeps looking (a webhook created through another
+   * process is found within POLL_MS, and its cursor loses nothing meanwhile).
+   */
+  private anyActive = true;
+  private readonly onAdvanced = () => {
+    if (this.anyActive || this.lanes.size > 0) this.kick();
+  };
 
   constructor(
     private readonly db: Db,
@@ -112,7 +120,9 @@ export class WebhookWorker {
   }
 
   private async advanceAll(): Promise<void> {
-    for (const id of await webhooksBehind(this.db)) {
+    const { active, behind } = await activeWebhooks(this.db);
+    this.anyActive = active > 0;
+    for (const id of behind) {
       try {
         while (!this.stopped && (await this.advance(id))) {}
       } catch (error) {
