@@ -113,9 +113,13 @@ export class ResourceService {
     };
   }
 
-  private async reload(tx: Db, ids: string[]): Promise<ResourceRow[]> {
+  /**
+   * The rows an idempotent write's first run wrote, read again for a replay (a fresh run returns
+   * the rows it wrote and reads nothing).
+   */
+  private async replayed(ctx: Ctx, ids: string[]): Promise<ResourceRow[]> {
     if (ids.length === 0) return [];
-    const rows = await selectResources(tx, sql`${resources.id} = any(${sql.param(ids)}::text[])`);
+    const rows = await selectResources(ctx.tx, sql`${resources.id} = any(${sql.param(ids)}::text[])`);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
@@ -127,6 +131,7 @@ export class ResourceService {
     return this.transact(actor, async (ctx) => {
       const type = visibleType(ctx.catalog, actor, input.type);
       assertCanWriteType(ctx.catalog, actor, type);
+      let written: ResourceRow[] | undefined;
       const { result } = await withIdempotency(
         ctx.tx,
         actor.workspaceId,
@@ -134,13 +139,13 @@ export class ResourceService {
         "createResource",
         input,
         async () => {
-          const [row] = await commitWrites(ctx.tx, actor, ctx.catalog, [
+          written = await commitWrites(ctx.tx, actor, ctx.catalog, [
             await this.prepareCreate(ctx, type, input.values),
           ]);
-          return { ids: [row?.id as string] };
+          return { ids: written.map((r) => r.id) };
         },
       );
-      return (await this.reload(ctx.tx, result.ids))[0] as ResourceRow;
+      return (written ?? (await this.replayed(ctx, result.ids)))[0] as ResourceRow;
     });
   }
 
@@ -186,6 +191,7 @@ export class ResourceService {
           throw error;
         }
       }
+      let written: ResourceRow[] | undefined;
       const { result } = await withIdempotency(
         ctx.tx,
         actor.workspaceId,
@@ -194,19 +200,16 @@ export class ResourceService {
         input,
         async () => {
           const existing = await this.findMatch(ctx, type, match);
-          if (existing) {
-            const [row] = await commitWrites(ctx.tx, actor, ctx.catalog, [
-              await this.prepareUpdate(ctx, existing, type, values),
-            ]);
-            return { ids: [row?.id as string], created: false };
-          }
-          const [row] = await commitWrites(ctx.tx, actor, ctx.catalog, [
-            await this.prepareCreate(ctx, type, values),
+          written = await commitWrites(ctx.tx, actor, ctx.catalog, [
+            existing
+              ? await this.prepareUpdate(ctx, existing, type, values)
+              : await this.prepareCreate(ctx, type, values),
           ]);
-          return { ids: [row?.id as string], created: true };
+          return { ids: written.map((r) => r.id), created: !existing };
         },
       );
-      return { resource: (await this.reload(ctx.tx, result.ids))[0] as ResourceRow, created: result.created };
+      const [resource] = written ?? (await this.replayed(ctx, result.ids));
+      return { resource: resource as ResourceRow, created: result.created };
     });
   }
 
@@ -256,6 +259,7 @@ export class ResourceService {
     input: { id: string; values?: unknown; idempotencyKey?: string | null },
   ): Promise<ResourceRow> {
     return this.transact(actor, async (ctx) => {
+      let written: ResourceRow[] | undefined;
       const { result } = await withIdempotency(
         ctx.tx,
         actor.workspaceId,
@@ -268,13 +272,13 @@ export class ResourceService {
           await checkReferences(ctx.tx, actor, ctx.catalog, overrides.references);
           const state = applyPrepared(stateOf(row), overrides);
           assertRequired(type, state);
-          const [copy] = await commitWrites(ctx.tx, actor, ctx.catalog, [
+          written = await commitWrites(ctx.tx, actor, ctx.catalog, [
             { kind: "create", type, id: newId("resource"), state },
           ]);
-          return { ids: [copy?.id as string] };
+          return { ids: written.map((r) => r.id) };
         },
       );
-      return (await this.reload(ctx.tx, result.ids))[0] as ResourceRow;
+      return (written ?? (await this.replayed(ctx, result.ids)))[0] as ResourceRow;
     });
   }
 
@@ -340,6 +344,7 @@ export class ResourceService {
     return this.transact(actor, async (ctx) => {
       const type = visibleType(ctx.catalog, actor, input.type);
       assertCanWriteType(ctx.catalog, actor, type);
+      let written: ResourceRow[] | undefined;
       const { result } = await withIdempotency(
         ctx.tx,
         actor.workspaceId,
@@ -351,10 +356,11 @@ export class ResourceService {
           for (const [index, item] of input.items.entries()) {
             ops.push(await this.prepareCreate(ctx, type, item.values, `items[${index}].values.`));
           }
-          return { ids: (await commitWrites(ctx.tx, actor, ctx.catalog, ops)).map((r) => r.id) };
+          written = await commitWrites(ctx.tx, actor, ctx.catalog, ops);
+          return { ids: written.map((r) => r.id) };
         },
       );
-      return this.reload(ctx.tx, result.ids);
+      return written ?? (await this.replayed(ctx, result.ids));
     });
   }
 

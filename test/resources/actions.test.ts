@@ -161,6 +161,8 @@ describe("the common actions", () => {
     const first = await owner.ok(CREATE, { type: "account", values: { name: "Once" }, key: "create-once" });
     const again = await owner.ok(CREATE, { type: "account", values: { name: "Once" }, key: "create-once" });
     expect(again.createResource.resource.id).toBe(first.createResource.resource.id);
+    // The first run returns the row it wrote, the replay reads it again: the same resource.
+    expect(again.createResource.resource).toEqual(first.createResource.resource);
     const other = await owner.raw(CREATE, { type: "account", values: { name: "Twice" }, key: "create-once" });
     expect(firstError(other).code).toBe("IDEMPOTENCY_CONFLICT");
     const count = await owner.ok(`{ resources(type: "account", match: { name: "Once" }) { totalCount } }`);
