@@ -11,8 +11,8 @@ import type { ResourceState } from "./values.ts";
 /**
  * THE write path (DESIGN.md invariant 1). Every change to a resource — create, update, delete,
  * restore, copy, link, assign, move, bulk items, cascades — is one of these operations, and
- * `commitWrites` writes each row and its change row, in one statement, in the caller's transaction. There is no
- * other code that writes `resources`, so no change can escape the feed.
+ * `commitWrites` writes each row and its change row, in one statement, in the caller's
+ * transaction. There is no other code that writes `resources`, so no change can escape the feed.
  */
 export type WriteOp =
   | { kind: "create"; type: TypeDef; id: string; state: ResourceState; fieldPrefix?: string }
@@ -33,10 +33,10 @@ function cleanValues(values: Record<string, unknown>): Record<string, unknown> {
  * workspace, type, id and new version from what was written, and a snapshot of the new state takes
  * its timestamps from it too (they are the database's `now()`).
  */
-function withChange(row: { text: string; params: number }, snapshotOf: "new state" | "old state"): string {
+function withChange(row: { text: string; params: number }, snapshotOfState: "new" | "old"): string {
   const $ = (i: number) => `$${row.params + i}`;
   const snapshot =
-    snapshotOf === "new state"
+    snapshotOfState === "new"
       ? `${$(5)}::jsonb || jsonb_build_object('createdAt', written.created_at, 'updatedAt', written.updated_at)`
       : `${$(5)}::jsonb`;
   return `with written as (${row.text} returning ${RESOURCE_COLUMNS}),
@@ -76,10 +76,10 @@ export const ROW_STATEMENTS = {
 
 /** The row writes with their change rows: what the write path runs. */
 const WRITE_STATEMENTS = {
-  create: withChange(ROW_STATEMENTS.create, "new state"),
-  update: withChange(ROW_STATEMENTS.update, "new state"),
-  delete: withChange(ROW_STATEMENTS.delete, "old state"),
-  restore: withChange(ROW_STATEMENTS.restore, "new state"),
+  create: withChange(ROW_STATEMENTS.create, "new"),
+  update: withChange(ROW_STATEMENTS.update, "new"),
+  delete: withChange(ROW_STATEMENTS.delete, "old"),
+  restore: withChange(ROW_STATEMENTS.restore, "new"),
 } as const;
 
 /** Timestamps of a state not yet written: the statement replaces them with the database's. */
