@@ -20,7 +20,7 @@ export const CHANGES_CHANNEL = "plugboard_changes";
  * cursor. One sequencer per workspace runs at a time (a transaction-level advisory lock); it
  * NOTIFYs once per batch with the workspace and its new head, never the payload. A pass commits
  * without waiting for its WAL flush: after a crash, numbering the same committed rows again gives
- * them the same ids (drizzle/0003_sequencer_async_commit.sql says why).
+ * them the same ids (drizzle/0002_sequencer_pass_without_waits.sql says why).
  *
  * It runs right after local commits (`kick`) and on a short timer (`start`), which also covers
  * writes made by other processes and rows that waited for a long transaction to end.

@@ -1,8 +1,9 @@
--- The sequencer's pass without `FOR UPDATE` on change_feeds. Passes of a workspace are already
--- serialized by the advisory lock, and only they write `head`, so the lock added nothing; but
--- locking a row writes WAL, so every pass (even one numbering nothing) committed with a WAL flush.
--- Otherwise as 0001: number the committed change rows below the snapshot horizon, in (xid, id)
--- order, advance the head and NOTIFY once. Returns -1 when another pass holds the lock.
+-- The sequencer's pass (see src/changes/sequencer.ts) without its two waits; otherwise as 0001.
+-- * No `FOR UPDATE` on change_feeds: passes of a workspace are already serialized by the advisory
+--   lock and only they write `head`, but locking the row writes WAL, so every pass (even one that
+--   numbered nothing) committed with a WAL flush.
+-- * The pass commits asynchronously (why that is safe: the comment in the body). Mutations wait for
+--   the pass that numbers their change (read-your-writes in the feed), so they waited for its flush.
 CREATE OR REPLACE FUNCTION plugboard_sequence(ws text, batch integer)
 RETURNS TABLE (numbered integer, new_head bigint)
 LANGUAGE plpgsql AS $$
@@ -16,6 +17,11 @@ BEGIN
     RETURN NEXT;
     RETURN;
   END IF;
+  -- The pass commits without waiting for its WAL flush. A crash may lose the last passes, never a
+  -- change: change rows are committed (and flushed) by their writers, and numbering them again
+  -- gives the same ids, because the rows below the old horizon are the same rows in the same
+  -- (xid, id) order. So no reader ever sees an id move.
+  PERFORM set_config('synchronous_commit', 'off', true);
   -- Read after taking the lock: the previous pass has committed its head.
   SELECT head INTO current_head FROM change_feeds WHERE workspace_id = ws;
   WITH ready AS (
