@@ -189,33 +189,36 @@ async function compare(
     return total.requests / SECONDS;
   });
 }
-const [pagePlugboard = 0, pageFloor = 1] = await compare([
-  {
-    label: "page of 50 by score + accounts: plugboard",
-    pid: plugboard.pid as number,
-    run: (seconds) => load({ url: endpoint, body: PAGE, headers: auth, seconds }),
-  },
-  {
-    label: "page of 50 by score + accounts: floor",
-    pid: floor.pid as number,
-    run: (seconds) => load({ url: "http://127.0.0.1:4702/page", body: "{}", seconds }),
-  },
-]);
+/** One Plugboard operation against its floor endpoint; returns [plugboard req/s, floor req/s]. */
+function againstFloor(what: string, floorLabel: string, body: string, floorPath: string) {
+  return compare([
+    {
+      label: `${what}: plugboard`,
+      pid: plugboard.pid as number,
+      run: (seconds) => load({ url: endpoint, body, headers: auth, seconds }),
+    },
+    {
+      label: floorLabel,
+      pid: floor.pid as number,
+      run: (seconds) => load({ url: `http://127.0.0.1:4702${floorPath}`, body: "{}", seconds }),
+    },
+  ]);
+}
+const [pagePlugboard = 0, pageFloor = 1] = await againstFloor(
+  "page of 50 by score + accounts",
+  "page of 50 by score + accounts: floor",
+  PAGE,
+  "/page",
+);
 const CREATE = JSON.stringify({
   query: `mutation { createResource(input: { type: "contact", values: { name: "Bench", email: "bench@example.com" } }) { resource { id } } }`,
 });
-const [createPlugboard = 0, createFloor = 1] = await compare([
-  {
-    label: "createResource: plugboard",
-    pid: plugboard.pid as number,
-    run: (seconds) => load({ url: endpoint, body: CREATE, headers: auth, seconds }),
-  },
-  {
-    label: "bare INSERT: floor",
-    pid: floor.pid as number,
-    run: (seconds) => load({ url: "http://127.0.0.1:4702/insert", body: "{}", seconds }),
-  },
-]);
+const [createPlugboard = 0, createFloor = 1] = await againstFloor(
+  "createResource",
+  "bare INSERT: floor",
+  CREATE,
+  "/insert",
+);
 console.log(`\n${table(rows)}`);
 console.log(
   `\npage: plugboard/floor = ${(pagePlugboard / pageFloor).toFixed(2)} (aim ≥ 0.5); create: plugboard/floor = ${(createPlugboard / createFloor).toFixed(2)}`,
