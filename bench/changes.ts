@@ -1,13 +1,16 @@
 /**
- * Issue 4: the cost and speed of the change log, on PostgreSQL, in one process and one run.
- *  1. write overhead: update transactions/s at 32 concurrent writers through the write path (row +
- *     change row + sequencer) against the same row update without change capture;
+ * Issue 4: the cost and speed of the change log, on PostgreSQL, in one run.
+ *  1. write overhead, twice: (a) the `updateResource` mutation over HTTP at 32 connections against
+ *     the same server whose write path writes the same row and no change row (bench/update-server.ts);
+ *     (b) in this process, update transactions/s at 32 concurrent writers through the write path
+ *     alone (row + change row + sequencer) against the same row update without change capture;
  *  2. feed read: changes/s paging `first: 1000` through 1,000,000 changes (ChangeFeed.page, the code
  *     behind Query.changes);
  *  3. commit-to-visible latency p50/p99 in the feed under 32 concurrent writers.
  *
  *   npm run bench:changes          (BENCH_FEED_ROWS=200000 for a quicker run)
  */
+import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import { openDatabase, queryText } from "../src/db/client.ts";
 import { newId } from "../src/db/ids.ts";
@@ -18,8 +21,8 @@ import { buildApp } from "../src/server/app.ts";
 import { loadEnv } from "../src/server/env.ts";
 import { createLogger } from "../src/server/logger.ts";
 import { prepareDatabase } from "../src/server/runtime.ts";
-import { table } from "./lib/load.ts";
-import { freshDatabase, postgresCpuSeconds } from "./lib/pg.ts";
+import { load, startProcess, stopProcess, table } from "./lib/load.ts";
+import { cpuSeconds, freshDatabase, postgresCpuSeconds } from "./lib/pg.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -132,6 +135,79 @@ const { awaiting: withCapture, behind: withCaptureAsync, without: withoutCapture
 const cpuPerTx = (name: keyof typeof cpu) =>
   `${(cpu[name].node / cpu[name].tx).toFixed(3)} + ${(cpu[name].pg / cpu[name].tx).toFixed(3)}`;
 
+// End to end: `updateResource` over HTTP, each connection renaming its own task, Plugboard against
+// the same server without change capture, in alternating rounds. CPU per mutation is the server
+// process's plus PostgreSQL's.
+const serverScript = fileURLToPath(new URL("./update-server.ts", import.meta.url));
+const serverEnv = {
+  DATABASE_URL: url,
+  PLUGBOARD_ADMIN_TOKEN: token,
+  PLUGBOARD_LOG_LEVEL: "warn",
+  NODE_ENV: "production",
+};
+const startServer = (port: number, extra: Record<string, string> = {}) =>
+  startProcess(
+    [process.execPath, "--max-semi-space-size=64", "--import", "tsx", serverScript],
+    { ...serverEnv, PORT: String(port), ...extra },
+    `http://127.0.0.1:${port}/readyz`,
+  );
+const servers = {
+  capture: { child: await startServer(4711), port: 4711 },
+  without: { child: await startServer(4712, { WITHOUT_CAPTURE: "1" }), port: 4712 },
+};
+const UPDATE =
+  "mutation($id: ID!, $name: String!) { updateResource(input: { id: $id, values: { name: $name } }) { resource { id version } } }";
+let nextTask = 0;
+const updateBody = (connection: Record<string, unknown>) => {
+  connection.id ??= ids[nextTask++ % ids.length];
+  return JSON.stringify({ query: UPDATE, variables: { id: connection.id, name: `e${serial++}` } });
+};
+const versions = async () =>
+  Number(
+    (await queryText<{ sum: string }>(db, "select sum(version) from resources where id = any($1)", [ids]))[0]
+      ?.sum,
+  );
+const endToEnd = { capture: { rate: 0, node: 0, pg: 0, tx: 0 }, without: { rate: 0, node: 0, pg: 0, tx: 0 } };
+const runServer = async (name: keyof typeof servers, seconds: number) => {
+  const { child, port } = servers[name];
+  const [node0, pg0, v0] = [
+    await cpuSeconds(child.pid as number),
+    await postgresCpuSeconds(),
+    await versions(),
+  ];
+  const result = await load({
+    url: `http://127.0.0.1:${port}/graphql`,
+    body: updateBody,
+    headers: { authorization: `Bearer ${token}` },
+    seconds,
+  });
+  const updates = (await versions()) - v0;
+  // Every answered request must have been an update (a GraphQL error would still be a 200).
+  if (result.non2xx || result.errors || updates < result.requestsPerSecond * seconds * 0.99)
+    throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${updates} updates`);
+  return {
+    rate: result.requestsPerSecond,
+    node: (await cpuSeconds(child.pid as number)) - node0,
+    pg: (await postgresCpuSeconds()) - pg0,
+    tx: updates,
+  };
+};
+for (const name of ["capture", "without"] as const) await runServer(name, 3); // warm up
+for (let round = 0; round < ROUNDS; round++) {
+  for (const name of ["capture", "without"] as const) {
+    const r = await runServer(name, SECONDS);
+    const total = endToEnd[name];
+    total.rate += r.rate / ROUNDS;
+    total.node += r.node * 1000;
+    total.pg += r.pg * 1000;
+    total.tx += r.tx;
+  }
+}
+await stopProcess(servers.capture.child);
+await stopProcess(servers.without.child);
+const e2eCpu = (name: keyof typeof endToEnd) =>
+  `${(endToEnd[name].node / endToEnd[name].tx).toFixed(3)} + ${(endToEnd[name].pg / endToEnd[name].tx).toFixed(3)}`;
+
 // Commit-to-visible latency: 32 writers create tasks while a poller follows the feed.
 const committedAt = new Map<string, number>();
 const latencies: number[] = [];
@@ -196,13 +272,32 @@ const readSeconds = (performance.now() - t0) / 1000;
 console.log(
   table([
     {
-      measure: `update tx/s with change capture, awaiting numbering (32 writers, ${ROUNDS} rounds of ${SECONDS} s)`,
+      measure: `updateResource mutations/s over HTTP with change capture (32 connections, ${ROUNDS} rounds of ${SECONDS} s)`,
+      value: endToEnd.capture.rate.toFixed(0),
+    },
+    {
+      measure: "updateResource mutations/s, the same server without change capture",
+      value: endToEnd.without.rate.toFixed(0),
+    },
+    {
+      measure: "updateResource capture overhead",
+      value: `${((1 - endToEnd.capture.rate / endToEnd.without.rate) * 100).toFixed(1)}% (aim < 30%)`,
+    },
+    {
+      measure: "CPU ms per mutation, server + PostgreSQL (capture / without)",
+      value: `${e2eCpu("capture")} / ${e2eCpu("without")}`,
+    },
+    {
+      measure: `write path alone: update tx/s with change capture, awaiting numbering (32 writers, ${ROUNDS} rounds of ${SECONDS} s)`,
       value: withCapture.toFixed(0),
     },
-    { measure: "update tx/s with change capture, numbering behind", value: withCaptureAsync.toFixed(0) },
-    { measure: "update tx/s without change capture", value: withoutCapture.toFixed(0) },
     {
-      measure: "capture overhead (awaiting / behind)",
+      measure: "write path alone: update tx/s with change capture, numbering behind",
+      value: withCaptureAsync.toFixed(0),
+    },
+    { measure: "write path alone: update tx/s without change capture", value: withoutCapture.toFixed(0) },
+    {
+      measure: "write path alone: capture overhead (awaiting / behind)",
       value: `${((1 - withCapture / withoutCapture) * 100).toFixed(1)}% / ${((1 - withCaptureAsync / withoutCapture) * 100).toFixed(1)}% (aim < 30%)`,
     },
     {

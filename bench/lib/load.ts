@@ -9,10 +9,13 @@ export interface LoadResult {
   non2xx: number;
 }
 
-/** Fires `body` at `url` with autocannon for `seconds` over `connections` keep-alive connections. */
+/**
+ * Fires `body` at `url` with autocannon for `seconds` over `connections` keep-alive connections.
+ * A `body` function is called per request with its connection's own context object.
+ */
 export async function load(options: {
   url: string;
-  body: string;
+  body: string | ((connection: Record<string, unknown>) => string);
   headers?: Record<string, string>;
   connections?: number;
   seconds?: number;
@@ -23,7 +26,20 @@ export async function load(options: {
     connections: options.connections ?? 32,
     duration: options.seconds ?? 10,
     headers: { "content-type": "application/json", ...options.headers },
-    body: options.body,
+    ...(typeof options.body === "string"
+      ? { body: options.body }
+      : {
+          requests: [
+            {
+              setupRequest: (request: autocannon.Request, context: object) => ({
+                ...request,
+                body: (options.body as (connection: Record<string, unknown>) => string)(
+                  context as Record<string, unknown>,
+                ),
+              }),
+            },
+          ],
+        }),
   });
   return {
     requestsPerSecond: result.requests.average,

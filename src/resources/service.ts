@@ -1,7 +1,6 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
 import { assertCanWriteType, canReadType, visibleField, visibleType } from "../auth/policy.ts";
-import type { Sequencer } from "../changes/sequencer.ts";
 import type { Db } from "../db/client.ts";
 import { newId } from "../db/ids.ts";
 import type { Catalog, CatalogStore, TypeDef } from "../metadata/catalog.ts";
@@ -12,7 +11,7 @@ import { assertNoCycle, checkReferences } from "./references.ts";
 import { selectResources } from "./rows.ts";
 import { type ResourceRow, resources } from "./tables.ts";
 import { assertRequired, type PreparedValues, prepareValues, type ResourceState } from "./values.ts";
-import { commitWrites, type WriteOp } from "./writePath.ts";
+import type { WriteOp, WritePath } from "./writePath.ts";
 
 export const MAX_BULK = 100;
 
@@ -35,17 +34,17 @@ export class ResourceService {
   constructor(
     private readonly db: Db,
     private readonly catalogs: CatalogStore,
-    private readonly sequencer: Sequencer,
+    private readonly writes: WritePath,
   ) {}
 
-  /** One transaction with the actor's catalog; after commit the sequencer numbers the new changes. */
+  /** One transaction with the actor's catalog; after commit the new changes are numbered. */
   private async transact<T>(actor: Actor, run: (ctx: Ctx) => Promise<T>): Promise<T> {
     if (!actor.scopes.includes("WRITE")) {
       throw fail.forbidden("This credential is read-only (no WRITE scope); use one that grants WRITE.");
     }
     const catalog = await this.catalogs.get(actor.workspaceId);
     const result = await this.db.transaction((tx) => run({ tx, actor, catalog }));
-    await this.sequencer.kick(actor.workspaceId);
+    await this.writes.committed(actor.workspaceId);
     return result;
   }
 
@@ -139,7 +138,7 @@ export class ResourceService {
         "createResource",
         input,
         async () => {
-          written = await commitWrites(ctx.tx, actor, ctx.catalog, [
+          written = await this.writes.commit(ctx.tx, actor, ctx.catalog, [
             await this.prepareCreate(ctx, type, input.values),
           ]);
           return { ids: written.map((r) => r.id) };
@@ -156,7 +155,7 @@ export class ResourceService {
     return this.transact(actor, async (ctx) => {
       const { row, type } = await this.lock(ctx, input.id);
       this.assertVersion(row, input.expectedVersion);
-      const [updated] = await commitWrites(ctx.tx, actor, ctx.catalog, [
+      const [updated] = await this.writes.commit(ctx.tx, actor, ctx.catalog, [
         await this.prepareUpdate(ctx, row, type, input.values),
       ]);
       return updated as ResourceRow;
@@ -200,7 +199,7 @@ export class ResourceService {
         input,
         async () => {
           const existing = await this.findMatch(ctx, type, match);
-          written = await commitWrites(ctx.tx, actor, ctx.catalog, [
+          written = await this.writes.commit(ctx.tx, actor, ctx.catalog, [
             existing
               ? await this.prepareUpdate(ctx, existing, type, values)
               : await this.prepareCreate(ctx, type, values),
@@ -238,7 +237,7 @@ export class ResourceService {
     return this.transact(actor, async (ctx) => {
       const { row, type } = await this.lock(ctx, input.id);
       this.assertVersion(row, input.expectedVersion);
-      await commitWrites(ctx.tx, actor, ctx.catalog, [{ kind: "delete", type, before: row }]);
+      await this.writes.commit(ctx.tx, actor, ctx.catalog, [{ kind: "delete", type, before: row }]);
       return row.id;
     });
   }
@@ -246,7 +245,7 @@ export class ResourceService {
   async restore(actor: Actor, input: { id: string }): Promise<ResourceRow> {
     return this.transact(actor, async (ctx) => {
       const { row, type } = await this.lock(ctx, input.id, { deleted: true });
-      const [restored] = await commitWrites(ctx.tx, actor, ctx.catalog, [
+      const [restored] = await this.writes.commit(ctx.tx, actor, ctx.catalog, [
         { kind: "restore", type, before: row },
       ]);
       return restored as ResourceRow;
@@ -272,7 +271,7 @@ export class ResourceService {
           await checkReferences(ctx.tx, actor, ctx.catalog, overrides.references);
           const state = applyPrepared(stateOf(row), overrides);
           assertRequired(type, state);
-          written = await commitWrites(ctx.tx, actor, ctx.catalog, [
+          written = await this.writes.commit(ctx.tx, actor, ctx.catalog, [
             { kind: "create", type, id: newId("resource"), state },
           ]);
           return { ids: written.map((r) => r.id) };
@@ -307,7 +306,7 @@ export class ResourceService {
         }
         throw error;
       });
-      const [updated] = await commitWrites(ctx.tx, actor, ctx.catalog, [op]);
+      const [updated] = await this.writes.commit(ctx.tx, actor, ctx.catalog, [op]);
       return updated as ResourceRow;
     });
   }
@@ -331,7 +330,7 @@ export class ResourceService {
     return this.transact(actor, async (ctx) => {
       const { row, type } = await this.lock(ctx, id);
       const op = await this.prepareUpdate(ctx, row, type, { [key]: value }).catch(renameField(key, argument));
-      const [updated] = await commitWrites(ctx.tx, actor, ctx.catalog, [op]);
+      const [updated] = await this.writes.commit(ctx.tx, actor, ctx.catalog, [op]);
       return updated as ResourceRow;
     });
   }
@@ -356,7 +355,7 @@ export class ResourceService {
           for (const [index, item] of input.items.entries()) {
             ops.push(await this.prepareCreate(ctx, type, item.values, `items[${index}].values.`));
           }
-          written = await commitWrites(ctx.tx, actor, ctx.catalog, ops);
+          written = await this.writes.commit(ctx.tx, actor, ctx.catalog, ops);
           return { ids: written.map((r) => r.id) };
         },
       );
@@ -380,7 +379,7 @@ export class ResourceService {
         }
         ops.push(await this.prepareUpdate(ctx, row, type, item.values, `items[${index}].values.`));
       }
-      return commitWrites(ctx.tx, actor, ctx.catalog, ops);
+      return this.writes.commit(ctx.tx, actor, ctx.catalog, ops);
     });
   }
 
@@ -392,7 +391,7 @@ export class ResourceService {
         const { row, type } = await this.lock(ctx, id).catch(prefixError(`ids[${index}]`));
         ops.push({ kind: "delete", type, before: row });
       }
-      return (await commitWrites(ctx.tx, actor, ctx.catalog, ops)).map((r) => r.id);
+      return (await this.writes.commit(ctx.tx, actor, ctx.catalog, ops)).map((r) => r.id);
     });
   }
 
@@ -404,7 +403,7 @@ export class ResourceService {
       sql`for update`,
     );
     for (let i = 0; i < rows.length; i += 500) {
-      await commitWrites(
+      await this.writes.commit(
         tx,
         actor,
         catalog,

@@ -1,5 +1,6 @@
 import type { Actor } from "../auth/actor.ts";
 import { type ChangeKind, diffFields, snapshotOf, storedActor } from "../changes/record.ts";
+import type { Sequencer } from "../changes/sequencer.ts";
 import type { StoredFieldChange } from "../changes/tables.ts";
 import { type Db, queryText } from "../db/client.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
@@ -189,4 +190,20 @@ export async function commitWrites(
   const rows: ResourceRow[] = [];
   for (const op of ops) rows.push(await apply(tx, actor, catalog, op, actorJson));
   return rows;
+}
+
+/**
+ * The write path as the resource service uses it: `commit` in the request's transaction, then
+ * `committed` after the commit. The service takes it as a dependency so that a benchmark can measure
+ * the same mutations with a write path that appends no change (bench/changes.ts); Plugboard itself
+ * only ever runs `changeCapturingWrites`.
+ */
+export interface WritePath {
+  commit(tx: Db, actor: Actor, catalog: Catalog, ops: WriteOp[]): Promise<ResourceRow[]>;
+  committed(workspaceId: string): Promise<void>;
+}
+
+/** Rows and their change rows; after commit, waits for the sequencer to number the changes (read-your-writes in the feed). */
+export function changeCapturingWrites(sequencer: Sequencer): WritePath {
+  return { commit: commitWrites, committed: (workspaceId) => sequencer.kick(workspaceId) };
 }

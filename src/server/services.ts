@@ -11,6 +11,7 @@ import { OAuthClientService } from "../oauth/clients.ts";
 import { revokeMemberOAuth } from "../oauth/revoke.ts";
 import { oauthTokenVerifier } from "../oauth/tokens.ts";
 import { ResourceService } from "../resources/service.ts";
+import { changeCapturingWrites } from "../resources/writePath.ts";
 import { SubscriptionService } from "../subscriptions/service.ts";
 import { disableCreatorWebhooks, WebhookService } from "../webhooks/service.ts";
 import { WebhookWorker } from "../webhooks/worker.ts";
@@ -61,7 +62,7 @@ export function createServices(db: Db, env: Env, logger: Logger, listen?: Listen
     catalogs,
     metadata: new MetadataService(db, catalogs),
     sequencer,
-    resources: new ResourceService(db, catalogs, sequencer),
+    resources: new ResourceService(db, catalogs, changeCapturingWrites(sequencer)),
     changes,
     webhooks: new WebhookService(db, env, catalogs, changes, () => webhookWorker.kick()),
     webhookWorker,
