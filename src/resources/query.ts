@@ -150,10 +150,13 @@ export async function paginate(
     keys.map((k) => sql`${k.expression} ${sql.raw(k.descending !== backward ? "desc" : "asc")}`),
     sql`, `,
   );
+  // The limit is inlined (a validated integer): as a parameter, PostgreSQL's generic plan can't
+  // know it, so it planned every execution anew (~0.25 ms of its CPU per page).
+  const limit = sql.raw(String(size + 1));
   const rows =
     size === 0
       ? []
-      : await selectResources(db, sql.join(conditions, sql` and `), sql`order by ${order} limit ${size + 1}`);
+      : await selectResources(db, sql.join(conditions, sql` and `), sql`order by ${order} limit ${limit}`);
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();
