@@ -48,8 +48,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const client = postgres(options.url, {
       max: options.maxConnections ?? 10,
       onnotice: () => {},
-      // Ids and counts stay strings/numbers as PostgreSQL sends them; timestamps become Dates.
-      connection: { application_name: "plugboard" },
+      // Sessions run in UTC: timestamps read as text print as "…+00" (see resources/rows.ts),
+      // whatever the server's default time zone. PGlite's sessions are UTC already.
+      connection: { application_name: "plugboard", TimeZone: "UTC" },
     });
     const db = drizzlePostgres(preparedByDefault(client), { schema: tables, logger }) as unknown as Db;
     // postgres.js keeps LISTENs on one dedicated connection and re-listens after reconnecting.

@@ -150,16 +150,22 @@ function linkedPage(
     start = index + 1;
   }
   const page = live.slice(start, start + size);
+  // Methods, not arrow properties: tsx compiles with keepNames, which wraps every named arrow in a
+  // defineProperty call each time it is created (here: per resource in a page, ~1.5% of its CPU).
   const connection: Connection<ResourceRow> = {
     nodes: page,
-    cursorAt: (index) => (page[index] as ResourceRow).id,
+    cursorAt(index) {
+      return (page[index] as ResourceRow).id;
+    },
     pageInfo: {
       hasNextPage: start + size < live.length,
       hasPreviousPage: start > 0,
       startCursor: page[0]?.id ?? null,
       endCursor: page[page.length - 1]?.id ?? null,
     },
-    totalCount: () => live.length,
+    totalCount() {
+      return live.length;
+    },
   };
   return { connection, views: page.map((row) => viewResource(row, view.catalog, view.actor)) };
 }

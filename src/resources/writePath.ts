@@ -5,7 +5,7 @@ import type { StoredFieldChange } from "../changes/tables.ts";
 import { type Db, queryText } from "../db/client.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { fail } from "../schema/errors.ts";
-import { fromRaw, type RawResource, RESOURCE_COLUMNS } from "./rows.ts";
+import { fromRaw, isoText, type RawResource, RESOURCE_COLUMNS } from "./rows.ts";
 import type { ResourceRow } from "./tables.ts";
 import type { ResourceState } from "./values.ts";
 
@@ -38,7 +38,7 @@ function withChange(row: { text: string; params: number }, snapshotOfState: "new
   const $ = (i: number) => `$${row.params + i}`;
   const snapshot =
     snapshotOfState === "new"
-      ? `${$(5)}::jsonb || jsonb_build_object('createdAt', written.created_at, 'updatedAt', written.updated_at)`
+      ? `${$(5)}::jsonb || jsonb_build_object('createdAt', ${isoText("written.created_at")}, 'updatedAt', ${isoText("written.updated_at")})`
       : `${$(5)}::jsonb`;
   return `with written as (${row.text} returning ${RESOURCE_COLUMNS}),
     change as (
