@@ -50,8 +50,9 @@ export function createServices(db: Db, env: Env, logger: Logger, listen?: Listen
   const webhookWorker = new WebhookWorker(db, env, logger, changes, catalogs, sequencer);
   members.onRemoved.push(disableCreatorWebhooks, revokeMemberOAuth);
   const subscriptions = new SubscriptionService(changes, catalogs, db, sequencer, auth, listen, logger);
-  // Writes through other processes wake this process's webhook worker too (LISTEN/NOTIFY).
-  subscriptions.notifier.subscribeAll({ wake: () => webhookWorker.kick() });
+  // Writes through other processes wake this process's webhook worker too (LISTEN/NOTIFY); like
+  // local advances, only when it has active webhooks (every write's NOTIFY used to cost a pass).
+  subscriptions.notifier.subscribeAll({ wake: webhookWorker.feedAdvanced });
   return {
     db,
     env,

@@ -67,7 +67,8 @@ export class WebhookWorker {
    * process is found within POLL_MS, and its cursor loses nothing meanwhile).
    */
   private anyActive = true;
-  private readonly onAdvanced = () => {
+  /** A feed advanced (this process's sequencer, or another's NOTIFY): look for work if any can exist. */
+  readonly feedAdvanced = (): void => {
     if (this.anyActive || this.lanes.size > 0) this.kick();
   };
 
@@ -86,7 +87,7 @@ export class WebhookWorker {
 
   start(slower = 1): void {
     if (this.timer) return;
-    this.sequencer.on("advanced", this.onAdvanced);
+    this.sequencer.on("advanced", this.feedAdvanced);
     this.timer = setInterval(() => this.kick(), POLL_MS * slower);
     this.timer.unref();
     const prune = () =>
@@ -292,7 +293,7 @@ export class WebhookWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.sequencer.off("advanced", this.onAdvanced);
+    this.sequencer.off("advanced", this.feedAdvanced);
     if (this.timer) clearInterval(this.timer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.timer = null;
