@@ -1,5 +1,5 @@
-import { queryText } from "../src/db/client.ts";
-import { fromRaw, type RawResource, RESOURCE_COLUMNS } from "../src/resources/rows.ts";
+import { queryTuples } from "../src/db/client.ts";
+import { fromTuple, RESOURCE_COLUMNS } from "../src/resources/rows.ts";
 import { ResourceService } from "../src/resources/service.ts";
 import type { ResourceRow } from "../src/resources/tables.ts";
 import { ROW_STATEMENTS, type WritePath } from "../src/resources/writePath.ts";
@@ -19,12 +19,15 @@ const rowsOnly: WritePath = {
     for (const op of ops) {
       if (op.kind !== "update") throw new Error("this bench server only updates");
       const next = { ...op.before, ...op.state };
-      const [raw] = await queryText<RawResource>(
+      const [row] = await queryTuples(
         tx,
-        `${ROW_STATEMENTS.update.text} returning ${RESOURCE_COLUMNS}`,
-        [next.id, next.name, next.parentId, next.assigneeId, JSON.stringify(next.values)],
+        {
+          text: `${ROW_STATEMENTS.update.text} returning ${RESOURCE_COLUMNS}`,
+          params: [next.id, next.name, next.parentId, next.assigneeId, JSON.stringify(next.values)],
+        },
+        fromTuple,
       );
-      rows.push(fromRaw(raw as RawResource));
+      rows.push(row as ResourceRow);
     }
     return rows;
   },

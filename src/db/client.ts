@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import type { SQL } from "drizzle-orm";
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { type PgDatabase, PgDialect, type PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres, { type Sql } from "postgres";
@@ -121,6 +121,29 @@ function preparedByDefault(client: Sql): Sql {
 export async function queryText<T>(db: Db, text: string, params: unknown[]): Promise<T[]> {
   const statement = db._.session.prepareQuery({ sql: text, params }, undefined, undefined, false);
   return rowsOf<T>(await statement.execute());
+}
+
+/** Renders `sql` templates to text and parameters, as `db.execute` does (no casing options in use). */
+const dialect = new PgDialect();
+
+/**
+ * Runs a statement whose rows the driver returns as arrays in column order, each turned into a `T`
+ * by `map`. On hot reads (a page of resources and its linked rows) this skips the driver's
+ * per-row object keyed by column name, which `map` would only copy into another object.
+ */
+export async function queryTuples<T>(
+  db: Db,
+  query: SQL | { text: string; params: unknown[] },
+  map: (row: unknown[]) => T,
+): Promise<T[]> {
+  const rendered = "text" in query ? { sql: query.text, params: query.params } : dialect.sqlToQuery(query);
+  const statement = db._.session.prepareQuery(rendered, undefined, undefined, true, (rows) => {
+    // A loop, not rows.map: postgres.js's result array is a subclass, so map would build another.
+    const mapped = new Array<T>(rows.length);
+    for (let i = 0; i < rows.length; i++) mapped[i] = map(rows[i] as unknown[]);
+    return mapped;
+  });
+  return (await statement.execute()) as T[];
 }
 
 function rowsOf<T>(result: unknown): T[] {

@@ -1,5 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
-import { type Db, queryRows, queryText } from "../db/client.ts";
+import { type Db, queryTuples } from "../db/client.ts";
 import type { ResourceRow } from "./tables.ts";
 
 // Every read of resource rows goes through this module and skips Drizzle's query builder and row
@@ -13,7 +13,7 @@ import type { ResourceRow } from "./tables.ts";
 export const isoText = (column: string) =>
   `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-/** Every column of `resources` (`fromRaw` turns a row into a `ResourceRow`). */
+/** Every column of `resources`, in the order `fromTuple` reads them. */
 export const RESOURCE_COLUMNS = `"resources"."id", "resources"."workspace_id", "resources"."type_id", "resources"."name",
    "resources"."parent_id", "resources"."assignee_id", "resources"."created_by_id", "resources"."values",
    "resources"."version", "resources"."created_at", "resources"."updated_at", "resources"."deleted_at"`;
@@ -38,47 +38,29 @@ export function isoTimestamp(printed: string): string {
   return new Date(`${date}T${time}.${millis}${offset.length === 3 ? `${offset}:00` : offset}`).toISOString();
 }
 
-/** A `resources` row as the drivers return it for RESOURCE_COLUMNS. */
-export interface RawResource {
-  id: string;
-  workspace_id: string;
-  type_id: string;
-  name: string | null;
-  parent_id: string | null;
-  assignee_id: string | null;
-  created_by_id: string | null;
-  values: Record<string, unknown> | string;
-  version: number;
-  /** Timestamps as PostgreSQL prints them (see `isoTimestamp`). */
-  created_at: string;
-  updated_at: string;
-  deleted_at: string | null;
-}
-
-export function fromRaw(raw: RawResource): ResourceRow {
+/** A `resources` row in RESOURCE_COLUMNS order (the drivers' array mode) as a `ResourceRow`. */
+export function fromTuple(row: unknown[]): ResourceRow {
+  const values = row[7] as Record<string, unknown> | string;
+  const deletedAt = row[11] as string | null;
   return {
-    id: raw.id,
-    workspaceId: raw.workspace_id,
-    typeId: raw.type_id,
-    name: raw.name,
-    parentId: raw.parent_id,
-    assigneeId: raw.assignee_id,
-    createdById: raw.created_by_id,
-    values: typeof raw.values === "string" ? JSON.parse(raw.values) : raw.values,
-    version: raw.version,
-    createdAt: isoTimestamp(raw.created_at),
-    updatedAt: isoTimestamp(raw.updated_at),
-    deletedAt: raw.deleted_at === null ? null : isoTimestamp(raw.deleted_at),
+    id: row[0] as string,
+    workspaceId: row[1] as string,
+    typeId: row[2] as string,
+    name: row[3] as string | null,
+    parentId: row[4] as string | null,
+    assigneeId: row[5] as string | null,
+    createdById: row[6] as string | null,
+    values: typeof values === "string" ? JSON.parse(values) : values,
+    version: row[8] as number,
+    createdAt: isoTimestamp(row[9] as string),
+    updatedAt: isoTimestamp(row[10] as string),
+    deletedAt: deletedAt === null ? null : isoTimestamp(deletedAt),
   };
 }
 
 /** `select <every column> from resources where <where> <rest>` (rest: order by, limit). */
-export async function selectResources(db: Db, where: SQL, rest: SQL = sql``): Promise<ResourceRow[]> {
-  const rows = await queryRows<RawResource>(
-    db,
-    sql`select ${COLUMNS} from "resources" where ${where} ${rest}`,
-  );
-  return rows.map(fromRaw);
+export function selectResources(db: Db, where: SQL, rest: SQL = sql``): Promise<ResourceRow[]> {
+  return queryTuples(db, sql`select ${COLUMNS} from "resources" where ${where} ${rest}`, fromTuple);
 }
 
 const BY_IDS = `select ${RESOURCE_COLUMNS} from "resources" where "resources"."workspace_id" = $1 and "resources"."id" = any($2::text[])`;
@@ -92,6 +74,5 @@ export async function resourcesByIds(
   workspaceId: string,
   ids: readonly string[],
 ): Promise<ResourceRow[]> {
-  const rows = await queryText<RawResource>(db, BY_IDS, [workspaceId, ids]);
-  return rows.map(fromRaw);
+  return queryTuples(db, { text: BY_IDS, params: [workspaceId, ids] }, fromTuple);
 }

@@ -2,10 +2,10 @@ import type { Actor } from "../auth/actor.ts";
 import { type ChangeKind, diffFields, snapshotOf, storedActor } from "../changes/record.ts";
 import type { Sequencer } from "../changes/sequencer.ts";
 import type { StoredFieldChange } from "../changes/tables.ts";
-import { type Db, queryText } from "../db/client.ts";
+import { type Db, queryTuples } from "../db/client.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { fail } from "../schema/errors.ts";
-import { fromRaw, isoText, type RawResource, RESOURCE_COLUMNS } from "./rows.ts";
+import { fromTuple, isoText, RESOURCE_COLUMNS } from "./rows.ts";
 import type { ResourceRow } from "./tables.ts";
 import type { ResourceState } from "./values.ts";
 
@@ -51,7 +51,7 @@ function withChange(row: { text: string; params: number }, snapshotOfState: "new
 }
 
 /**
- * The bare row writes: fixed text with positional parameters (see `queryText`), so each statement
+ * The bare row writes: fixed text with positional parameters (see `queryTuples`), so each statement
  * is prepared once per connection and never rebuilt. Benchmarks compare against them.
  */
 export const ROW_STATEMENTS = {
@@ -119,16 +119,17 @@ async function apply(
     snapshot: ResourceRow,
     rowParams: unknown[],
   ): Promise<ResourceRow> => {
-    const [raw] = await queryText<RawResource>(tx, statement, [
+    const params = [
       ...rowParams,
       kind,
       op.type.key,
       actorJson,
       JSON.stringify(fields),
       JSON.stringify(snapshotOf(op.type, snapshot)),
-    ]);
-    if (!raw) throw new Error("the write returned no row");
-    return fromRaw(raw);
+    ];
+    const [written] = await queryTuples(tx, { text: statement, params }, fromTuple);
+    if (!written) throw new Error("the write returned no row");
+    return written;
   };
   try {
     switch (op.kind) {
