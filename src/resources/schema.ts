@@ -8,6 +8,7 @@ import { fail } from "../schema/errors.ts";
 import { NodeRef, registerNode } from "../schema/node.ts";
 import { actorOf, type Context } from "../server/context.ts";
 import type { ResourceFilter } from "./filters.ts";
+import { ResourcePage } from "./page.ts";
 import { type Connection, listChildren, listResources, pageSize } from "./query.ts";
 import type { ResourceRow } from "./tables.ts";
 import { fieldValue, visibleValues } from "./values.ts";
@@ -19,10 +20,17 @@ export interface ResourceView {
   type: TypeDef;
   catalog: Catalog;
   actor: Actor;
+  /** The page this row was listed in, so per-row lookups batch once per page. */
+  page: ResourcePage | undefined;
 }
 
-export function viewResource(row: ResourceRow, catalog: Catalog, actor: Actor): ResourceView {
-  return { id: row.id, row, type: catalog.typesById.get(row.typeId) as TypeDef, catalog, actor };
+export function viewResource(
+  row: ResourceRow,
+  catalog: Catalog,
+  actor: Actor,
+  page?: ResourcePage,
+): ResourceView {
+  return { id: row.id, row, type: catalog.typesById.get(row.typeId) as TypeDef, catalog, actor, page };
 }
 
 async function viewMany(context: Context, rows: (ResourceRow | null)[]): Promise<(ResourceView | null)[]> {
@@ -112,12 +120,13 @@ export async function connectionOf(
 ): Promise<ResourceConnectionShape> {
   const catalog = await context.catalog();
   const actor = actorOf(context);
-  return { connection, views: connection.nodes.map((row) => viewResource(row, catalog, actor)) };
+  const page = new ResourcePage(connection.nodes);
+  return { connection, views: page.rows.map((row) => viewResource(row, catalog, actor, page)) };
 }
 
 /**
- * `linked(field)`: the ids are in the row, so a page of these batches into one resource load.
- * Synchronous when the field is empty; one plain `load` per id (no `loadMany` wrapper promises).
+ * `linked(field)`: the ids are in the rows, so a page of these is one batch (`linkedFrom`), which
+ * each row waits on; synchronous when the field is empty.
  */
 function linkedConnection(
   context: Context,
@@ -130,9 +139,14 @@ function linkedConnection(
   const { size } = pageSize(args);
   const ids = (view.row.values[field.id] as string[] | undefined) ?? [];
   if (ids.length === 0) return linkedPage(view, [], size, args.after);
-  const loader = context.loaders.resource;
-  return Promise.all(ids.map((id) => loader.load(id))).then((rows) =>
-    linkedPage(view, rows, size, args.after),
+  const page = view.page ?? new ResourcePage([view.row]);
+  return page.linked(field.id, context.loaders.resource).then((found) =>
+    linkedPage(
+      view,
+      ids.map((id) => found.get(id) ?? null),
+      size,
+      args.after,
+    ),
   );
 }
 
@@ -167,7 +181,8 @@ function linkedPage(
       return live.length;
     },
   };
-  return { connection, views: page.map((row) => viewResource(row, view.catalog, view.actor)) };
+  const group = new ResourcePage(page);
+  return { connection, views: page.map((row) => viewResource(row, view.catalog, view.actor, group)) };
 }
 
 ResourceRef.implement({

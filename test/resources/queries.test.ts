@@ -175,4 +175,35 @@ describe("resources(type, where, match, orderBy)", () => {
     expect(large).toBe(small);
     expect(large).toBeLessThanOrEqual(4);
   });
+
+  it("gives each row of a page its own linked resources (one batch per page)", async () => {
+    const [north, south] = [
+      await createResource(owner, "account", { name: "North" }),
+      await createResource(owner, "account", { name: "South" }),
+    ];
+    const gone = await createResource(owner, "account", { name: "Gone" });
+    await createResource(owner, "contact", { name: "Links both", accounts: [south.id, north.id] });
+    await createResource(owner, "contact", { name: "Links north", accounts: [north.id, gone.id] });
+    await createResource(owner, "contact", { name: "Links none" });
+    await owner.ok(`mutation($id: ID!) { deleteResource(input: { id: $id }) { deletedId } }`, {
+      id: gone.id,
+    });
+    const data = await owner.ok(
+      `{ resources(type: "contact", where: { field: "name", startsWith: "Links" }, orderBy: [{ field: "name" }]) {
+          nodes { name linked(field: "accounts") { totalCount nodes { name } } } } }`,
+    );
+    expect(
+      data.resources.nodes.map(
+        (n: { name: string; linked: { totalCount: number; nodes: { name: string }[] } }) => [
+          n.name,
+          n.linked.totalCount,
+          n.linked.nodes.map((a) => a.name),
+        ],
+      ),
+    ).toEqual([
+      ["Links both", 2, ["South", "North"]],
+      ["Links none", 0, []],
+      ["Links north", 1, ["North"]],
+    ]);
+  });
 });
