@@ -66,8 +66,8 @@ function namedTypeOf(node: TypeNode): string {
 
 /**
  * Executes queries and mutations with graphql-jit: the operation is compiled once per document
- * (resolvers called directly, results serialized by a generated stringifier), which cuts the
- * executor's share of a list page. Operations whose variables use a recursive input type (a
+ * (resolvers called directly), which cuts the executor's share of a list page. Results are still
+ * serialized by JSON.stringify: graphql-jit's generated stringifier refuses custom scalars (JSON). Operations whose variables use a recursive input type (a
  * `ResourceFilter` passed as a variable) or that write a JSON literal (which may embed variables)
  * run on graphql-js, which handles both; subscriptions always do.
  */
