@@ -12,9 +12,9 @@
  */
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
-import { openDatabase, queryText } from "../src/db/client.ts";
+import { openDatabase, queryTuples } from "../src/db/client.ts";
 import { newId } from "../src/db/ids.ts";
-import { selectResources } from "../src/resources/rows.ts";
+import { fromTuple, RESOURCE_COLUMNS, selectResources } from "../src/resources/rows.ts";
 import { resources } from "../src/resources/tables.ts";
 import { commitWrites, ROW_STATEMENTS } from "../src/resources/writePath.ts";
 import { buildApp } from "../src/server/app.ts";
@@ -89,13 +89,14 @@ const withoutCaptureWrite = async (id: string, i: number) => {
     const [before] = await selectResources(tx, sql`${resources.id} = ${id}`, sql`for update`);
     if (!before) throw new Error("missing row");
     // The write path's own row statement, minus the change row and the sequencer.
-    await queryText(tx, `${ROW_STATEMENTS.update.text} returning *`, [
-      id,
-      `n${i}`,
-      null,
-      null,
-      JSON.stringify(before.values),
-    ]);
+    await queryTuples(
+      tx,
+      {
+        text: `${ROW_STATEMENTS.update.text} returning ${RESOURCE_COLUMNS}`,
+        params: [id, `n${i}`, null, null, JSON.stringify(before.values)],
+      },
+      fromTuple,
+    );
   });
 };
 const variants = {
@@ -164,8 +165,13 @@ const updateBody = (connection: Record<string, unknown>) => {
 };
 const versions = async () =>
   Number(
-    (await queryText<{ sum: string }>(db, "select sum(version) from resources where id = any($1)", [ids]))[0]
-      ?.sum,
+    (
+      await queryTuples(
+        db,
+        { text: "select sum(version) from resources where id = any($1)", params: [ids] },
+        (r) => r[0],
+      )
+    )[0],
   );
 const endToEnd = { capture: { rate: 0, node: 0, pg: 0, tx: 0 }, without: { rate: 0, node: 0, pg: 0, tx: 0 } };
 const runServer = async (name: keyof typeof servers, seconds: number) => {

@@ -111,25 +111,17 @@ function preparedByDefault(client: Sql): Sql {
   });
 }
 
-/**
- * Runs a statement whose text is fixed (a module constant) with positional parameters, skipping
- * Drizzle's SQL builder: on the write path, building each statement took more Node CPU than
- * PostgreSQL spent running it (bench/changes.ts). It still goes through Drizzle's session, so the
- * transaction, the statement logger and the prepared-statement cache apply. Parameters reach the
- * driver as they are: pass JSON as text and cast it (`$1::jsonb`).
- */
-export async function queryText<T>(db: Db, text: string, params: unknown[]): Promise<T[]> {
-  const statement = db._.session.prepareQuery({ sql: text, params }, undefined, undefined, false);
-  return rowsOf<T>(await statement.execute());
-}
-
 /** Renders `sql` templates to text and parameters, as `db.execute` does (no casing options in use). */
 const dialect = new PgDialect();
 
 /**
  * Runs a statement whose rows the driver returns as arrays in column order, each turned into a `T`
  * by `map`. On hot reads (a page of resources and its linked rows) this skips the driver's
- * per-row object keyed by column name, which `map` would only copy into another object.
+ * per-row object keyed by column name, which `map` would only copy into another object. Fixed
+ * text (`{ text, params }`) also skips Drizzle's SQL builder: on the write path, building each
+ * statement took more Node CPU than PostgreSQL spent running it (bench/changes.ts). Either way it
+ * goes through Drizzle's session, so the transaction, the statement logger and the
+ * prepared-statement cache apply. Pass JSON parameters as text and cast them (`$1::jsonb`).
  */
 export async function queryTuples<T>(
   db: Db,

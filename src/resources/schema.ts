@@ -125,8 +125,8 @@ export async function connectionOf(
 }
 
 /**
- * `linked(field)`: the ids are in the rows, so a page of these is one batch (`linkedFrom`), which
- * each row waits on; synchronous when the field is empty.
+ * `linked(field)`: the ids are in the rows, so a page of these is one batch (`ResourcePage.linked`),
+ * which each row waits on; synchronous when the field is empty.
  */
 function linkedConnection(
   context: Context,
