@@ -4,7 +4,6 @@ import { canReadField, canReadType, readableTypes, visibleType } from "../auth/p
 import { type Db, queryRows } from "../db/client.ts";
 import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
 import { AppError, fail } from "../schema/errors.ts";
-import type { Env } from "../server/env.ts";
 import type { ChangeKind } from "./record.ts";
 import type { StoredActor, StoredFieldChange } from "./tables.ts";
 
@@ -80,7 +79,6 @@ export class ChangeFeed {
   constructor(
     private readonly db: Db,
     private readonly catalogs: CatalogStore,
-    private readonly env: Env,
   ) {}
 
   resolveFilter(
@@ -278,28 +276,27 @@ export class ChangeFeed {
     );
     return Number(row?.head ?? 0);
   }
+}
 
-  /**
-   * Drops changes older than the retention period. Everything numbered before the first change
-   * inside the period goes, so the horizon (`pruned_through`) is exact and readers below it get
-   * CURSOR_EXPIRED instead of a silent gap.
-   */
-  async prune(): Promise<void> {
-    const days = this.env.PLUGBOARD_CHANGE_RETENTION_DAYS;
-    await this.db.execute(sql`
-      with horizon as (
-        select f.workspace_id,
-               coalesce((select c.seq - 1 from changes c
-                         where c.workspace_id = f.workspace_id and c.seq > f.pruned_through
-                           and c.occurred_at >= now() - make_interval(days => ${days})
-                         order by c.seq limit 1), f.head) as through
-        from change_feeds f
-      ), pruned as (
-        delete from changes c using horizon h
-        where c.workspace_id = h.workspace_id and c.seq is not null and c.seq <= h.through
-        returning c.workspace_id
-      )
-      update change_feeds f set pruned_through = greatest(f.pruned_through, h.through)
-      from horizon h where f.workspace_id = h.workspace_id and h.through > f.pruned_through`);
-  }
+/**
+ * Drops changes older than `retentionDays`. Everything numbered before the first change inside the
+ * period goes, so the horizon (`pruned_through`) is exact and readers below it get CURSOR_EXPIRED
+ * instead of a silent gap. Housekeeping: runs on the background database.
+ */
+export async function pruneChanges(db: Db, retentionDays: number): Promise<void> {
+  await db.execute(sql`
+    with horizon as (
+      select f.workspace_id,
+             coalesce((select c.seq - 1 from changes c
+                       where c.workspace_id = f.workspace_id and c.seq > f.pruned_through
+                         and c.occurred_at >= now() - make_interval(days => ${retentionDays})
+                       order by c.seq limit 1), f.head) as through
+      from change_feeds f
+    ), pruned as (
+      delete from changes c using horizon h
+      where c.workspace_id = h.workspace_id and c.seq is not null and c.seq <= h.through
+      returning c.workspace_id
+    )
+    update change_feeds f set pruned_through = greatest(f.pruned_through, h.through)
+    from horizon h where f.workspace_id = h.workspace_id and h.through > f.pruned_through`);
 }

@@ -25,6 +25,8 @@ import { createServices, type Services } from "./services.ts";
 
 export interface AppOptions {
   db: Db;
+  /** Background work's database (`Database.backgroundDb`); `db` when absent. */
+  backgroundDb?: Db | undefined;
   env: Env;
   logger: Logger;
   /** PostgreSQL's LISTEN, so subscribers wake on writes through other processes. */
@@ -46,8 +48,8 @@ interface ServerContext {
 }
 
 /** Builds the whole HTTP + WebSocket server without listening; `main` listens, tests use port 0. */
-export function buildApp({ db, env, logger, listen }: AppOptions): App {
-  const services = createServices(db, env, logger, listen);
+export function buildApp({ db, backgroundDb = db, env, logger, listen }: AppOptions): App {
+  const services = createServices(db, backgroundDb, env, logger, listen);
   // Polling only covers other processes' writes; with no LISTEN (embedded PGlite, one process)
   // local events wake everything, so the safety-net polls can be slow and cheap.
   const pollScale = listen ? 1 : 5;

@@ -1,3 +1,4 @@
+import { pruneChanges } from "../changes/feed.ts";
 import { pruneIdempotencyKeys } from "../resources/idempotency.ts";
 import { purgeDeletedResources } from "../resources/retention.ts";
 import type { Services } from "./services.ts";
@@ -12,9 +13,10 @@ const EVERY_MS = 10 * 60_000;
 export function startMaintenance(services: Services): () => void {
   const run = async () => {
     try {
-      await services.changes.prune();
-      await pruneIdempotencyKeys(services.db);
-      await purgeDeletedResources(services.db, services.env.PLUGBOARD_CHANGE_RETENTION_DAYS);
+      const { backgroundDb: db, env } = services;
+      await pruneChanges(db, env.PLUGBOARD_CHANGE_RETENTION_DAYS);
+      await pruneIdempotencyKeys(db);
+      await purgeDeletedResources(db, env.PLUGBOARD_CHANGE_RETENTION_DAYS);
     } catch (error) {
       services.logger.warn({ err: error }, "maintenance pass failed; will retry");
     }

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pruneChanges } from "../../src/changes/feed.ts";
 import { type Api, api, createResource, type Data, firstError, memberApi, UPDATE } from "../helpers/api.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
@@ -193,7 +194,7 @@ describe("the changes feed", () => {
     await server.database.db.execute(
       sql`update changes set occurred_at = now() - interval '40 days' where workspace_id = ${workspaceId} and seq <= ${Number(before) + 1}`,
     );
-    await server.app.services.changes.prune();
+    await pruneChanges(server.database.backgroundDb, server.env.PLUGBOARD_CHANGE_RETENTION_DAYS);
     const expired = await owner.raw(CHANGES, { after: before });
     expect(expired.errors?.[0]?.extensions).toMatchObject({
       code: "CURSOR_EXPIRED",
