@@ -104,6 +104,8 @@ const TRUST_MS = 5_000;
  */
 export class CatalogStore {
   private readonly cache = new Map<string, { catalog: Catalog; checkedAt: number }>();
+  /** Shared reads in flight; an invalidation drops them, so later callers read afresh. */
+  private readonly reading = new Map<string, Promise<Catalog>>();
   private watching = false;
   /** Bumped by every invalidation, so a read that raced one does not cache what it read. */
   private generation = 0;
@@ -118,6 +120,7 @@ export class CatalogStore {
       () => {
         this.generation++;
         this.cache.clear();
+        this.reading.clear();
       },
     );
     this.watching = true;
@@ -127,10 +130,35 @@ export class CatalogStore {
     };
   }
 
-  async get(workspaceId: string, db: Db = this.db): Promise<Catalog> {
+  /**
+   * The workspace's current catalog. Through the store's own database, concurrent callers share one
+   * check (and load): at start, or when the trusted period ends under load, every request in flight
+   * used to run its own.
+   */
+  get(workspaceId: string, db: Db = this.db): Promise<Catalog> {
+    if (db !== this.db) return this.read(workspaceId, db, undefined);
+    const cached = this.cache.get(workspaceId);
+    if (cached && this.watching && Date.now() - cached.checkedAt < TRUST_MS) {
+      return Promise.resolve(cached.catalog);
+    }
+    let reading = this.reading.get(workspaceId);
+    if (!reading) {
+      const started = this.read(workspaceId, db, cached).finally(() => {
+        if (this.reading.get(workspaceId) === started) this.reading.delete(workspaceId);
+      });
+      this.reading.set(workspaceId, started);
+      reading = started;
+    }
+    return reading;
+  }
+
+  /** Checks the version and loads the catalog if `cached` is not current; caches shared reads. */
+  private async read(
+    workspaceId: string,
+    db: Db,
+    cached: { catalog: Catalog; checkedAt: number } | undefined,
+  ): Promise<Catalog> {
     const shared = db === this.db;
-    const cached = shared ? this.cache.get(workspaceId) : undefined;
-    if (cached && this.watching && Date.now() - cached.checkedAt < TRUST_MS) return cached.catalog;
     const checkedAt = Date.now();
     const generation = this.generation;
     const [row] = await queryRows<{ version: number }>(
@@ -160,5 +188,6 @@ export class CatalogStore {
   forget(workspaceId: string): void {
     this.generation++;
     this.cache.delete(workspaceId);
+    this.reading.delete(workspaceId);
   }
 }
