@@ -35,7 +35,11 @@ const env = loadEnv({ DATABASE_URL: url, PLUGBOARD_ADMIN_TOKEN: token, PLUGBOARD
 const logger = createLogger("warn");
 const database = await openDatabase({ url, dataDir: "memory://", maxConnections: WRITERS + 4 });
 await prepareDatabase(database, env, logger);
-const app = buildApp({ db: database.db, env, logger });
+const app = buildApp({
+  database: { db: database.db, backgroundDb: database.backgroundDb },
+  env,
+  logger,
+});
 const { services } = app;
 const actor = await services.auth.authenticateToken(token);
 const catalog = await services.catalogs.get(actor.workspaceId);

@@ -21,7 +21,7 @@ const env = loadEnv({
 const logger = createLogger("silent");
 const database = await openDatabase({ dataDir: "memory://" });
 await prepareDatabase(database, env, logger);
-const app = buildApp({ db: database.db, env, logger });
+const app = buildApp({ database, env, logger });
 await new Promise<void>((resolve) => app.server.listen(0, "127.0.0.1", resolve));
 const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/graphql`;
 const post = async (query: string, variables = {}) => {

@@ -38,13 +38,7 @@ const env = loadEnv(process.env);
 const logger = createLogger(env.PLUGBOARD_LOG_LEVEL);
 const database = await openConfiguredDatabase(env);
 await prepareDatabase(database, env, logger);
-const app = buildApp({
-  db: database.db,
-  backgroundDb: database.backgroundDb,
-  env,
-  logger,
-  listen: database.listen,
-});
+const app = buildApp({ database, env, logger });
 if (process.env.WITHOUT_CAPTURE === "1") {
   app.services.resources = new ResourceService(database.db, app.services.catalogs, rowsOnly);
 }

@@ -37,6 +37,9 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** What a server needs of an open database (tests build a second "process" on the same one). */
+export type DatabaseHandles = Pick<Database, "db" | "backgroundDb" | "listen">;
+
 export interface DatabaseOptions {
   /** A postgres:// URL; when absent, embedded PGlite in `dataDir`. */
   url?: string | undefined;

@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { Actor } from "../auth/actor.ts";
 import { readCredential } from "../auth/credentials.ts";
-import type { Db, Listen } from "../db/client.ts";
+import type { DatabaseHandles } from "../db/client.ts";
 import { createOAuthServer } from "../oauth/server.ts";
 import { AppError, fail } from "../schema/errors.ts";
 import { schema } from "../schema/index.ts";
@@ -24,13 +24,10 @@ import { useRequireCredential } from "./plugins/requireCredential.ts";
 import { createServices, type Services } from "./services.ts";
 
 export interface AppOptions {
-  db: Db;
-  /** Background work's database (`Database.backgroundDb`); `db` when absent. */
-  backgroundDb?: Db | undefined;
+  /** With `listen` (PostgreSQL), writes through other processes wake this one's subscribers too. */
+  database: DatabaseHandles;
   env: Env;
   logger: Logger;
-  /** PostgreSQL's LISTEN, so subscribers wake on writes through other processes. */
-  listen?: Listen | undefined;
 }
 
 export interface App {
@@ -48,8 +45,9 @@ interface ServerContext {
 }
 
 /** Builds the whole HTTP + WebSocket server without listening; `main` listens, tests use port 0. */
-export function buildApp({ db, backgroundDb = db, env, logger, listen }: AppOptions): App {
-  const services = createServices(db, backgroundDb, env, logger, listen);
+export function buildApp({ database, env, logger }: AppOptions): App {
+  const { db, listen } = database;
+  const services = createServices(database, env, logger);
   // Polling only covers other processes' writes; with no LISTEN (embedded PGlite, one process)
   // local events wake everything, so the safety-net polls can be slow and cheap.
   const pollScale = listen ? 1 : 5;

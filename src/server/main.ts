@@ -13,13 +13,7 @@ export async function serve(env: Env, logger: Logger): Promise<void> {
     await database.close();
     throw error;
   }
-  const app = buildApp({
-    db: database.db,
-    backgroundDb: database.backgroundDb,
-    env,
-    logger,
-    listen: database.listen,
-  });
+  const app = buildApp({ database, env, logger });
   await new Promise<void>((resolve, reject) => {
     app.server.once("error", reject);
     app.server.listen(env.PORT, env.HOST, () => resolve());

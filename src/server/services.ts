@@ -4,7 +4,7 @@ import { Authenticator } from "../auth/authenticate.ts";
 import { MemberService } from "../auth/members.ts";
 import { ChangeFeed } from "../changes/feed.ts";
 import { Sequencer } from "../changes/sequencer.ts";
-import type { Db, Listen } from "../db/client.ts";
+import type { DatabaseHandles, Db } from "../db/client.ts";
 import { CatalogStore } from "../metadata/catalog.ts";
 import { MetadataService } from "../metadata/service.ts";
 import { OAuthClientService } from "../oauth/clients.ts";
@@ -39,11 +39,9 @@ export interface Services {
 }
 
 export function createServices(
-  db: Db,
-  backgroundDb: Db,
+  { db, backgroundDb, listen }: DatabaseHandles,
   env: Env,
   logger: Logger,
-  listen?: Listen,
 ): Services {
   const auth = new Authenticator(
     db,

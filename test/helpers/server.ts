@@ -54,13 +54,7 @@ export async function startServer(overrides: Record<string, string> = {}): Promi
     },
   });
   await prepareDatabase(database, env, logger);
-  const app = buildApp({
-    db: database.db,
-    backgroundDb: database.backgroundDb,
-    env,
-    logger,
-    listen: database.listen,
-  });
+  const app = buildApp({ database, env, logger });
   await new Promise<void>((resolve) => app.server.listen(0, "127.0.0.1", resolve));
   const { port } = app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

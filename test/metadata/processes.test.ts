@@ -14,12 +14,7 @@ beforeAll(async () => {
   if (!onPostgres) return;
   server = await startServer();
   // A second process on the same database: it caches catalogs and learns of changes by NOTIFY.
-  second = buildApp({
-    db: server.database.db,
-    env: server.env,
-    logger: createLogger("silent"),
-    listen: server.database.listen,
-  });
+  second = buildApp({ database: server.database, env: server.env, logger: createLogger("silent") });
   await new Promise<void>((resolve) => second.server.listen(0, "127.0.0.1", resolve));
   secondUrl = `http://127.0.0.1:${(second.server.address() as AddressInfo).port}/graphql`;
 });

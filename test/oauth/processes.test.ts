@@ -19,7 +19,11 @@ beforeAll(async () => {
   await setPassword(server, server.owner.token, PASSWORD);
   // A second process on the same database, behind the same public URL (as behind a load balancer).
   const env = { ...server.env, PUBLIC_URL: server.url, publicUrl: server.url };
-  second = buildApp({ db: server.database.db, env, logger: createLogger("silent") });
+  second = buildApp({
+    database: { db: server.database.db, backgroundDb: server.database.backgroundDb },
+    env,
+    logger: createLogger("silent"),
+  });
   await new Promise<void>((resolve) => second.server.listen(0, "127.0.0.1", resolve));
   secondUrl = `http://127.0.0.1:${(second.server.address() as AddressInfo).port}`;
 });
