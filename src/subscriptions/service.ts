@@ -9,10 +9,10 @@ import {
   parseCursor,
 } from "../changes/feed.ts";
 import type { Sequencer } from "../changes/sequencer.ts";
-import type { Db, Listen } from "../db/client.ts";
+import type { Listen } from "../db/client.ts";
 import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
 import { AppError, fail } from "../schema/errors.ts";
-import { CredentialWatch } from "./credentials.ts";
+import { type CredentialHolder, CredentialWatch } from "./credentials.ts";
 import { Notifier } from "./notifier.ts";
 import { ChangeSubscription } from "./subscription.ts";
 import { FeedTail } from "./tail.ts";
@@ -61,14 +61,13 @@ export class SubscriptionService {
   constructor(
     private readonly feed: ChangeFeed,
     private readonly catalogs: CatalogStore,
-    db: Db,
     sequencer: Sequencer,
     auth: Authenticator,
     listen: Listen | undefined,
     private readonly logger: Logger,
   ) {
     this.notifier = new Notifier(sequencer, listen, logger);
-    this.credentials = new CredentialWatch(db, auth, logger);
+    this.credentials = new CredentialWatch(auth, logger);
   }
 
   start(): Promise<void> {
@@ -88,6 +87,14 @@ export class SubscriptionService {
         }
       }),
     );
+  }
+
+  /**
+   * Watches something long-lived that holds a credential (a WebSocket connection): it is told when
+   * the credential stops working or its member's role changes. Returns the way to stop watching.
+   */
+  watchCredential(holder: CredentialHolder): () => void {
+    return this.credentials.add(holder);
   }
 
   /** How many streams are open in this process. */
