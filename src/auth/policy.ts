@@ -39,6 +39,12 @@ export function fieldAccessFor(catalog: Catalog, actor: Actor, field: FieldDef):
   if (actor.role !== "OWNER")
     access = min(access, catalog.fieldAccess.get(field.id)?.get(actor.role) ?? "WRITE");
   if (field.readOnly) access = min(access, "READ");
+  // A reference (REFERENCE, LINKS, `parent`) into a type the actor cannot read holds ids of
+  // resources that do not exist for them and names that type: the field does not exist either.
+  if (access !== "NONE" && field.referenceTypeId) {
+    const target = catalog.typesById.get(field.referenceTypeId);
+    if (!target || !canReadType(catalog, actor, target)) return "NONE";
+  }
   return access;
 }
 
@@ -71,6 +77,30 @@ export function readableFields(catalog: Catalog, actor: Actor, type: TypeDef): r
     byKey.set(key, fields);
   }
   return fields;
+}
+
+/** A field by key if the actor may read it; for values shown outside `values` (name, parent, …). */
+export function readableField(
+  catalog: Catalog,
+  actor: Actor,
+  type: TypeDef,
+  key: string,
+): FieldDef | undefined {
+  const field = type.fieldsByKey.get(key);
+  return field && canReadField(catalog, actor, field) ? field : undefined;
+}
+
+/**
+ * The types whose resources can be someone's children for the actor: readable types whose
+ * `parent` field it may read (a hidden parent field means the relationship does not exist).
+ */
+export function childTypes(catalog: Catalog, actor: Actor): TypeDef[] {
+  return readableTypes(catalog, actor).filter((type) => readableField(catalog, actor, type, "parent"));
+}
+
+/** The fields of a type the actor may write (what a copy made by the actor carries over). */
+export function writableFields(catalog: Catalog, actor: Actor, type: TypeDef): FieldDef[] {
+  return type.fields.filter((field) => canWriteField(catalog, actor, field));
 }
 
 /** A type by key as the actor sees it: unreadable types do not exist (BAD_USER_INPUT naming `field`). */
