@@ -32,11 +32,19 @@ export function typeAccessFor(catalog: Catalog, actor: Actor, type: TypeDef): Ac
   return min(roleTypeAccess(catalog, actor.role, type), scopeCap(actor));
 }
 
+/**
+ * createdAt and updatedAt are part of every resource a reader sees (`Resource.createdAt` and
+ * `updatedAt` are non-null), so no field rule hides them; setFieldAccess refuses NONE for them.
+ */
+export function alwaysReadable(field: FieldDef): boolean {
+  return field.column === "created_at" || field.column === "updated_at";
+}
+
 export function fieldAccessFor(catalog: Catalog, actor: Actor, field: FieldDef): Access {
   const type = catalog.typesById.get(field.resourceTypeId);
   if (!type) return "NONE";
   let access = typeAccessFor(catalog, actor, type);
-  if (actor.role !== "OWNER")
+  if (actor.role !== "OWNER" && !alwaysReadable(field))
     access = min(access, catalog.fieldAccess.get(field.id)?.get(actor.role) ?? "WRITE");
   if (field.readOnly) access = min(access, "READ");
   // A reference (REFERENCE, LINKS, `parent`) into a type the actor cannot read holds ids of

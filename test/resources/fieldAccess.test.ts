@@ -228,3 +228,19 @@ describe("a required field the writer cannot read", () => {
     expect(error.message).not.toMatch(/ledger/i);
   });
 });
+
+describe("createdAt and updatedAt", () => {
+  it("cannot be hidden: every resource shows them", async () => {
+    for (const field of ["createdAt", "updatedAt"]) {
+      const result = await owner.raw(
+        `mutation($f: String!) { setFieldAccess(input: { resourceType: "contact", field: $f, role: VIEWER, access: NONE }) { field { key } } }`,
+        { f: field },
+      );
+      expect(firstError(result)).toMatchObject({ code: "BAD_USER_INPUT", field: "field" });
+    }
+    const data = await viewer.ok(`{ resourceType(key: "contact") { fields { key } } }`);
+    expect(data.resourceType.fields.map((f: Data) => f.key)).toEqual(
+      expect.arrayContaining(["createdAt", "updatedAt"]),
+    );
+  });
+});
