@@ -1,6 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
-import { readableTypes, visibleType } from "../auth/policy.ts";
+import { childTypes, visibleType } from "../auth/policy.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { sqlIdLiteral } from "../metadata/fieldIndexes.ts";
@@ -199,7 +199,10 @@ export async function listResources(
   return paginate(db, sql.join(conditions, sql` and `), sortKeys(catalog, actor, type, args.orderBy), args);
 }
 
-/** A resource's children of every type the actor can read, by id. */
+/**
+ * A resource's children, by id: of every type the actor can read whose `parent` field it may read
+ * (for the others the relationship does not exist).
+ */
 export async function listChildren(
   db: Db,
   actor: Actor,
@@ -207,7 +210,7 @@ export async function listChildren(
   parentId: string,
   args: PageArgs,
 ): Promise<Connection<ResourceRow>> {
-  const typeIds = readableTypes(catalog, actor).map((t) => t.id);
+  const typeIds = childTypes(catalog, actor).map((t) => t.id);
   const base = sql`"resources"."workspace_id" = ${actor.workspaceId} and "resources"."parent_id" = ${parentId}
     and "resources"."deleted_at" is null and "resources"."type_id" = any(${sql.param(typeIds)}::text[])`;
   return paginate(
