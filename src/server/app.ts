@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga } from "graphql-yoga";
 import type { Logger } from "pino";
 import type { Actor } from "../auth/actor.ts";
@@ -84,6 +85,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     onRevoked: () => services.auth.invalidate(),
   });
 
+  let graphiqlPage: string | undefined;
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -91,7 +93,13 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     graphiql: {
       title: "Plugboard",
       defaultQuery: "{\n  viewer {\n    member { id email role }\n    workspace { name }\n  }\n}\n",
+      // Every request needs a credential: show where the key goes (the Headers tab takes JSON).
+      headers: JSON.stringify({ Authorization: "Bearer <paste your pbk_ key>" }, null, 2),
+      defaultEditorToolsVisibility: "headers",
     },
+    // GraphiQL's scripts and styles inlined from the installed package (yoga's default loads them
+    // from a CDN: a blank page offline). The options are constant, so the ~9 MB page is built once.
+    renderGraphiQL: (options) => (graphiqlPage ??= renderGraphiQL(options)),
     logging: {
       // Yoga logs debug lines on every request: build them only when they will be written.
       debug: (...args) => {
