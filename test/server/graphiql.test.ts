@@ -62,8 +62,11 @@ describe.skipIf(optedOut || onPostgres)("GraphiQL in a browser, offline", { time
 
     await page.goto(server.graphqlUrl, { waitUntil: "networkidle0", timeout: 60_000 });
     await page.waitForSelector(".graphiql-query-editor .view-lines", { timeout: 30_000 });
+    // An editor's text as rendered, one line after another (Monaco's spaces are no-break spaces).
     const editorText = (selector: string) =>
-      page.$eval(selector, (element) => (element as HTMLElement).innerText.replace(/\s+/g, " "));
+      page.$eval(`${selector} .view-lines`, (lines) =>
+        [...lines.children].map((line) => line.textContent?.replace(/\s+/g, " ").trim()).join(" "),
+      );
     expect(await editorText(".graphiql-query-editor")).toContain("viewer { member { id email role }");
     // The Headers tab is open and shows where the key goes, as JSON.
     const headersEditor = ".graphiql-editor-tool .graphiql-editor:not(.hidden)";
