@@ -43,6 +43,24 @@ interface ServerContext {
   wsActor?: Actor;
 }
 
+/** `GET /` is where a first-time user lands: browsers go to GraphiQL, other clients get pointers. */
+function sendRoot(req: IncomingMessage, res: ServerResponse): void {
+  if (req.headers.accept?.includes("text/html")) {
+    res.writeHead(302, { location: "/graphql" }).end();
+    return;
+  }
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(
+    JSON.stringify({
+      service: "plugboard",
+      graphql: "/graphql",
+      health: "/healthz",
+      ready: "/readyz",
+      oauth: "/.well-known/oauth-authorization-server",
+    }),
+  );
+}
+
 /** Builds the whole HTTP + WebSocket server without listening; `main` listens, tests use port 0. */
 export function buildApp({ database, env, logger }: AppOptions): App {
   const { db, listen } = database;
@@ -145,6 +163,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
         "request",
       );
     });
+    if (path === "/" && (req.method === "GET" || req.method === "HEAD")) return sendRoot(req, res);
     if (handleHealth(path, res, db, services)) return;
     if (refuseLargeBody(req, res)) return;
     if (oauth.handle(req, res, path)) return;

@@ -99,3 +99,32 @@ describe.skipIf(optedOut || onPostgres)("GraphiQL in a browser, offline", { time
     expect(external).toEqual([]);
   });
 });
+
+describe("GET /", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server.close());
+
+  it("sends a browser to GraphiQL", async () => {
+    const response = await fetch(`${server.url}/`, {
+      headers: { accept: "text/html,application/xhtml+xml,*/*;q=0.8" },
+      redirect: "manual",
+    });
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toBe("/graphql");
+  });
+
+  it("tells any other client where the API is", async () => {
+    const response = await fetch(`${server.url}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("application/json");
+    expect(await response.json()).toMatchObject({
+      graphql: "/graphql",
+      health: "/healthz",
+      ready: "/readyz",
+    });
+    expect((await fetch(`${server.url}/nothing-here`)).status).toBe(404);
+  });
+});
