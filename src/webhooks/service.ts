@@ -240,15 +240,15 @@ export class WebhookService {
   async replay(actor: Actor, input: { id: string; after: string }): Promise<WebhookRow> {
     const current = await this.require(actor, input.id);
     const after = parseCursor(input.after) ?? 0;
-    const head = await this.feed.head(current.workspaceId);
-    if (after > head) throw fail.badInput("after", `after is past the newest change (${head}).`);
-    // Throws CURSOR_EXPIRED (with oldestCursor) when those changes are no longer retained.
-    await this.feed.readAfter(current.workspaceId, after, 1, {
-      typeIds: [],
-      kinds: null,
-      fields: null,
-      resourceIds: null,
-    });
+    // Throws CURSOR_EXPIRED (with oldestCursor) when those changes are no longer retained, and
+    // BAD_USER_INPUT for a cursor past the head (read in the same statement, never stale).
+    await this.feed.readAfter(
+      current.workspaceId,
+      after,
+      1,
+      { typeIds: [], kinds: null, fields: null, resourceIds: null },
+      true,
+    );
     const [row] = await this.db
       .update(webhooks)
       .set({ cursor: after, updatedAt: sql`now()` })
