@@ -101,8 +101,7 @@ function refusedIPv4(address: ipaddr.IPv4): string | null {
  */
 function refusal(address: string): string | null {
   if (!ipaddr.isValid(address)) return "not an IP address";
-  if (ipaddr.IPv4.isValid(address) && !address.includes(":"))
-    return refusedIPv4(ipaddr.IPv4.parse(address));
+  if (ipaddr.IPv4.isValid(address) && !address.includes(":")) return refusedIPv4(ipaddr.IPv4.parse(address));
   // Parsed as IPv6 by hand: ipaddr.parse reads "::a.b.c.d" as IPv4-mapped, which it is not.
   const v6 = ipaddr.IPv6.parse(address);
   const embedded = embeddedIPv4(v6);

@@ -34,7 +34,9 @@ describe("changes(after:) cursors", () => {
     // The reported bug: the ids up to the forged cursor were never returned once they existed.
     for (let i = 0; i < 6; i++) await createResource(owner, "contact", { name: `Gap ${i}` });
     const all = await owner.ok(CHANGES, { after: String(start), first: 100 });
-    expect(all.changes.nodes.map((n: Data) => Number(n.id))).toEqual([1, 2, 3, 4, 5, 6].map((i) => start + i));
+    expect(all.changes.nodes.map((n: Data) => Number(n.id))).toEqual(
+      [1, 2, 3, 4, 5, 6].map((i) => start + i),
+    );
   });
 
   it("accepts the head itself, and every id as soon as it is seen, while writers are running", async () => {

@@ -34,15 +34,30 @@ describe("webhook target guard: IPv6 spellings of IPv4 addresses", () => {
   it.each([
     // IPv4-compatible (deprecated ::a.b.c.d), as written and as URL parsing respells it.
     ["http://[::127.0.0.1]/hook", "::7f00:1 is an IPv4-compatible address of 127.0.0.1, a loopback address"],
-    ["http://[::a9fe:a9fe]/", "::a9fe:a9fe is an IPv4-compatible address of 169.254.169.254, a link-local address"],
+    [
+      "http://[::a9fe:a9fe]/",
+      "::a9fe:a9fe is an IPv4-compatible address of 169.254.169.254, a link-local address",
+    ],
     ["http://[::a00:1]/", "::a00:1 is an IPv4-compatible address of 10.0.0.1, a private address"],
-    ["http://[::ffff:127.0.0.1]/", "::ffff:7f00:1 is an IPv4-mapped address of 127.0.0.1, a loopback address"],
-    ["http://[::ffff:0:a00:1]/", "::ffff:0:a00:1 is an IPv4-translated address of 10.0.0.1, a private address"],
+    [
+      "http://[::ffff:127.0.0.1]/",
+      "::ffff:7f00:1 is an IPv4-mapped address of 127.0.0.1, a loopback address",
+    ],
+    [
+      "http://[::ffff:0:a00:1]/",
+      "::ffff:0:a00:1 is an IPv4-translated address of 10.0.0.1, a private address",
+    ],
     // NAT64 (well-known and local-use prefixes), 6to4 and Teredo embeddings of private ranges.
     ["http://[64:ff9b::10.0.0.1]/", "64:ff9b::a00:1 is a NAT64 address of 10.0.0.1, a private address"],
-    ["http://[64:ff9b::a9fe:a9fe]/", "64:ff9b::a9fe:a9fe is a NAT64 address of 169.254.169.254, a link-local address"],
+    [
+      "http://[64:ff9b::a9fe:a9fe]/",
+      "64:ff9b::a9fe:a9fe is a NAT64 address of 169.254.169.254, a link-local address",
+    ],
     ["http://[64:ff9b:1::7f00:1]/", "64:ff9b:1::7f00:1 is a NAT64 address of 127.0.0.1, a loopback address"],
-    ["http://[2002:a9fe:a9fe::1]/", "2002:a9fe:a9fe::1 is a 6to4 address of 169.254.169.254, a link-local address"],
+    [
+      "http://[2002:a9fe:a9fe::1]/",
+      "2002:a9fe:a9fe::1 is a 6to4 address of 169.254.169.254, a link-local address",
+    ],
     ["http://[2002:c0a8:101::]/", "2002:c0a8:101:: is a 6to4 address of 192.168.1.1, a private address"],
     [
       "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/",
@@ -51,8 +66,14 @@ describe("webhook target guard: IPv6 spellings of IPv4 addresses", () => {
     // The transition forms are refused whatever they carry, except the direct ones.
     ["http://[::808:808]/", "::808:808 is an IPv4-compatible address (an IPv6 transition form)"],
     ["http://[2002:808:808::1]/", "2002:808:808::1 is a 6to4 address (an IPv6 transition form)"],
-    ["http://[64:ff9b::a8f:8110]/", "64:ff9b::a8f:8110 is a NAT64 address of 10.143.129.16, a private address"],
-    ["http://[64:ff9b::a83f:8110]/", "64:ff9b::a83f:8110 is a NAT64 address of 168.63.129.16, a cloud metadata address"],
+    [
+      "http://[64:ff9b::a8f:8110]/",
+      "64:ff9b::a8f:8110 is a NAT64 address of 10.143.129.16, a private address",
+    ],
+    [
+      "http://[64:ff9b::a83f:8110]/",
+      "64:ff9b::a83f:8110 is a NAT64 address of 168.63.129.16, a cloud metadata address",
+    ],
   ])("refuses %s like its IPv4 form", async (url, reason) => {
     const result = await create(guarded, url);
     expect(errorCode(result)).toBe("BAD_USER_INPUT");
