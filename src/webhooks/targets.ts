@@ -85,6 +85,19 @@ function embeddedIPv4(address: ipaddr.IPv6): { ipv4: ipaddr.IPv4; form: string; 
   }
 }
 
+/**
+ * ipaddr.js reads "::a.b.c.d" as IPv4-mapped (::ffff:a.b.c.d), which it is not — and DNS answers
+ * print IPv4-compatible addresses that way. Spelling the dotted quad in hex first keeps it apart.
+ */
+function parseIPv6(address: string): ipaddr.IPv6 {
+  const hex = address.replace(
+    /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/,
+    (_, a, b, c, d) =>
+      `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`,
+  );
+  return ipaddr.IPv6.parse(hex);
+}
+
 /** Why an IPv4 address may not be a webhook target ("a loopback address"), or null when it may. */
 function refusedIPv4(address: ipaddr.IPv4): string | null {
   const range = address.range();
@@ -102,8 +115,7 @@ function refusedIPv4(address: ipaddr.IPv4): string | null {
 function refusal(address: string): string | null {
   if (!ipaddr.isValid(address)) return "not an IP address";
   if (ipaddr.IPv4.isValid(address) && !address.includes(":")) return refusedIPv4(ipaddr.IPv4.parse(address));
-  // Parsed as IPv6 by hand: ipaddr.parse reads "::a.b.c.d" as IPv4-mapped, which it is not.
-  const v6 = ipaddr.IPv6.parse(address);
+  const v6 = parseIPv6(address);
   const embedded = embeddedIPv4(v6);
   if (embedded) {
     const inner = refusedIPv4(embedded.ipv4);

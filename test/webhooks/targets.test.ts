@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebhookSender } from "../../src/webhooks/send.ts";
+import { refusedAddress } from "../../src/webhooks/targets.ts";
 import { errorCode, gql } from "../helpers/graphql.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { CREATE_WEBHOOK } from "./ops.ts";
@@ -134,5 +135,18 @@ describe("webhook target messages", () => {
     } finally {
       await r.close();
     }
+  });
+});
+
+describe("addresses as DNS answers print them", () => {
+  it.each([
+    ["::127.0.0.1", "::127.0.0.1 is an IPv4-compatible address of 127.0.0.1, a loopback address"],
+    ["::8.8.8.8", "::8.8.8.8 is an IPv4-compatible address (an IPv6 transition form)"],
+    ["::ffff:10.1.2.3", "::ffff:10.1.2.3 is an IPv4-mapped address of 10.1.2.3, a private address"],
+    ["64:ff9b::192.168.0.1", "64:ff9b::192.168.0.1 is a NAT64 address of 192.168.0.1, a private address"],
+    ["::ffff:8.8.8.8", null],
+    ["64:ff9b::8.8.8.8", null],
+  ])("judges %s", (address, reason) => {
+    expect(refusedAddress(address)).toBe(reason);
   });
 });
