@@ -68,7 +68,7 @@ export interface ResolvedFilter {
  * A cursor past the newest numbered change. Taking it would silently skip every change numbered up
  * to it later, so it is refused, naming the head to resume from.
  */
-export function pastHead(after: number, head: number, argument = "after"): AppError {
+function pastHead(after: number, head: number, argument = "after"): AppError {
   return fail.badInput(
     argument,
     `${argument} "${after}" is past the newest change "${head}" of this workspace; use headCursor.`,

@@ -14,7 +14,7 @@ import { fail } from "../schema/errors.ts";
 const deniedAddresses = new Set(["168.63.129.16"]);
 
 export const MAX_URL_LENGTH = 2048;
-export const ALLOW_PRIVATE_HINT =
+const ALLOW_PRIVATE_HINT =
   "webhook targets must be public (set PLUGBOARD_WEBHOOK_ALLOW_PRIVATE=true to allow private targets in development)";
 
 /** ipaddr.js range names as a sentence says them ("a loopback address"). */
