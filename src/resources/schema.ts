@@ -158,7 +158,7 @@ function linkedPage(
 ): ResourceConnectionShape {
   const live = rows.filter((row): row is ResourceRow => row !== null);
   let start = 0;
-  if (after) {
+  if (after != null) {
     const index = live.findIndex((row) => row.id === after);
     if (index < 0) throw fail.badInput("after", "after is not a cursor of this connection.");
     start = index + 1;

@@ -112,7 +112,8 @@ export class SubscriptionService {
     const filter = this.feed.resolveFilter(catalog, actor, options.filter);
     const after = parseCursor(options.after);
     // Reading once up front turns an expired cursor into CURSOR_EXPIRED now, not mid-stream.
-    if (after !== null) await this.feed.readAfter(actor.workspaceId, after, 1, filter);
+    // …and one past the head into BAD_USER_INPUT (it would skip every change numbered up to it).
+    if (after !== null) await this.feed.readAfter(actor.workspaceId, after, 1, filter, true);
     const start = after ?? (await this.feed.head(actor.workspaceId));
     const subscription = new ChangeSubscription(actor, options.filter, start, this.feed);
     subscription.resolve(catalog);
