@@ -125,7 +125,10 @@ export function buildApp({ database, env, logger }: AppOptions): App {
       },
       info: (...args) => logger.info(args.map(String).join(" ")),
       warn: (...args) => logger.warn(args.map(String).join(" ")),
-      error: (...args) => logger.error(args.map(String).join(" ")),
+      // Yoga logs each error the masker replaced: the masker logged it already, with its details.
+      error: (...args) => {
+        if (!(args[0] instanceof Error)) logger.error(args.map(String).join(" "));
+      },
     },
     maskedErrors: { maskError: createErrorMasker(logger) },
     context: (initial) => {
@@ -138,7 +141,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     maxRequestBodySize: false,
     plugins: [
       useStreamedBodyLimit(),
-      useRequestErrorCodes(),
+      useRequestErrorCodes(logger),
       useRequireCredential(),
       useJitExecution(schema),
     ],

@@ -3,11 +3,6 @@ import type { Logger } from "pino";
 import { isAppErrorCode } from "../../schema/errors.ts";
 
 /**
- * Expected failures keep their message and code. GraphQL's own request errors (syntax, validation,
- * variable coercion) are the client's input: they get `BAD_USER_INPUT`. Anything else is logged and
- * replaced by an opaque `INTERNAL_SERVER_ERROR`: no stack, no SQL.
- */
-/**
  * graphql-jit is CommonJS and may load graphql's CommonJS build while this module loads the ESM
  * one: two GraphQLError classes. Recognise either by name.
  */
@@ -15,6 +10,12 @@ function isGraphQLError(error: unknown): error is GraphQLError {
   return error instanceof GraphQLError || (error instanceof Error && error.name === "GraphQLError");
 }
 
+/**
+ * Expected failures keep their message and code. GraphQL's own request errors (syntax, validation,
+ * variable coercion, a malformed HTTP request) are the client's input: they get `BAD_USER_INPUT`
+ * and a reason (logged once, at info, by useRequestErrorCodes). Anything else is logged here and
+ * replaced by an opaque `INTERNAL_SERVER_ERROR`: no stack, no SQL.
+ */
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
     if (isGraphQLError(error)) {
@@ -23,12 +24,22 @@ export function createErrorMasker(logger: Logger) {
       const code = error.extensions?.code;
       if (isAppErrorCode(code)) return error;
       if (!original || isGraphQLError(original)) {
+        const reason = error.extensions?.http
+          ? "request"
+          : /^Variable "\$/.test(error.message)
+            ? "variables"
+            : undefined;
+        // A copy: graphql-jit's errors have a read-only `extensions`.
         return new GraphQLError(error.message, {
           nodes: error.nodes,
           source: error.source,
           positions: error.positions,
           path: error.path,
-          extensions: { ...(error.extensions ?? {}), code: "BAD_USER_INPUT" },
+          extensions: {
+            ...(error.extensions ?? {}),
+            code: "BAD_USER_INPUT",
+            ...(reason && error.extensions?.reason === undefined ? { reason } : {}),
+          },
         });
       }
       logger.error({ err: original, path: error.path }, "unexpected error in an operation");
