@@ -15,6 +15,7 @@ import type { Env } from "./env.ts";
 import { handleHealth } from "./health.ts";
 import { refuseLargeBody, useStreamedBodyLimit } from "./limits.ts";
 import { startMaintenance } from "./maintenance.ts";
+import { useInputLimits } from "./plugins/inputLimits.ts";
 import { useJitExecution } from "./plugins/jit.ts";
 import { createErrorMasker } from "./plugins/maskErrors.ts";
 import { useRequestErrorCodes } from "./plugins/requestErrorCodes.ts";
@@ -142,6 +143,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     plugins: [
       useStreamedBodyLimit(),
       useRequestErrorCodes(logger),
+      useInputLimits(),
       useRequireCredential(),
       useJitExecution(schema),
     ],

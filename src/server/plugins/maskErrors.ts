@@ -16,6 +16,21 @@ function isGraphQLError(error: unknown): error is GraphQLError {
  * and a reason (logged once, at info, by useRequestErrorCodes). Anything else is logged here and
  * replaced by an opaque `INTERNAL_SERVER_ERROR`: no stack, no SQL.
  */
+/**
+ * PostgreSQL refusing a string it cannot store: 22021 (character_not_in_repertoire: a NUL in text)
+ * and 22P05 (untranslatable_character: `\u0000` in jsonb). useInputLimits refuses these in every
+ * GraphQL input first; this is the backstop for anything that reaches SQL another way.
+ */
+const UNSTORABLE_TEXT = new Set(["22021", "22P05"]);
+
+function sqlStateOf(error: unknown): unknown {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code.length === 5) return code;
+  }
+  return undefined;
+}
+
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
     if (isGraphQLError(error)) {
@@ -41,6 +56,12 @@ export function createErrorMasker(logger: Logger) {
             ...(reason && error.extensions?.reason === undefined ? { reason } : {}),
           },
         });
+      }
+      if (UNSTORABLE_TEXT.has(sqlStateOf(original) as string)) {
+        return new GraphQLError(
+          "A string contains a NUL character (\\u0000) or a lone UTF-16 surrogate, which cannot be stored.",
+          { nodes: error.nodes, path: error.path, extensions: { code: "BAD_USER_INPUT" } },
+        );
       }
       logger.error({ err: original, path: error.path }, "unexpected error in an operation");
     } else {
