@@ -10,21 +10,17 @@ import { fail } from "../../schema/errors.ts";
  */
 export const MAX_INPUT_DEPTH = 64;
 
-/** Cheap first look: only strings with a NUL or a surrogate need the exact test. */
-const SUSPECT = /[\u0000\ud800-\udfff]/;
-const NUL_OR_LONE_SURROGATE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 /**
  * Why PostgreSQL cannot store a string, or null. `text` and `jsonb` refuse NUL (`\u0000`), and a
  * lone UTF-16 surrogate (half of a pair, which JSON's `\ud800` escapes can produce) is not UTF-8.
  */
 export function unstorable(text: string): string | null {
-  if (!SUSPECT.test(text)) return null;
-  const found = NUL_OR_LONE_SURROGATE.exec(text);
-  if (!found) return null;
-  return found[0] === "\u0000"
-    ? "contains a NUL character (\\u0000), which cannot be stored; remove it"
-    : "contains a lone UTF-16 surrogate (half of a pair), which is not valid Unicode; send well-formed text";
+  if (text.includes("\u0000")) return "contains a NUL character (\\u0000), which cannot be stored; remove it";
+  // ES2024, in Node since 20; the project's TypeScript lib is ES2023.
+  if (!(text as string & { isWellFormed(): boolean }).isWellFormed()) {
+    return "contains a lone UTF-16 surrogate (half of a pair), which is not valid Unicode; send well-formed text";
+  }
+  return null;
 }
 
 const tooDeep = (field: string) =>
