@@ -31,12 +31,15 @@ function send(res: ServerResponse, status: number, html: string): void {
   res.end(html);
 }
 
-async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+/** The form is over MAX_FORM_BYTES: the client's mistake (413), not a server failure (503). */
+const TOO_LARGE = Symbol("form too large");
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams | typeof TOO_LARGE> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_FORM_BYTES) throw new Error("form too large");
+    if (size > MAX_FORM_BYTES) return TOO_LARGE;
     chunks.push(chunk as Buffer);
   }
   return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
@@ -119,6 +122,15 @@ export async function handleInteraction(
   }
 
   const form = await readForm(req);
+  if (form === TOO_LARGE) {
+    res.setHeader("connection", "close"); // the rest of the body is not read
+    send(
+      res,
+      413,
+      messagePage("Form too large", `The form is over ${MAX_FORM_BYTES / 1024} KiB; send less.`),
+    );
+    return;
+  }
   if (!csrfValid(csrfSecret, uid, form.get("csrf"))) {
     send(res, 403, messagePage("Request refused", "The form was not sent from this sign-in page."));
     return;

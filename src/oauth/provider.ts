@@ -1,11 +1,13 @@
 import { timingSafeEqual } from "node:crypto";
 import { and, eq, isNull } from "drizzle-orm";
-import Provider, { type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import Provider, { type Configuration, errors, type KoaContextWithOIDC } from "oidc-provider";
 import { members } from "../auth/tables.ts";
 import { hashToken } from "../auth/tokens.ts";
 import type { Db } from "../db/client.ts";
 import { createAdapter } from "./adapter.ts";
 import type { OAuthKeys } from "./keys.ts";
+import { grantedOAuthScope } from "./scopes.ts";
+import { oauthClients } from "./tables.ts";
 import { messagePage } from "./views.ts";
 
 const HOUR = 60 * 60;
@@ -27,6 +29,11 @@ export function createProvider(db: Db, issuer: string, keys: OAuthKeys): Provide
     jwks: keys.jwks as Configuration["jwks"],
     cookies: { keys: keys.cookieKeys },
     scopes: ["openid", "offline_access", "read", "write", "admin"],
+    // What clients are registered with (see clientMetadata): discovery advertises only these, so
+    // no `implicit` grant, `id_token` response type or JWT client authentication nobody can use.
+    responseTypes: ["code"],
+    // A client registered for client_secret_basic may also send its secret in the body (post).
+    clientAuthMethods: ["client_secret_basic", "client_secret_post", "none"],
     claims: { openid: ["sub"], email: ["email"], profile: ["name"] },
     async findAccount(_ctx, sub) {
       const [member] = await db
@@ -86,6 +93,29 @@ export function createProvider(db: Db, issuer: string, keys: OAuthKeys): Provide
   // Client secrets are stored as SHA-256 and handed to the provider as such; compare hashes.
   provider.Client.prototype.compareClientSecret = function compareHashed(actual: string) {
     return sameHash(this.clientSecret, hashToken(actual));
+  };
+
+  // A client-credentials token acts as the client's service member: its scope (stored, and listed
+  // in the token response) is what that member's role lets it have, not what was asked for.
+  const saveClientCredentials = provider.ClientCredentials.prototype.save;
+  provider.ClientCredentials.prototype.save = async function saveGranted(this: {
+    clientId: string;
+    scope?: string;
+  }) {
+    const [row] = await db
+      .select({ role: members.role })
+      .from(oauthClients)
+      .innerJoin(members, eq(members.id, oauthClients.serviceMemberId))
+      .where(eq(oauthClients.clientId, this.clientId));
+    const granted = row ? grantedOAuthScope(row.role, this.scope) : "";
+    if (!granted) {
+      throw new errors.InvalidScope(
+        "The client's member may not have any of these scopes.",
+        this.scope ?? "",
+      );
+    }
+    this.scope = granted;
+    return saveClientCredentials.call(this as never);
   };
 
   // No long-lived session: once the authorization completes, its session is gone.

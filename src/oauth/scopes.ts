@@ -1,4 +1,4 @@
-import type { Scope } from "../auth/roles.ts";
+import { effectiveScopes, type Role, type Scope } from "../auth/roles.ts";
 
 /** The OAuth scopes a client may request, and the API scope each grants. */
 export const oauthScopes = new Map<string, Scope>([
@@ -20,4 +20,13 @@ export function apiScopesOf(scope: string | undefined | null): Scope[] {
   }
   if (granted.size === 0) return ["READ", "WRITE"];
   return [...granted];
+}
+
+/**
+ * What an OAuth `scope` string actually grants a member of `role`, as an OAuth `scope` string: the
+ * token response must list that, not what was asked for (`admin` asked by a MEMBER is not granted).
+ */
+export function grantedOAuthScope(role: Role, requested: string | undefined | null): string {
+  const granted = new Set(effectiveScopes(role, apiScopesOf(requested)));
+  return [...oauthScopes].flatMap(([word, scope]) => (granted.has(scope) ? [word] : [])).join(" ");
 }
