@@ -26,23 +26,26 @@ export function unstorable(text: string): string | null {
 const tooDeep = (field: string) =>
   fail.badInput(field, `${field} nests deeper than ${MAX_INPUT_DEPTH} levels of objects and lists.`);
 
-/** Throws BAD_USER_INPUT naming the first string, key or level of `value` that cannot be accepted. */
-export function checkInput(value: unknown, field: string, depth = 0): void {
+/**
+ * Throws BAD_USER_INPUT naming the first string or key of `value` that cannot be stored (by its
+ * path, `values.name`), or the argument (`root`) when `value` nests too deep.
+ */
+export function checkInput(value: unknown, field: string, root = field, depth = 0): void {
   if (typeof value === "string") {
     const problem = unstorable(value);
     if (problem) throw fail.badInput(field, `${field} ${problem}.`);
     return;
   }
   if (typeof value !== "object" || value === null) return;
-  if (depth >= MAX_INPUT_DEPTH) throw tooDeep(field);
+  if (depth >= MAX_INPUT_DEPTH) throw tooDeep(root);
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkInput(value[i], `${field}[${i}]`, depth + 1);
+    for (let i = 0; i < value.length; i++) checkInput(value[i], `${field}[${i}]`, root, depth + 1);
     return;
   }
   for (const [key, item] of Object.entries(value)) {
     const problem = unstorable(key);
     if (problem) throw fail.badInput(field, `A key of ${field} ${problem}.`);
-    checkInput(item, `${field}.${key}`, depth + 1);
+    checkInput(item, `${field}.${key}`, root, depth + 1);
   }
 }
 
@@ -58,7 +61,7 @@ function InputLimitsRule(context: ValidationContext): ASTVisitor {
   const nest = {
     enter() {
       depth++;
-      if (depth > MAX_INPUT_DEPTH) report(tooDeep(path.join(".")));
+      if (depth > MAX_INPUT_DEPTH) report(tooDeep(path[0] ?? "query"));
     },
     leave() {
       depth--;
