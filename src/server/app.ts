@@ -64,12 +64,18 @@ export function buildApp({ database, env, logger }: AppOptions): App {
   const stopMaintenance = startMaintenance(services);
 
   /** The request's actor: synchronous when the credential is in the cache (most requests). */
-  function authenticate(request: Request): Actor | null | Promise<Actor> {
+  function authenticate(request: Request, address: string): Actor | null | Promise<Actor> {
     const credential = readCredential(request.headers, request.url);
     if (credential === "malformed") {
       throw fail.unauthenticated(
         "The Authorization header is malformed; use `Bearer <token>` or Basic.",
         true,
+      );
+    }
+    if (credential?.kind === "password") {
+      // Wrong passwords are counted per email and address; locked ones get 429 (src/limits/bruteForce.ts).
+      return services.limits.logins.guard(credential.email, address, () =>
+        services.auth.authenticate(credential),
       );
     }
     return credential ? services.auth.authenticate(credential) : null;
@@ -84,6 +90,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
         ? env.publicUrl
         : `http://${env.HOST}:${(server.address() as AddressInfo).port}`,
     onRevoked: () => services.auth.invalidate(),
+    logins: services.limits.logins,
   });
 
   const yoga = createYoga<ServerContext, Context>({
@@ -105,7 +112,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     },
     maskedErrors: { maskError: createErrorMasker(logger) },
     context: (initial) => {
-      const actor = initial.wsActor ?? authenticate(initial.request);
+      const actor = initial.wsActor ?? authenticate(initial.request, initial.req.socket.remoteAddress ?? "");
       return actor instanceof Promise
         ? actor.then((verified) => createContext(services, verified))
         : createContext(services, actor);
@@ -116,6 +123,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
       useStreamedBodyLimit(),
       useRequestErrorCodes(),
       useRequireCredential(),
+      ...services.limits.plugins(),
       useJitExecution(schema),
     ],
   });
