@@ -69,7 +69,7 @@ const envSchema = z.object({
   /** Requests per minute per credential (and per address without one); 0 turns the limit off. */
   PLUGBOARD_RATE_LIMIT: count.default(3000),
   PLUGBOARD_RATE_LIMIT_ANONYMOUS: count.default(120),
-  PLUGBOARD_LOGIN_MAX_FAILURES: count.min(1).default(5),
+  PLUGBOARD_LOGIN_MAX_FAILURES: count.min(1).default(10),
   PLUGBOARD_LOGIN_LOCK_SECONDS: count.min(1).default(30),
   PLUGBOARD_LOGIN_MAX_LOCK_SECONDS: count.min(1).default(900),
   PLUGBOARD_MAX_SUBSCRIPTIONS: count.min(1).default(50),
