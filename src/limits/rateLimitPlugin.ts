@@ -3,6 +3,7 @@ import type { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Actor } from "../auth/actor.ts";
 import { fail } from "../schema/errors.ts";
+import { credentialKey } from "./keys.ts";
 import { type BucketLimit, type Decision, type RateLimiter, rateLimitHeaders } from "./rateLimit.ts";
 import type { LimitSettings } from "./settings.ts";
 
@@ -21,8 +22,7 @@ function bucketOf(
   const actor = context.actor;
   if (actor) {
     if (!settings.credentialRate) return null;
-    const { kind, id } = actor.credential;
-    return { key: `${kind}:${id ?? actor.memberId}`, limit: settings.credentialRate };
+    return { key: credentialKey(actor), limit: settings.credentialRate };
   }
   if (!settings.anonymousRate) return null;
   return { key: `ip:${context.req?.socket.remoteAddress ?? "unknown"}`, limit: settings.anonymousRate };
