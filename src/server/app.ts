@@ -223,6 +223,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     server.closeAllConnections();
     await services.webhookWorker.stop();
     await services.sequencer.stop();
+    await services.limits.close();
   }
 
   return { server, services, close };

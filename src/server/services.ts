@@ -82,6 +82,6 @@ export function createServices(
     webhookWorker,
     subscriptions,
     oauthClients: new OAuthClientService(db, auth, members),
-    limits: createLimits({ db, backgroundDb, listen }, env),
+    limits: createLimits({ db, backgroundDb, listen }, env, logger),
   };
 }
