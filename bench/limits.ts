@@ -8,12 +8,19 @@
  *  - "rate limit off": PLUGBOARD_RATE_LIMIT=0; the cost and shape checks still run;
  *  - "no limits" (only with BENCH_BASELINE_DIR): the same server from a checkout without src/limits,
  *    e.g. `git archive <commit> | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/`.
- * Server CPU and PostgreSQL CPU per request are reported for each.
+ * Server CPU and PostgreSQL CPU per request are reported for each. The load rounds are noisy on a
+ * shared machine, so the checks' own CPU is also measured in process first: the cost walk, and a
+ * bucket take with its headers (the synced PostgreSQL store takes locally, as the memory store does).
  *
  *   npm run bench:limits                 # on PostgreSQL (BENCH_DATABASE_URL), buckets in a table
  *   BENCH_PGLITE=1 npm run bench:limits  # on embedded PGlite, buckets in process memory
  */
 import { fileURLToPath } from "node:url";
+import { parse } from "graphql";
+import { estimateCost } from "../src/limits/cost.ts";
+import { MemoryBucketStore } from "../src/limits/memoryStore.ts";
+import { type Decision, RateLimiter, rateLimitHeaders } from "../src/limits/rateLimit.ts";
+import { schema } from "../src/schema/index.ts";
 import { load, startProcess, stopProcess, table } from "./lib/load.ts";
 import { cpuSeconds, freshDatabase, postgresCpuSeconds } from "./lib/pg.ts";
 
@@ -73,10 +80,31 @@ async function seed(endpoint: string): Promise<void> {
   }
 }
 
+/** Microseconds per call of the per-request work the limits add, in this process. */
+function microbench(): { estimate: number; take: number } {
+  const document = parse(JSON.parse(PAGE).query);
+  const limiter = new RateLimiter(new MemoryBucketStore());
+  const n = 200_000;
+  let started = performance.now();
+  for (let i = 0; i < n; i++) estimateCost(schema, document, "Page", { first: 50 }, 200_000);
+  const estimate = ((performance.now() - started) * 1000) / n;
+  started = performance.now();
+  for (let i = 0; i < n; i++)
+    rateLimitHeaders(limiter.take("api_key:k", { limit: 1e12, windowMs: 60_000 }) as Decision);
+  return { estimate, take: ((performance.now() - started) * 1000) / n };
+}
+microbench(); // warm up
+const micro = microbench();
+console.log(
+  `in process: cost estimate ${micro.estimate.toFixed(2)} µs, bucket take + headers ${micro.take.toFixed(2)} µs per request`,
+);
+
 const rows: Record<string, string | number>[] = [];
 const totals = new Map<Name, { rps: number; cpu: number; pgCpu: number }>();
 for (let round = 1; round <= ROUNDS; round++) {
-  for (const config of configs) {
+  // Each round starts with a different config, so a drift on the machine does not favour one.
+  const order = configs.map((_, i) => configs[(i + round - 1) % configs.length] as (typeof configs)[number]);
+  for (const config of order) {
     const port = 4801;
     const database: Record<string, string> = PGLITE
       ? { PLUGBOARD_DATA_DIR: "memory://" }
@@ -129,6 +157,8 @@ if (reference && on) {
     `\nrate limit on vs ${name}: ${on.rps.toFixed(0)} vs ${reference.rps.toFixed(0)} req/s;` +
       ` server CPU ${on.cpu.toFixed(3)} vs ${reference.cpu.toFixed(3)} ms/req (${pct(on.cpu, reference.cpu)});` +
       ` server + postgres CPU ${(on.cpu + on.pgCpu).toFixed(3)} vs ${(reference.cpu + reference.pgCpu).toFixed(3)} ms/req` +
-      ` (${pct(on.cpu + on.pgCpu, reference.cpu + reference.pgCpu)}; target < 5%).`,
+      ` (${pct(on.cpu + on.pgCpu, reference.cpu + reference.pgCpu)}; target < 5%).` +
+      `\nThe checks' own work, ${(micro.estimate + micro.take).toFixed(1)} µs, is` +
+      ` ${(((micro.estimate + micro.take) / 1000 / reference.cpu) * 100).toFixed(2)}% of a request's ${reference.cpu.toFixed(3)} ms.`,
   );
 }

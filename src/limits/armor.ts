@@ -1,19 +1,24 @@
 import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
-import { GraphQLError, parse } from "graphql";
+import { GraphQLError, parse, type ValidationContext } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { LimitSettings } from "./settings.ts";
 
-/** graphql-armor's rejections become 400 BAD_USER_INPUT naming the limit (API.md's closed codes). */
+/**
+ * graphql-armor's rejections become 400 BAD_USER_INPUT naming the limit (API.md's closed codes),
+ * reported as validation errors rather than thrown: app.ts validates WebSocket operations itself
+ * and returns the errors, where a throw would be an internal error closing the socket.
+ */
 function rejectWith(limit: number) {
-  return (_context: unknown, error: GraphQLError) => {
+  return (context: ValidationContext | null, error: GraphQLError) => {
     Object.assign(error.extensions as Record<string, unknown>, {
       code: "BAD_USER_INPUT",
       field: "query",
       limit,
       http: { status: 400 },
     });
+    context?.reportError(error);
   };
 }
 
@@ -47,8 +52,13 @@ export function useShapeLimits(settings: LimitSettings): Plugin[] {
       flattenFragments: true,
       ignoreIntrospection: true,
       onReject: [rejectWith(settings.maxDepth)],
+      propagateOnRejection: false,
     }) as Plugin,
-    maxAliasesPlugin({ n: settings.maxAliases, onReject: [rejectWith(settings.maxAliases)] }) as Plugin,
+    maxAliasesPlugin({
+      n: settings.maxAliases,
+      onReject: [rejectWith(settings.maxAliases)],
+      propagateOnRejection: false,
+    }) as Plugin,
     maxDirectivesPlugin({
       n: settings.maxDirectives,
       onReject: [rejectWith(settings.maxDirectives)],

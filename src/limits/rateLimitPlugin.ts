@@ -49,19 +49,21 @@ function answer(decision: Decision, res: ServerResponse | undefined): GraphQLErr
  * nothing; the failed password checks among them are braked by `LoginThrottle`.
  */
 export function useRateLimit(limiter: RateLimiter, settings: LimitSettings): Plugin {
+  type Stop = (result: { errors: GraphQLError[] }) => void;
   // A result with the error, not a throw: graphql-ws treats a throwing execute as an internal error.
-  const check = (contextValue: unknown, stop: (result: { errors: GraphQLError[] }) => void) => {
+  function settle(decision: Decision, res: ServerResponse | undefined, stop: Stop): void {
+    const refused = answer(decision, res);
+    if (refused) stop({ errors: [refused] });
+  }
+  function check(contextValue: unknown, stop: Stop): void | Promise<void> {
     const context = contextValue as RequestContext;
     const bucket = bucketOf(context, settings);
     if (!bucket) return;
-    const apply = (decision: Decision) => {
-      const refused = answer(decision, context.res);
-      if (refused) stop({ errors: [refused] });
-    };
     const decision = limiter.take(bucket.key, bucket.limit);
-    if (decision instanceof Promise) return decision.then(apply);
-    apply(decision);
-  };
+    // Only a key's first request in a process waits for the database (src/limits/syncedStore.ts).
+    if (decision instanceof Promise) return decision.then((d) => settle(d, context.res, stop));
+    settle(decision, context.res, stop);
+  }
   return {
     onExecute: ({ args, setResultAndStopExecution }) => check(args.contextValue, setResultAndStopExecution),
     onSubscribe: ({ args, setResultAndStopExecution }) => check(args.contextValue, setResultAndStopExecution),

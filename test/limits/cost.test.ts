@@ -88,10 +88,23 @@ describe("query limits refuse the reported attacks before execution", () => {
     await expectRefused(`{ viewer { member { ${"id ".repeat(30_000)} } } }`, owner.token, /20000 tokens/);
   });
 
-  it("subscriptions over WebSocket are costed too", async () => {
-    const deep = `subscription { changes { resource { linked(field: "accounts", first: 500) { nodes { linked(field: "accounts", first: 500) { nodes { id } } } } } } }`;
-    const errors = await subscribeWsQuery(server.wsUrl, owner.token, deep);
-    expect(JSON.stringify(errors)).toMatch(/cost/);
+  it("subscriptions over WebSocket and SSE are capped too", async () => {
+    const costly = `subscription { changes { resource { linked(field: "accounts", first: 500) { nodes { linked(field: "accounts", first: 500) { nodes { id } } } } } } }`;
+    const deep = `subscription { changes { resource { linked(field: "accounts") { nodes { linked(field: "accounts") { nodes { linked(field: "accounts") { nodes { linked(field: "accounts") { nodes { id } } } } } } } } } } }`;
+    expect(JSON.stringify(await subscribeWsQuery(server.wsUrl, owner.token, costly))).toMatch(/cost/);
+    expect(JSON.stringify(await subscribeWsQuery(server.wsUrl, owner.token, deep))).toMatch(/depth limit/);
+    const sse = await fetch(server.graphqlUrl, {
+      method: "POST",
+      headers: {
+        accept: "text/event-stream",
+        "content-type": "application/json",
+        authorization: `Bearer ${owner.token}`,
+      },
+      body: JSON.stringify({ query: costly }),
+    });
+    const text = await sse.text(); // the stream ends after the error
+    expect(text).toMatch(/BAD_USER_INPUT/);
+    expect(text).toMatch(/cost/);
   });
 
   it("memory stays flat while 20 attack queries arrive at once", async () => {
