@@ -38,6 +38,12 @@ export const LIST_SIZE = 20;
 /** Default pages by field (API.md): `changes` 100, every other connection 50. */
 const DEFAULT_PAGE: Record<string, number> = { changes: 100 };
 const DEFAULT_PAGE_SIZE = 50;
+/**
+ * The largest pages (API.md): a larger `first` counts as the largest, so the resolver refuses it
+ * with its own error naming `first`, which says more than a cost.
+ */
+const MAX_PAGE: Record<string, number> = { changes: 1000 };
+const MAX_PAGE_SIZE = 500;
 
 export interface CostEstimate {
   cost: number;
@@ -138,8 +144,9 @@ function selectionCost(
       const page = pageArgument(selection, walk);
       const hasPageArgs = field.args.some((a) => a.name === "first" || a.name === "last");
       let size = 1;
-      if (hasPageArgs) size = page ?? DEFAULT_PAGE[name] ?? DEFAULT_PAGE_SIZE;
-      else if (isListType(getNullableType(field.type)) && !paged) {
+      if (hasPageArgs) {
+        size = Math.min(page ?? DEFAULT_PAGE[name] ?? DEFAULT_PAGE_SIZE, MAX_PAGE[name] ?? MAX_PAGE_SIZE);
+      } else if (isListType(getNullableType(field.type)) && !paged) {
         size = walk.sizes.get(`${parent.name}.${name}`) ?? LIST_SIZE;
       }
       cost += selectionCost(named, selection.selectionSet, times * Math.max(1, size), hasPageArgs, walk);

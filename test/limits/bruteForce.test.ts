@@ -1,6 +1,7 @@
+import { request } from "node:http";
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GraphQLResponse, gql } from "../helpers/graphql.ts";
+import { type GraphQLResponse, gql, gqlOk } from "../helpers/graphql.ts";
 import { Browser, createClient, discover, REDIRECT_URI, setPassword } from "../helpers/oauth.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
@@ -30,6 +31,33 @@ function basic(target: TestServer, email: string, password: string): Promise<Gra
   return gql(target.graphqlUrl, VIEWER, {}, { headers: { authorization } });
 }
 
+/** Basic from another source address (127.0.0.2), as a client elsewhere would. */
+function basicFrom(email: string, password: string): Promise<{ status: number }> {
+  const { port, pathname } = new URL(server.graphqlUrl);
+  const body = JSON.stringify({ query: VIEWER });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: pathname,
+        method: "POST",
+        localAddress: "127.0.0.2",
+        headers: {
+          "content-type": "application/json",
+          authorization: `Basic ${Buffer.from(`${email}:${password}`).toString("base64")}`,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode ?? 0 }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 function expectLocked(result: GraphQLResponse): number {
   expect(result.status).toBe(429);
   expect(result.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
@@ -37,6 +65,16 @@ function expectLocked(result: GraphQLResponse): number {
   expect(retryAfter).toBeGreaterThanOrEqual(1);
   expect(result.errors?.[0]?.extensions?.retryAfter).toBe(retryAfter);
   return retryAfter;
+}
+
+async function emailOf(token: string): Promise<string> {
+  const data = await gqlOk<{ viewer: { member: { email: string } } }>(
+    server.graphqlUrl,
+    "{ viewer { member { email } } }",
+    {},
+    { token },
+  );
+  return data.viewer.member.email;
 }
 
 const sleep = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000 + 100));
@@ -57,7 +95,7 @@ describe("Basic email/password guessing", () => {
     // email's lock, only by the address's: an attacker elsewhere cannot keep them out).
     const tenant = await server.createTenant();
     await setPassword(server, tenant.token, PASSWORD);
-    const email = "owner1@tenant.example";
+    const email = await emailOf(tenant.token);
     for (let i = 0; i < MAX_FAILURES; i++) await basic(server, email, `again ${i}`);
     await sleep(expectLocked(await basic(server, email, "x")));
     // One more failure past the threshold: twice the first lock.
@@ -68,6 +106,19 @@ describe("Basic email/password guessing", () => {
     await sleep(doubled);
     expect((await basic(server, email, PASSWORD)).status).toBe(200);
     expect((await basic(server, email, "one slip")).status).toBe(401);
+    expect((await basic(server, email, PASSWORD)).status).toBe(200);
+  });
+
+  it("does not hold an address that signed in as the email before: an attacker cannot keep its owner out", async () => {
+    const tenant = await server.createTenant();
+    await setPassword(server, tenant.token, PASSWORD);
+    const email = await emailOf(tenant.token);
+    expect((await basic(server, email, PASSWORD)).status).toBe(200); // the owner, from 127.0.0.1
+    // The attacker, from another address, locks the email for everyone else.
+    for (let i = 0; i < MAX_FAILURES; i++) {
+      expect((await basicFrom(email, `guess ${i}`)).status).toBe(401);
+    }
+    expect((await basicFrom(email, PASSWORD)).status).toBe(429);
     expect((await basic(server, email, PASSWORD)).status).toBe(200);
   });
 
@@ -89,7 +140,7 @@ describe("the OAuth login form", () => {
   it("answers guessing with a 429 page and Retry-After, then signs in once the lock ends", async () => {
     const tenant = await server.createTenant();
     await setPassword(server, tenant.token, PASSWORD);
-    const email = "owner2@tenant.example";
+    const email = await emailOf(tenant.token);
     const client = await createClient(server, { confidential: true });
     const as = await discover(server);
     const url = new URL(as.authorization_endpoint ?? "");
