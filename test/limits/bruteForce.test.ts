@@ -133,7 +133,7 @@ describe("Basic email/password guessing", () => {
     } finally {
       await fresh.close();
     }
-  });
+  }, 60_000); // a second server and a dozen argon2 checks
 });
 
 describe("the OAuth login form", () => {

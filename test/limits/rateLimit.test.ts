@@ -79,7 +79,7 @@ describe("rate limits", () => {
     } finally {
       await fast.close();
     }
-  });
+  }, 60_000); // a second server
 });
 
 describe.runIf(testDbKind === "postgres")("rate limits across processes", () => {
