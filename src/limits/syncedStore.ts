@@ -64,7 +64,17 @@ export class SyncedBucketStore implements BucketStore {
   }
 
   private async takeShared(key: string, intervalMs: number, burstMs: number): Promise<GcraStep> {
-    const step = await this.shared.take(key, intervalMs, burstMs);
+    let step: GcraStep;
+    try {
+      step = await this.shared.take(key, intervalMs, burstMs);
+    } catch (error) {
+      // Fail open: a limiter that cannot reach its buckets must not take the API down with it.
+      // The request is counted locally and added to the shared bucket by a later sync.
+      this.onError(error);
+      const local = gcra(undefined, Date.now(), intervalMs, burstMs);
+      if (!this.local.has(key)) this.local.set(key, { tat: local.tat, pending: intervalMs });
+      return local;
+    }
     const offset = step.now - Date.now();
     this.offset = offset;
     const local = { allowed: step.allowed, tat: step.tat - offset, now: step.now - offset };
