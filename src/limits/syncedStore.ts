@@ -38,6 +38,8 @@ interface LocalBucket {
  */
 export class SyncedBucketStore implements BucketStore {
   private readonly local = new Map<string, LocalBucket>();
+  /** Shared takes not yet returned, by key. */
+  private readonly inflight = new Map<string, number>();
   /** The database clock minus this process's (the shared `tat`s are in database time). */
   private offset = 0;
   private readonly timer: NodeJS.Timeout;
@@ -54,7 +56,9 @@ export class SyncedBucketStore implements BucketStore {
 
   take(key: string, intervalMs: number, burstMs: number): GcraStep | Promise<GcraStep> {
     const bucket = this.local.get(key);
-    if (!bucket) return this.takeShared(key, intervalMs, burstMs);
+    // While a key's shared takes are in flight the local copy does not know them yet: a burst of
+    // first requests is counted by the database, one statement each, until they have all returned.
+    if (!bucket || this.inflight.has(key)) return this.takeShared(key, intervalMs, burstMs);
     const step = gcra(bucket.tat, Date.now(), intervalMs, burstMs);
     if (step.allowed) {
       bucket.tat = step.tat;
@@ -65,6 +69,7 @@ export class SyncedBucketStore implements BucketStore {
 
   private async takeShared(key: string, intervalMs: number, burstMs: number): Promise<GcraStep> {
     let step: GcraStep;
+    this.inflight.set(key, (this.inflight.get(key) ?? 0) + 1);
     try {
       step = await this.shared.take(key, intervalMs, burstMs);
     } catch (error) {
@@ -74,13 +79,18 @@ export class SyncedBucketStore implements BucketStore {
       const local = gcra(undefined, Date.now(), intervalMs, burstMs);
       if (!this.local.has(key)) this.local.set(key, { tat: local.tat, pending: intervalMs });
       return local;
+    } finally {
+      const left = (this.inflight.get(key) ?? 1) - 1;
+      if (left > 0) this.inflight.set(key, left);
+      else this.inflight.delete(key);
     }
     const offset = step.now - Date.now();
     this.offset = offset;
     const local = { allowed: step.allowed, tat: step.tat - offset, now: step.now - offset };
-    // Concurrent first requests of a key: the first to return makes the local copy.
+    // The shared state is fresher than the local copy; what was taken here and not yet added to
+    // it (pending) still counts on top.
     const existing = this.local.get(key);
-    if (existing) existing.tat = Math.max(existing.tat, local.tat);
+    if (existing) existing.tat = Math.max(existing.tat, local.tat + existing.pending);
     else this.local.set(key, { tat: local.tat, pending: 0 });
     return local;
   }
