@@ -2,7 +2,23 @@ import { fail } from "../schema/errors.ts";
 import { effectiveScopes, isAdminRole, type Role, type Scope } from "./roles.ts";
 import type { MemberRow } from "./tables.ts";
 
-export type CredentialKind = "api_key" | "password" | "oauth";
+/** `member`: not a presented credential but the server acting for a member (a webhook's creator). */
+export type CredentialKind = "api_key" | "password" | "oauth" | "member";
+
+/** The credential an actor was verified with, and what it takes to check it again later. */
+export interface CredentialRef {
+  kind: CredentialKind;
+  /** The API key's or OAuth client's id (a change's actor); null for a password or a member. */
+  id: string | null;
+  /**
+   * What a later re-check looks up (see `Authenticator.recheck`): the API key's id, the OAuth
+   * token's hash, a digest of the member's password hash (so a changed password ends it), or the
+   * member's id.
+   */
+  ref: string;
+  /** When it stops working by itself (ms since the epoch); null: it does not expire. */
+  expiresAt: number | null;
+}
 
 /** Who is asking: every credential resolves to one workspace and one member of it. */
 export interface Actor {
@@ -11,7 +27,7 @@ export interface Actor {
   role: Role;
   /** Effective scopes: the credential's scopes narrowed by the member's role. */
   scopes: Scope[];
-  credential: { kind: CredentialKind; id: string | null };
+  credential: CredentialRef;
   /** The member as read when the credential was verified (primes the request's member loader). */
   member: MemberRow;
 }
@@ -31,11 +47,7 @@ export function requireAdmin(actor: Actor): void {
 }
 
 /** The actor of a member acting with `granted` scopes (narrowed by the member's role). */
-export function actorFor(
-  member: MemberRow,
-  granted: readonly Scope[],
-  credential: Actor["credential"],
-): Actor {
+export function actorFor(member: MemberRow, granted: readonly Scope[], credential: CredentialRef): Actor {
   return {
     workspaceId: member.workspaceId,
     memberId: member.id,

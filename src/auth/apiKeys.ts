@@ -4,7 +4,7 @@ import { newId } from "../db/ids.ts";
 import { fail } from "../schema/errors.ts";
 import { type Actor, requireAdmin } from "./actor.ts";
 import type { Authenticator } from "./authenticate.ts";
-import { isAdminRole, roleScopes, type Scope } from "./roles.ts";
+import { isAdminRole, outranks, roleScopes, type Scope } from "./roles.ts";
 import { type ApiKeyRow, apiKeys, members } from "./tables.ts";
 import { displayPrefix, generateApiKeyToken, hashToken } from "./tokens.ts";
 
@@ -50,6 +50,12 @@ export class ApiKeyService {
     // Another workspace's member id is indistinguishable from one that never existed.
     if (!owner)
       throw fail.badInput("memberId", `No member with id ${JSON.stringify(memberId)} in this workspace.`);
+    // A key acts with its member's role: minting one for a higher role would be a promotion.
+    if (outranks(owner.role, actor.role)) {
+      throw fail.forbidden(
+        `You may not issue a key for a member whose role (${owner.role}) is above yours (${actor.role}).`,
+      );
+    }
 
     const ceiling = roleScopes[owner.role].filter((scope) => actor.scopes.includes(scope));
     const scopes = input.scopes ? [...new Set(input.scopes)] : ceiling;

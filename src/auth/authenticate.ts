@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { type Db, queryRows } from "../db/client.ts";
 import { fail } from "../schema/errors.ts";
@@ -29,6 +29,16 @@ interface KeyRow {
   last_used_at: Date | string | null;
 }
 
+interface MemberCheckRow {
+  member_id: string;
+  workspace_id: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  member_created_at: Date | string;
+  password_hash: string | null;
+}
+
 function parseScopes(value: Scope[] | string): Scope[] {
   // postgres.js returns arrays of custom enums as their text form, `{READ,WRITE}`.
   if (Array.isArray(value)) return value;
@@ -38,11 +48,18 @@ function parseScopes(value: Scope[] | string): Scope[] {
     .filter(Boolean) as Scope[];
 }
 
-/** Another domain's bearer tokens (OAuth access tokens): an actor and when it expires, or null. */
-export type TokenVerifier = (
-  token: string,
-  hash: string,
-) => Promise<{ actor: Actor; expiresAt: number } | null>;
+/**
+ * Another domain's bearer tokens (OAuth access tokens), by the token's hash: an actor and when it
+ * expires, or null. Also how `recheck` re-validates such a token, so it must read current state.
+ */
+export type TokenVerifier = (hash: string) => Promise<{ actor: Actor; expiresAt: number } | null>;
+
+/** What a password credential's re-check compares: changes whenever the password does. */
+function passwordDigest(passwordHash: string | null): string {
+  return createHash("sha256")
+    .update(passwordHash ?? "")
+    .digest("base64url");
+}
 
 export class Authenticator {
   private readonly cache = new Map<string, { actor: Actor; expiresAt: number; until: number }>();
@@ -103,7 +120,12 @@ export class Authenticator {
       );
     }
     const member = result.member;
-    const actor = actorFor(member, roleScopes[member.role], { kind: "password", id: null });
+    const actor = actorFor(member, roleScopes[member.role], {
+      kind: "password",
+      id: null,
+      ref: passwordDigest(member.passwordHash),
+      expiresAt: null,
+    });
     if (this.passwordCacheMs > 0 && generation === this.generation) {
       const until = Date.now() + this.passwordCacheMs;
       this.cache.set(key, { actor, expiresAt: Number.POSITIVE_INFINITY, until });
@@ -117,10 +139,10 @@ export class Authenticator {
     const now = Date.now();
     const cached = this.cache.get(hash);
     if (cached && cached.until > now && cached.expiresAt > now) return cached.actor;
-    return this.verifyToken(token, hash, now);
+    return this.verifyToken(hash, now);
   }
 
-  private async verifyToken(token: string, hash: string, now: number): Promise<Actor> {
+  private async verifyToken(hash: string, now: number): Promise<Actor> {
     const [row] = await queryRows<KeyRow>(
       this.db,
       sql`select k.id as key_id, k.workspace_id, k.member_id, m.role, m.email, m.name, m.created_at as member_created_at,
@@ -132,17 +154,20 @@ export class Authenticator {
     if (!row || expiresAt <= now) {
       this.cache.delete(hash);
       if (!row) {
-        for (const verify of this.tokenVerifiers) {
-          const verified = await verify(token, hash);
-          if (verified && verified.expiresAt > now) {
-            this.cache.set(hash, { ...verified, until: now + CACHE_TTL_MS });
-            return verified.actor;
-          }
+        const verified = await this.verifyOtherToken(hash);
+        if (verified) {
+          this.cache.set(hash, { ...verified, until: now + CACHE_TTL_MS });
+          return verified.actor;
         }
       }
       throw fail.unauthenticated("The credential is invalid, expired or revoked.", true);
     }
-    const actor = actorFor(joinedMember(row), parseScopes(row.scopes), { kind: "api_key", id: row.key_id });
+    const actor = actorFor(joinedMember(row), parseScopes(row.scopes), {
+      kind: "api_key",
+      id: row.key_id,
+      ref: row.key_id,
+      expiresAt: row.expires_at ? expiresAt : null,
+    });
     this.cache.set(hash, { actor, expiresAt, until: now + CACHE_TTL_MS });
     const lastUsed = row.last_used_at ? new Date(row.last_used_at).getTime() : 0;
     if (now - lastUsed > LAST_USED_RESOLUTION_MS) {
@@ -151,6 +176,75 @@ export class Authenticator {
         .catch(this.onError);
     }
     return actor;
+  }
+
+  /**
+   * The current state of credentials verified earlier, for what stays open (WebSocket connections,
+   * subscription streams): each actor as it is now — its member's current role, its key's current
+   * scopes — or null when its credential no longer works (revoked, expired, member removed,
+   * password changed, OAuth token revoked or its client deleted). One query per kind of credential,
+   * however many actors; never from the cache.
+   */
+  async recheck(actors: readonly Actor[]): Promise<Map<Actor, Actor | null>> {
+    const keyIds = new Set<string>();
+    const memberIds = new Set<string>();
+    const oauthRefs = new Set<string>();
+    for (const { credential, memberId } of actors) {
+      if (credential.kind === "api_key") keyIds.add(credential.ref);
+      else if (credential.kind === "oauth") oauthRefs.add(credential.ref);
+      else memberIds.add(memberId);
+    }
+    const [keys, currentMembers, tokens] = await Promise.all([
+      keyIds.size
+        ? queryRows<KeyRow>(
+            this.db,
+            sql`select k.id as key_id, k.workspace_id, k.member_id, m.role, m.email, m.name, m.created_at as member_created_at,
+                       k.scopes, k.expires_at, k.last_used_at
+                from api_keys k join members m on m.id = k.member_id
+                where k.id = any(${sql.param([...keyIds])}::text[]) and k.revoked_at is null and m.removed_at is null`,
+          )
+        : [],
+      memberIds.size
+        ? queryRows<MemberCheckRow>(
+            this.db,
+            sql`select id as member_id, workspace_id, email, name, role, created_at as member_created_at, password_hash
+                from members where id = any(${sql.param([...memberIds])}::text[]) and removed_at is null`,
+          )
+        : [],
+      Promise.all([...oauthRefs].map(async (hash) => [hash, await this.verifyOtherToken(hash)] as const)),
+    ]);
+    const keyById = new Map(keys.map((row) => [row.key_id, row]));
+    const memberById = new Map(currentMembers.map((row) => [row.member_id, row]));
+    const tokenByHash = new Map(tokens);
+    const now = Date.now();
+    const result = new Map<Actor, Actor | null>();
+    for (const actor of actors) {
+      const { credential } = actor;
+      let current: Actor | null = null;
+      if (credential.kind === "api_key") {
+        const row = keyById.get(credential.ref);
+        if (row) current = actorFor(joinedMember(row), parseScopes(row.scopes), credential);
+      } else if (credential.kind === "oauth") {
+        current = tokenByHash.get(credential.ref)?.actor ?? null;
+      } else {
+        const row = memberById.get(actor.memberId);
+        const samePassword =
+          credential.kind !== "password" || passwordDigest(row?.password_hash ?? null) === credential.ref;
+        if (row && samePassword) current = actorFor(joinedMember(row), roleScopes[row.role], credential);
+      }
+      const expired = credential.expiresAt !== null && credential.expiresAt <= now;
+      result.set(actor, expired ? null : current);
+    }
+    return result;
+  }
+
+  /** A bearer token that is not an API key, through the other domains' verifiers. */
+  private async verifyOtherToken(hash: string): Promise<{ actor: Actor; expiresAt: number } | null> {
+    for (const verify of this.tokenVerifiers) {
+      const verified = await verify(hash);
+      if (verified && verified.expiresAt > Date.now()) return verified;
+    }
+    return null;
   }
 
   /** Forget every cached verification (after revoking keys, removing members, changing roles). */

@@ -87,7 +87,7 @@ export class MemberService {
 
   async updateRole(actor: Actor, input: { memberId: string; role: Role }): Promise<MemberRow> {
     requireAdmin(actor);
-    return this.db.transaction(async (tx) => {
+    const updated = await this.db.transaction(async (tx) => {
       const target = await this.lockMember(tx, actor, input.memberId);
       this.assertMayManage(actor, target);
       this.assertMayGrant(actor, input.role);
@@ -97,10 +97,13 @@ export class MemberService {
         .set({ role: input.role })
         .where(eq(members.id, target.id))
         .returning();
-      this.auth.invalidate();
       if (!row) throw new Error("update returned no row");
       return row;
     });
+    // After the commit: a verification between an earlier invalidation and the commit would have
+    // cached the old role for the cache's whole window.
+    this.auth.invalidate();
+    return updated;
   }
 
   /** Removes a member: their keys stop working at once, their rows stay for history. */

@@ -32,13 +32,27 @@ export function typeAccessFor(catalog: Catalog, actor: Actor, type: TypeDef): Ac
   return min(roleTypeAccess(catalog, actor.role, type), scopeCap(actor));
 }
 
+/**
+ * createdAt and updatedAt are part of every resource a reader sees (`Resource.createdAt` and
+ * `updatedAt` are non-null), so no field rule hides them; setFieldAccess refuses NONE for them.
+ */
+export function alwaysReadable(field: FieldDef): boolean {
+  return field.column === "created_at" || field.column === "updated_at";
+}
+
 export function fieldAccessFor(catalog: Catalog, actor: Actor, field: FieldDef): Access {
   const type = catalog.typesById.get(field.resourceTypeId);
   if (!type) return "NONE";
   let access = typeAccessFor(catalog, actor, type);
-  if (actor.role !== "OWNER")
+  if (actor.role !== "OWNER" && !alwaysReadable(field))
     access = min(access, catalog.fieldAccess.get(field.id)?.get(actor.role) ?? "WRITE");
   if (field.readOnly) access = min(access, "READ");
+  // A reference (REFERENCE, LINKS, `parent`) into a type the actor cannot read holds ids of
+  // resources that do not exist for them and names that type: the field does not exist either.
+  if (access !== "NONE" && field.referenceTypeId) {
+    const target = catalog.typesById.get(field.referenceTypeId);
+    if (!target || !canReadType(catalog, actor, target)) return "NONE";
+  }
   return access;
 }
 
@@ -71,6 +85,30 @@ export function readableFields(catalog: Catalog, actor: Actor, type: TypeDef): r
     byKey.set(key, fields);
   }
   return fields;
+}
+
+/** A field by key if the actor may read it; for values shown outside `values` (name, parent, …). */
+export function readableField(
+  catalog: Catalog,
+  actor: Actor,
+  type: TypeDef,
+  key: string,
+): FieldDef | undefined {
+  const field = type.fieldsByKey.get(key);
+  return field && canReadField(catalog, actor, field) ? field : undefined;
+}
+
+/**
+ * The types whose resources can be someone's children for the actor: readable types whose
+ * `parent` field it may read (a hidden parent field means the relationship does not exist).
+ */
+export function childTypes(catalog: Catalog, actor: Actor): TypeDef[] {
+  return readableTypes(catalog, actor).filter((type) => readableField(catalog, actor, type, "parent"));
+}
+
+/** The fields of a type the actor may write (what a copy made by the actor carries over). */
+export function writableFields(catalog: Catalog, actor: Actor, type: TypeDef): FieldDef[] {
+  return type.fields.filter((field) => canWriteField(catalog, actor, field));
 }
 
 /** A type by key as the actor sees it: unreadable types do not exist (BAD_USER_INPUT naming `field`). */

@@ -19,3 +19,8 @@ export function effectiveScopes(role: Role, granted: readonly Scope[]): Scope[] 
 export function isAdminRole(role: Role): boolean {
   return role === "OWNER" || role === "ADMIN";
 }
+
+/** Whether `role` is above `other` (OWNER > ADMIN > MEMBER > VIEWER). */
+export function outranks(role: Role, other: Role): boolean {
+  return roles.indexOf(role) < roles.indexOf(other);
+}

@@ -64,6 +64,18 @@ export interface ResolvedFilter {
   resourceIds: string[] | null;
 }
 
+/**
+ * A cursor past the newest numbered change. Taking it would silently skip every change numbered up
+ * to it later, so it is refused, naming the head to resume from.
+ */
+function pastHead(after: number, head: number, argument = "after"): AppError {
+  return fail.badInput(
+    argument,
+    `${argument} "${after}" is past the newest change "${head}" of this workspace; use headCursor.`,
+    { headCursor: String(head) },
+  );
+}
+
 export function parseCursor(value: string | null | undefined, argument = "after"): number | null {
   if (value == null) return null;
   if (!/^\d{1,15}$/.test(value))
@@ -160,12 +172,17 @@ export class ChangeFeed {
   /**
    * Up to `limit` stored changes after `after` matching the filter, with the feed's head and pruning
    * horizon read in the same statement (one snapshot), so "nothing more up to head" is exact.
+   *
+   * `checkCursor`: `after` came from a client, so one past the head is refused (`pastHead`). The
+   * head is read in this very statement, so any id the client has seen — numbered and committed
+   * before it was shown — is at most the head; a head cached anywhere else could be stale.
    */
   async readAfter(
     workspaceId: string,
     after: number | null,
     limit: number,
     filter: ResolvedFilter,
+    checkCursor = false,
   ): Promise<{ records: ChangeRecord[]; head: number; prunedThrough: number; scannedTo: number }> {
     const rows = await queryRows<
       ChangeRecord & { head: number | string; pruned_through: number | string; matched: boolean }
@@ -192,6 +209,7 @@ export class ChangeFeed {
         { oldestCursor: String(prunedThrough), field: "after" },
       );
     }
+    if (checkCursor && after !== null && after > head) throw pastHead(after, head);
     const records = rows.filter((r) => r.matched);
     const start = Math.max(after ?? 0, prunedThrough);
     // A short page means everything up to the head (or the scan window's end) was scanned.
@@ -227,6 +245,7 @@ export class ChangeFeed {
       after,
       Math.max(size, 1),
       filter,
+      true,
     );
     const nodes = records.slice(0, size).flatMap((r) => this.trim(catalog, actor, r, filter) ?? []);
     const endCursor = size === 0 ? (args.after ?? null) : String(scannedTo);

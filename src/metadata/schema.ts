@@ -116,9 +116,10 @@ FieldRef.implement({
     referenceType: t.field({
       type: ResourceTypeRef,
       nullable: true,
-      resolve: ({ field, catalog }) => {
+      description: "REFERENCE / LINKS: the target type; null when the viewer cannot read it.",
+      resolve: ({ field, catalog }, _args, context) => {
         const type = field.referenceTypeId ? catalog.typesById.get(field.referenceTypeId) : undefined;
-        return type ? viewType(type, catalog) : null;
+        return type && canReadType(catalog, actorOf(context), type) ? viewType(type, catalog) : null;
       },
     }),
     resourceType: t.field({

@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { type Actor, requireAdmin, requireScope } from "../auth/actor.ts";
 import { isUniqueViolation } from "../auth/members.ts";
-import { readableTypes, visibleField, visibleType } from "../auth/policy.ts";
+import { alwaysReadable, readableTypes, visibleField, visibleType } from "../auth/policy.ts";
 import type { Role } from "../auth/roles.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import { newId } from "../db/ids.ts";
@@ -356,6 +356,12 @@ export class MetadataService {
     return this.mutate(actor, async (tx, catalog) => {
       const type = visibleType(catalog, actor, input.resourceType, "resourceType");
       const field = visibleField(catalog, actor, type, input.field, "field");
+      if (input.access === "NONE" && alwaysReadable(field)) {
+        throw fail.badInput(
+          "field",
+          `${field.key} is shown on every resource of the type; restrict the type's access instead.`,
+        );
+      }
       await tx
         .insert(fieldAccess)
         .values({ workspaceId: actor.workspaceId, fieldId: field.id, role: input.role, access: input.access })

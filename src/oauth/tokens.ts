@@ -23,7 +23,7 @@ interface TokenRow {
  * client (deleted) or its member (removed) without waiting for its expiry.
  */
 export function oauthTokenVerifier(db: Db): TokenVerifier {
-  return async (_token, hash) => {
+  return async (hash) => {
     const [row] = await queryRows<TokenRow>(
       db,
       sql`select a.model, a.payload, c.id as client_row_id, m.id as member_id, m.workspace_id, m.role,
@@ -36,10 +36,13 @@ export function oauthTokenVerifier(db: Db): TokenVerifier {
     );
     if (!row) return null;
     const payload = typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload;
+    const expiresAt = (payload.exp ?? 0) * 1000;
     const actor = actorFor(joinedMember(row), apiScopesOf(payload.scope), {
       kind: "oauth",
       id: row.client_row_id,
+      ref: hash,
+      expiresAt,
     });
-    return { actor, expiresAt: (payload.exp ?? 0) * 1000 };
+    return { actor, expiresAt };
   };
 }

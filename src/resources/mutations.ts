@@ -48,7 +48,10 @@ const RestoreResourceInput = builder.inputType("RestoreResourceInput", {
 const CopyResourceInput = builder.inputType("CopyResourceInput", {
   fields: (t) => ({
     id: t.id({ required: true }),
-    values: t.field({ type: "JSON", description: "Values to override in the copy." }),
+    values: t.field({
+      type: "JSON",
+      description: "Values to override in the copy. The copy holds the values of the fields you may write.",
+    }),
     idempotencyKey: t.string(),
   }),
 });

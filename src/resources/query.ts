@@ -1,10 +1,11 @@
+import { createHash } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
-import { readableTypes, visibleType } from "../auth/policy.ts";
+import { childTypes, visibleType } from "../auth/policy.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { sqlIdLiteral } from "../metadata/fieldIndexes.ts";
-import { fieldTypes } from "../metadata/fieldTypes.ts";
+import { fieldTypes, InvalidValue, MAX_TEXT, normalizeDateTime } from "../metadata/fieldTypes.ts";
 import { fail } from "../schema/errors.ts";
 import {
   compileFilter,
@@ -56,22 +57,73 @@ interface SortKey {
   cast: SQL;
 }
 
-function encodeCursor(values: unknown[]): string {
-  return Buffer.from(JSON.stringify(values)).toString("base64url");
+/** A cursor longer than this was not made here (three sort values of at most 10,000 characters). */
+const MAX_CURSOR = 50_000;
+
+/**
+ * What a cursor's position means: the sort keys (field ids, so a rename keeps cursors valid) and
+ * their directions, hashed short. A cursor carries it, so one made under another orderBy — whose
+ * values would be compared with the wrong fields — is refused instead of returning an unrelated page.
+ */
+function orderSignature(keys: SortKey[]): string {
+  const spec = keys
+    .map((k) => `${k.target.kind === "id" ? "id" : k.target.field.id}:${k.descending ? "desc" : "asc"}`)
+    .join(",");
+  return createHash("sha256").update(spec).digest("base64url").slice(0, 10);
 }
 
-function decodeCursor(cursor: string, length: number, argument: string): unknown[] {
-  try {
-    const values = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
-    if (Array.isArray(values) && values.length === length && typeof values[length - 1] === "string")
-      return values;
-  } catch {
-    // fall through
+function encodeCursor(signature: string, values: unknown[]): string {
+  return Buffer.from(JSON.stringify({ o: signature, v: values })).toString("base64url");
+}
+
+/**
+ * A cursor value as the keyset compares it, or InvalidValue when it cannot be one: a forged cursor
+ * must be BAD_USER_INPUT, never a database error. Mirrors `cursorValue`.
+ */
+function checkCursorValue(key: SortKey, value: unknown): unknown {
+  if (key.target.kind === "id")
+    return fieldTypes.REFERENCE.coerce(value, { type: "REFERENCE", options: null });
+  if (value === null) return null;
+  const { field } = key.target;
+  if (field.column === "created_at" || field.column === "updated_at") return normalizeDateTime(value);
+  if (fieldTypes[field.type].numeric) {
+    if (typeof value !== "number" || !Number.isFinite(value)) throw new InvalidValue("not a number");
+    return value;
   }
-  throw fail.badInput(
-    argument,
-    `${argument} is not a cursor of this query; pass an endCursor/startCursor it returned.`,
-  );
+  if (typeof value !== "string" || value.length > MAX_TEXT || value.includes("\u0000"))
+    throw new InvalidValue("not a text value");
+  return value;
+}
+
+function decodeCursor(cursor: string, keys: SortKey[], signature: string, argument: string): unknown[] {
+  const notOurs = () =>
+    fail.badInput(
+      argument,
+      `${argument} is not a cursor of this connection; pass a startCursor, endCursor or edge cursor it returned.`,
+    );
+  if (cursor.length > MAX_CURSOR) throw notOurs();
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    throw notOurs();
+  }
+  if (typeof decoded !== "object" || decoded === null) throw notOurs();
+  const { o, v } = decoded as { o?: unknown; v?: unknown };
+  if (typeof o !== "string" || !Array.isArray(v)) throw notOurs();
+  if (o !== signature) {
+    throw fail.badInput(
+      argument,
+      `${argument} is a cursor of another orderBy (or type); pass it with the orderBy it was made with, or start again without ${argument}.`,
+    );
+  }
+  if (v.length !== keys.length) throw notOurs();
+  try {
+    return keys.map((key, i) => checkCursorValue(key, v[i]));
+  } catch (error) {
+    if (error instanceof InvalidValue) throw notOurs();
+    throw error;
+  }
 }
 
 export function pageSize(args: PageArgs, max = MAX_PAGE): { size: number; backward: boolean } {
@@ -130,8 +182,12 @@ function keyset(keys: SortKey[], values: unknown[], reverse: boolean): SQL {
   return sql`(${sql.join(alternatives, sql` or `)})`;
 }
 
-function cursorValues(keys: SortKey[], row: ResourceRow): unknown[] {
-  return keys.map((key) => (key.target.kind === "id" ? row.id : fieldValue(row, key.target.field)));
+/** A row's position in the order of `keys`, as the keyset compares it. */
+function cursorValue(key: SortKey, row: ResourceRow): unknown {
+  if (key.target.kind === "id") return row.id;
+  const value = fieldValue(row, key.target.field);
+  // Non-numeric JSONB values compare as their text (`values ->> id`): a BOOLEAN's is "true"/"false".
+  return typeof value === "boolean" ? String(value) : value;
 }
 
 /** Runs a keyset-paginated query over resources matching `base`, in the order of `keys`. */
@@ -144,8 +200,10 @@ export async function paginate(
   const { size, backward } = pageSize(args);
   const cursorArg = backward ? "before" : "after";
   const cursor = backward ? args.before : args.after;
+  const signature = orderSignature(keys);
   const conditions = [base];
-  if (cursor) conditions.push(keyset(keys, decodeCursor(cursor, keys.length, cursorArg), backward));
+  if (cursor != null)
+    conditions.push(keyset(keys, decodeCursor(cursor, keys, signature, cursorArg), backward));
   const order = sql.join(
     keys.map((k) => sql`${k.expression} ${sql.raw(k.descending !== backward ? "desc" : "asc")}`),
     sql`, `,
@@ -160,7 +218,11 @@ export async function paginate(
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();
-  const cursorAt = (index: number) => encodeCursor(cursorValues(keys, page[index] as ResourceRow));
+  const cursorAt = (index: number) =>
+    encodeCursor(
+      signature,
+      keys.map((key) => cursorValue(key, page[index] as ResourceRow)),
+    );
   let counted: Promise<number> | null = null;
   return {
     nodes: page,
@@ -199,7 +261,10 @@ export async function listResources(
   return paginate(db, sql.join(conditions, sql` and `), sortKeys(catalog, actor, type, args.orderBy), args);
 }
 
-/** A resource's children of every type the actor can read, by id. */
+/**
+ * A resource's children, by id: of every type the actor can read whose `parent` field it may read
+ * (for the others the relationship does not exist).
+ */
 export async function listChildren(
   db: Db,
   actor: Actor,
@@ -207,7 +272,7 @@ export async function listChildren(
   parentId: string,
   args: PageArgs,
 ): Promise<Connection<ResourceRow>> {
-  const typeIds = readableTypes(catalog, actor).map((t) => t.id);
+  const typeIds = childTypes(catalog, actor).map((t) => t.id);
   const base = sql`"resources"."workspace_id" = ${actor.workspaceId} and "resources"."parent_id" = ${parentId}
     and "resources"."deleted_at" is null and "resources"."type_id" = any(${sql.param(typeIds)}::text[])`;
   return paginate(

@@ -1,5 +1,5 @@
 import type { Actor } from "../auth/actor.ts";
-import { visibleField } from "../auth/policy.ts";
+import { readableField, visibleField } from "../auth/policy.ts";
 import { MemberRef } from "../auth/schema.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { ResourceTypeRef, viewType } from "../metadata/schema.ts";
@@ -158,7 +158,7 @@ function linkedPage(
 ): ResourceConnectionShape {
   const live = rows.filter((row): row is ResourceRow => row !== null);
   let start = 0;
-  if (after) {
+  if (after != null) {
     const index = live.findIndex((row) => row.id === after);
     if (index < 0) throw fail.badInput("after", "after is not a cursor of this connection.");
     start = index + 1;
@@ -192,7 +192,11 @@ ResourceRef.implement({
     id: t.exposeID("id"),
     type: t.field({ type: ResourceTypeRef, resolve: (view) => viewType(view.type, view.catalog) }),
     typeKey: t.string({ resolve: (view) => view.type.key }),
-    name: t.string({ nullable: true, resolve: (view) => view.row.name }),
+    name: t.string({
+      nullable: true,
+      description: "null also when the viewer may not read the name field.",
+      resolve: (view) => (readableField(view.catalog, view.actor, view.type, "name") ? view.row.name : null),
+    }),
     values: t.field({
       type: "JSON",
       description: "{ fieldKey: value } for every field the viewer can read.",
@@ -209,9 +213,8 @@ ResourceRef.implement({
       type: ResourceRef,
       nullable: true,
       resolve: async (view, _args, context) => {
-        const parentField = view.type.fieldsByKey.get("parent");
-        if (!view.row.parentId || !parentField) return null;
-        visibleField(view.catalog, view.actor, view.type, "parent");
+        // A hidden field has no value (null, as when unset: an error would tell that one is set).
+        if (!view.row.parentId || !readableField(view.catalog, view.actor, view.type, "parent")) return null;
         const row = await context.loaders.resource.load(view.row.parentId);
         return row ? viewResource(row, view.catalog, view.actor) : null;
       },
@@ -229,8 +232,8 @@ ResourceRef.implement({
       type: MemberRef,
       nullable: true,
       resolve: async (view, _args, context) => {
-        if (!view.row.assigneeId) return null;
-        visibleField(view.catalog, view.actor, view.type, "assignee");
+        if (!view.row.assigneeId || !readableField(view.catalog, view.actor, view.type, "assignee"))
+          return null;
         return context.loaders.member.load(view.row.assigneeId);
       },
     }),
@@ -238,8 +241,8 @@ ResourceRef.implement({
       type: MemberRef,
       nullable: true,
       resolve: async (view, _args, context) => {
-        if (!view.row.createdById) return null;
-        visibleField(view.catalog, view.actor, view.type, "createdBy");
+        if (!view.row.createdById || !readableField(view.catalog, view.actor, view.type, "createdBy"))
+          return null;
         return context.loaders.member.load(view.row.createdById);
       },
     }),

@@ -10,7 +10,13 @@ import { withIdempotency } from "./idempotency.ts";
 import { assertNoCycle, checkReferences } from "./references.ts";
 import { selectResources } from "./rows.ts";
 import { type ResourceRow, resources } from "./tables.ts";
-import { assertRequired, type PreparedValues, prepareValues, type ResourceState } from "./values.ts";
+import {
+  assertRequired,
+  type PreparedValues,
+  prepareValues,
+  type ResourceState,
+  writableState,
+} from "./values.ts";
 import type { WriteOp, WritePath } from "./writePath.ts";
 
 export const MAX_BULK = 100;
@@ -87,7 +93,7 @@ export class ResourceService {
   private async prepareCreate(ctx: Ctx, type: TypeDef, values: unknown, prefix = ""): Promise<WriteOp> {
     const prepared = prepareValues(ctx.catalog, ctx.actor, type, values ?? {}, prefix);
     const state = applyPrepared({ name: null, parentId: null, assigneeId: null, values: {} }, prepared);
-    assertRequired(type, state, prefix);
+    assertRequired(ctx.catalog, ctx.actor, type, state, prefix);
     await checkReferences(ctx.tx, ctx.actor, ctx.catalog, prepared.references, prefix);
     return { kind: "create", type, id: newId("resource"), state, fieldPrefix: prefix };
   }
@@ -252,7 +258,10 @@ export class ResourceService {
     });
   }
 
-  /** A new resource with the same values (new id; `name` unchanged unless overridden). */
+  /**
+   * A new resource with the values of the fields the caller may write (new id; `name` unchanged
+   * unless overridden): fields it may only read or cannot see start empty, as if it had created it.
+   */
   async copy(
     actor: Actor,
     input: { id: string; values?: unknown; idempotencyKey?: string | null },
@@ -269,8 +278,8 @@ export class ResourceService {
           const { row, type } = await this.lock(ctx, input.id);
           const overrides = prepareValues(ctx.catalog, actor, type, input.values ?? {});
           await checkReferences(ctx.tx, actor, ctx.catalog, overrides.references);
-          const state = applyPrepared(stateOf(row), overrides);
-          assertRequired(type, state);
+          const state = applyPrepared(writableState(ctx.catalog, actor, type, row), overrides);
+          assertRequired(ctx.catalog, actor, type, state);
           written = await this.writes.commit(ctx.tx, actor, ctx.catalog, [
             { kind: "create", type, id: newId("resource"), state },
           ]);

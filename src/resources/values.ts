@@ -1,5 +1,5 @@
 import type { Actor } from "../auth/actor.ts";
-import { canReadField, canWriteField, readableFields } from "../auth/policy.ts";
+import { canReadField, canWriteField, readableFields, writableFields } from "../auth/policy.ts";
 import type { Catalog, FieldDef, TypeDef } from "../metadata/catalog.ts";
 import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
 import type { SystemColumn } from "../metadata/systemFields.ts";
@@ -101,14 +101,50 @@ export function prepareValues(
   return prepared;
 }
 
-/** Required custom fields must have a value once a resource exists. */
-export function assertRequired(type: TypeDef, state: ResourceState, fieldPrefix = ""): void {
+/**
+ * Required custom fields must have a value once a resource exists. A required field the actor
+ * cannot read is not named: it does not exist for them, only the refusal does.
+ */
+export function assertRequired(
+  catalog: Catalog,
+  actor: Actor,
+  type: TypeDef,
+  state: ResourceState,
+  fieldPrefix = "",
+): void {
   for (const field of type.fields) {
     if (!field.required) continue;
     const value = field.column === "name" ? state.name : field.column ? "set" : state.values[field.id];
-    if (value === null || value === undefined)
-      throw fail.badInput(`${fieldPrefix}${field.key}`, `${field.key} is required.`);
+    if (value !== null && value !== undefined) continue;
+    if (!canReadField(catalog, actor, field)) {
+      throw fail.badInput(
+        fieldPrefix ? fieldPrefix.replace(/\.$/, "") : "values",
+        "This type requires a value your role cannot set; ask an admin for access.",
+      );
+    }
+    throw fail.badInput(`${fieldPrefix}${field.key}`, `${field.key} is required.`);
   }
+}
+
+/**
+ * The state a copy made by the actor starts from: the values of the fields it may write, nothing
+ * of those it may only read or not see (a copy holds what its maker could have written).
+ */
+export function writableState(
+  catalog: Catalog,
+  actor: Actor,
+  type: TypeDef,
+  row: ResourceRow,
+): ResourceState {
+  const state: ResourceState = { name: null, parentId: null, assigneeId: null, values: {} };
+  for (const field of writableFields(catalog, actor, type)) {
+    const property = field.column ? columnProperty[field.column] : null;
+    if (property === "name" || property === "parentId" || property === "assigneeId")
+      state[property] = row[property];
+    else if (!field.column && row.values[field.id] !== undefined)
+      state.values[field.id] = row.values[field.id];
+  }
+  return state;
 }
 
 /** The value of one field of a row, in API form. */

@@ -1,4 +1,5 @@
 import type { Actor } from "../auth/actor.ts";
+import { canReadField } from "../auth/policy.ts";
 import { type ChangeKind, diffFields, snapshotOf, storedActor } from "../changes/record.ts";
 import type { Sequencer } from "../changes/sequencer.ts";
 import type { StoredFieldChange } from "../changes/tables.ts";
@@ -88,14 +89,23 @@ const NOT_YET_WRITTEN = "1970-01-01T00:00:00.000Z";
 
 const UNIQUE_INDEX = /resources_unique_(fld_[0-9a-z]+)/;
 
-/** A unique-index violation becomes CONFLICT naming the field; anything else is rethrown. */
-function asConflict(error: unknown, catalog: Catalog, fieldPrefix = ""): never {
+/**
+ * A unique-index violation becomes CONFLICT naming the field — unless the actor cannot read it
+ * (say, restoring a resource whose hidden unique value was taken meanwhile): a field that does not
+ * exist for them is not named. Anything else is rethrown.
+ */
+function asConflict(error: unknown, actor: Actor, catalog: Catalog, fieldPrefix = ""): never {
   const messages = [error, (error as { cause?: unknown })?.cause].map((e) => {
     const err = e as { message?: string; constraint_name?: string; constraint?: string } | undefined;
     return `${err?.message ?? ""} ${err?.constraint_name ?? ""} ${err?.constraint ?? ""}`;
   });
   const match = messages.join(" ").match(UNIQUE_INDEX);
   const field = match?.[1] ? catalog.fieldsById.get(match[1]) : undefined;
+  if (field && !canReadField(catalog, actor, field)) {
+    throw fail.conflict(
+      "Another resource already has a value this one holds in a field that must be unique; ask an admin.",
+    );
+  }
   if (field) {
     throw fail.conflict(`Another ${field.key} already has this value; ${field.key} is unique.`, {
       field: `${fieldPrefix}${field.key}`,
@@ -176,7 +186,7 @@ async function apply(
         return await write(WRITE_STATEMENTS.restore, "RESTORED", [], op.before, [op.before.id]);
     }
   } catch (error) {
-    return asConflict(error, catalog, "fieldPrefix" in op ? op.fieldPrefix : "");
+    return asConflict(error, actor, catalog, "fieldPrefix" in op ? op.fieldPrefix : "");
   }
 }
 

@@ -1,16 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ExecutionArgs } from "graphql";
-import { useServer } from "graphql-ws/use/ws";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga } from "graphql-yoga";
 import type { Logger } from "pino";
-import { WebSocketServer } from "ws";
 import type { Actor } from "../auth/actor.ts";
 import { readCredential } from "../auth/credentials.ts";
 import type { DatabaseHandles } from "../db/client.ts";
 import { createOAuthServer } from "../oauth/server.ts";
-import { AppError, fail } from "../schema/errors.ts";
+import { fail } from "../schema/errors.ts";
 import { schema } from "../schema/index.ts";
 import { type Context, createContext } from "./context.ts";
 import type { Env } from "./env.ts";
@@ -22,6 +20,7 @@ import { createErrorMasker } from "./plugins/maskErrors.ts";
 import { useRequestErrorCodes } from "./plugins/requestErrorCodes.ts";
 import { useRequireCredential } from "./plugins/requireCredential.ts";
 import { createServices, type Services } from "./services.ts";
+import { attachWebSocket } from "./websocket.ts";
 
 export interface AppOptions {
   /** With `listen` (PostgreSQL), writes through other processes wake this one's subscribers too. */
@@ -40,8 +39,26 @@ export interface App {
 interface ServerContext {
   req: IncomingMessage;
   res: ServerResponse;
-  /** Set for WebSocket operations, authenticated once at `connection_init`. */
+  /** Set for WebSocket operations, authenticated for each operation (see websocket.ts). */
   wsActor?: Actor;
+}
+
+/** `GET /` is where a first-time user lands: browsers go to GraphiQL, other clients get pointers. */
+function sendRoot(req: IncomingMessage, res: ServerResponse): void {
+  if (req.headers.accept?.includes("text/html")) {
+    res.writeHead(302, { location: "/graphql" }).end();
+    return;
+  }
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(
+    JSON.stringify({
+      service: "plugboard",
+      graphql: "/graphql",
+      health: "/healthz",
+      ready: "/readyz",
+      oauth: "/.well-known/oauth-authorization-server",
+    }),
+  );
 }
 
 /** Builds the whole HTTP + WebSocket server without listening; `main` listens, tests use port 0. */
@@ -93,6 +110,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     logins: services.limits.logins,
   });
 
+  let graphiqlPage: string | undefined;
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -100,7 +118,13 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     graphiql: {
       title: "Plugboard",
       defaultQuery: "{\n  viewer {\n    member { id email role }\n    workspace { name }\n  }\n}\n",
+      // Every request needs a credential: show where the key goes (the Headers tab takes JSON).
+      headers: JSON.stringify({ Authorization: "Bearer <paste your pbk_ key>" }, null, 2),
+      defaultEditorToolsVisibility: "headers",
     },
+    // GraphiQL's scripts and styles inlined from the installed package (yoga's default loads them
+    // from a CDN: a blank page offline). The options are constant, so the ~9 MB page is built once.
+    renderGraphiQL: (options) => (graphiqlPage ??= renderGraphiQL(options)),
     logging: {
       // Yoga logs debug lines on every request: build them only when they will be written.
       debug: (...args) => {
@@ -147,73 +171,21 @@ export function buildApp({ database, env, logger }: AppOptions): App {
         "request",
       );
     });
+    if (path === "/" && (req.method === "GET" || req.method === "HEAD")) return sendRoot(req, res);
     if (handleHealth(path, res, db, services)) return;
     if (refuseLargeBody(req, res)) return;
     if (oauth.handle(req, res, path)) return;
     void yoga(req, res); // Yoga's server context already carries req and res
   });
 
-  const wsServer = new WebSocketServer({ server, path: "/graphql" });
-  const wsHandle = useServer<Record<string, unknown> | undefined, { actor?: Actor }>(
-    {
-      // Authenticated once per connection: 4401 without a credential, 4403 with a bad one.
-      onConnect: async (ctx) => {
-        const request = ctx.extra.request;
-        const headers = new Headers();
-        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        if (typeof authorization === "string") headers.set("authorization", authorization);
-        const apiKey = ctx.connectionParams?.["x-api-key"] ?? ctx.connectionParams?.apiKey;
-        if (typeof apiKey === "string") headers.set("x-api-key", apiKey);
-        const credential = readCredential(headers, request.url ?? "/");
-        if (!credential) {
-          ctx.extra.socket.close(4401, "Unauthorized: send a token in connection_init");
-          return false;
-        }
-        try {
-          if (credential === "malformed") throw fail.unauthenticated("malformed credential", true);
-          (ctx.extra as { actor?: Actor }).actor = await services.auth.authenticate(credential);
-          return true;
-        } catch (error) {
-          if (!(error instanceof AppError)) logger.error({ err: error }, "websocket authentication failed");
-          ctx.extra.socket.close(4403, "Forbidden: the credential is invalid, expired or revoked");
-          return false;
-        }
-      },
-      onSubscribe: async (ctx, _id, params) => {
-        const enveloped = yoga.getEnveloped({
-          req: ctx.extra.request,
-          wsActor: ctx.extra.actor,
-          params,
-        } as unknown as ServerContext);
-        const document = enveloped.parse(params.query);
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) return errors;
-        const contextValue = (await enveloped.contextFactory()) as Context;
-        contextValue.closeConnection = (code, reason) => ctx.extra.socket.close(code, reason);
-        const args: ExecutionArgs = {
-          schema: enveloped.schema,
-          operationName: params.operationName ?? null,
-          document,
-          variableValues: params.variables ?? null,
-          contextValue,
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        };
-        return args;
-      },
-      execute: (args) => (args.rootValue as { execute: typeof import("graphql").execute }).execute(args),
-      subscribe: (args) =>
-        (args.rootValue as { subscribe: typeof import("graphql").subscribe }).subscribe(args),
-    },
-    wsServer,
-  );
+  const webSocket = attachWebSocket(server, yoga, services, logger);
 
   async function close(): Promise<void> {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     // Complete open subscriptions first, so clients get `complete` / the end of the SSE stream.
     await services.subscriptions.close();
-    await wsHandle.dispose();
-    await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    await webSocket.close();
     await yoga.dispose();
     await (await unwatchCatalogs)();
     stopMaintenance();

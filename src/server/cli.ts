@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { and, eq, isNull, sql } from "drizzle-orm";
+import type { Logger } from "pino";
 import { scopes as allScopes, effectiveScopes, roleScopes, type Scope } from "../auth/roles.ts";
 import { apiKeys, members } from "../auth/tables.ts";
 import { displayPrefix, generateApiKeyToken, hashToken } from "../auth/tokens.ts";
@@ -9,18 +10,19 @@ import { migrate } from "../db/migrate.ts";
 import { ConfigError, type Env, loadEnv } from "./env.ts";
 import { createLogger } from "./logger.ts";
 import { serve } from "./main.ts";
-import { openConfiguredDatabase, prepareDatabase } from "./runtime.ts";
+import { openConfiguredDatabase, prepareDatabase, printOwnerKey } from "./runtime.ts";
 
 const usage = `Usage: plugboard <command> [options]
 
 Commands:
-  serve                                   migrate, bootstrap and serve the API (default)
+  serve                                   migrate, bootstrap and serve the API (what npm start runs)
   migrate                                 apply database migrations and exit
   create-workspace --name N --owner-email E [--owner-name M]
                                           create a workspace and its OWNER; prints JSON
                                           { "workspaceId", "memberId", "token" }
   create-api-key --member-id M [--name N] [--scopes READ,WRITE] [--expires-at ISO]
-                                          issue an API key for a member; prints JSON
+                                          issue an API key for a member (--scopes may repeat;
+                                          default: every scope of the member's role); prints JSON
                                           { "apiKeyId", "memberId", "workspaceId", "token" }
 
 Configuration is read from environment variables; see README.md.`;
@@ -45,8 +47,20 @@ async function withDatabase<T>(
   }
 }
 
+/** Migrates and bootstraps for a one-off command; a key generated on the way is shown, apart from its JSON. */
+async function prepareForCommand(
+  database: Awaited<ReturnType<typeof openConfiguredDatabase>>,
+  env: Env,
+  logger: Logger,
+) {
+  const { generatedToken } = await prepareDatabase(database, env, logger);
+  if (generatedToken) printOwnerKey(generatedToken, env);
+}
+
 async function main(argv: string[]): Promise<void> {
-  const [command = "serve", ...rest] = argv;
+  const [command, ...rest] = argv;
+  // No command is a question, not a request to serve: a bare `npx plugboard` prints how to use it.
+  if (command === undefined) throw new UsageError("no command given");
   if (command === "--help" || command === "-h" || command === "help") {
     console.log(usage);
     return;
@@ -78,7 +92,7 @@ async function main(argv: string[]): Promise<void> {
       if (!/^[^\s@]+@[^\s@]+$/.test(ownerEmail))
         throw new UsageError(`--owner-email ${ownerEmail} is not an email`);
       const created = await withDatabase(env, async (database) => {
-        await prepareDatabase(database, env, logger);
+        await prepareForCommand(database, env, logger);
         return createWorkspace(database.db, { name, ownerEmail, ownerName: values["owner-name"] ?? null });
       });
       console.log(JSON.stringify(created));
@@ -90,19 +104,23 @@ async function main(argv: string[]): Promise<void> {
         options: {
           "member-id": { type: "string" },
           name: { type: "string" },
-          scopes: { type: "string" },
+          scopes: { type: "string", multiple: true },
           "expires-at": { type: "string" },
         },
       });
       const memberId = required(values, "member-id");
-      const requested = values.scopes?.split(",").map((s) => s.trim().toUpperCase());
+      // `--scopes READ --scopes WRITE` and `--scopes READ,WRITE` mean the same.
+      const requested = values.scopes
+        ?.flatMap((list) => list.split(","))
+        .map((s) => s.trim().toUpperCase())
+        .filter((s) => s !== "");
       const bad = requested?.filter((s) => !(allScopes as readonly string[]).includes(s));
       if (bad?.length) throw new UsageError(`--scopes: unknown scope ${bad.join(", ")} (READ, WRITE, ADMIN)`);
       const expiresAt = values["expires-at"] ? new Date(values["expires-at"]) : null;
       if (expiresAt && Number.isNaN(expiresAt.getTime()))
         throw new UsageError("--expires-at must be ISO 8601");
       const result = await withDatabase(env, async (database) => {
-        await prepareDatabase(database, env, logger);
+        await prepareForCommand(database, env, logger);
         const [member] = await database.db
           .select()
           .from(members)

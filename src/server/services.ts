@@ -60,7 +60,7 @@ export function createServices(
   const members = new MemberService(db, auth);
   const webhookWorker = new WebhookWorker(backgroundDb, env, logger, changes, catalogs, sequencer);
   members.onRemoved.push(disableCreatorWebhooks, revokeMemberOAuth);
-  const subscriptions = new SubscriptionService(changes, catalogs, db, sequencer, auth, listen, logger);
+  const subscriptions = new SubscriptionService(changes, catalogs, sequencer, auth, listen, logger);
   subscriptions.maxPerCredential = env.PLUGBOARD_MAX_SUBSCRIPTIONS;
   // Writes through other processes wake this process's webhook worker too (LISTEN/NOTIFY); like
   // local advances, only when it has active webhooks (every write's NOTIFY used to cost a pass).

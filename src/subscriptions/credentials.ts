@@ -1,9 +1,7 @@
-import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Actor } from "../auth/actor.ts";
 import type { Authenticator } from "../auth/authenticate.ts";
-import { effectiveScopes, type Role, type Scope } from "../auth/roles.ts";
-import { type Db, queryRows } from "../db/client.ts";
+import type { Scope } from "../auth/roles.ts";
 
 /**
  * How often open subscriptions re-check their credential. It matches the authenticator's cache:
@@ -11,22 +9,27 @@ import { type Db, queryRows } from "../db/client.ts";
  */
 export const CREDENTIAL_RECHECK_MS = 5_000;
 
+/** setTimeout's longest delay; later expiries are left to the periodic pass. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The second look after a local invalidation. */
 const INVALIDATION_RECHECK_MS = 250;
 
 /** A long-lived holder of a credential: told when it changes role or stops being valid. */
 export interface CredentialHolder {
   readonly actor: Actor;
-  /** The member's role changed: trim with the new role from now on. */
+  /** The member's role or the credential's scopes changed: act as this from now on. */
   updateActor(actor: Actor): void;
-  /** The key was revoked or expired, or the member removed. */
+  /** The credential stopped working (revoked, expired, member removed, password changed, …). */
   revoke(): void;
 }
 
 /**
- * Re-validates the credentials of every open subscription with one query per pass (not one per
- * subscription): periodically, and right after any local `Authenticator.invalidate()` (key
- * revoked, member removed, role changed).
+ * Re-validates the credentials of everything open — subscription streams and WebSocket
+ * connections — through `Authenticator.recheck` (one query per kind of credential per pass, not one
+ * per holder): periodically, right after any local `Authenticator.invalidate()` (key or OAuth token
+ * revoked, OAuth client deleted, member removed, role or password changed), and at each
+ * credential's own expiry.
  */
 export class CredentialWatch {
   private readonly holders = new Set<CredentialHolder>();
@@ -36,8 +39,7 @@ export class CredentialWatch {
   private readonly stopListening: () => void;
 
   constructor(
-    private readonly db: Db,
-    auth: Authenticator,
+    private readonly auth: Authenticator,
     private readonly logger: Logger,
   ) {
     this.stopListening = auth.onInvalidate(() => {
@@ -54,7 +56,15 @@ export class CredentialWatch {
       this.timer = setInterval(() => void this.check(), CREDENTIAL_RECHECK_MS);
       this.timer.unref();
     }
+    // A key or token with an end ends its holder then, not at the next periodic pass.
+    const { expiresAt } = holder.actor.credential;
+    const expiry =
+      expiresAt !== null && expiresAt - Date.now() < MAX_TIMER_MS
+        ? setTimeout(() => holder.revoke(), Math.max(0, expiresAt - Date.now()))
+        : null;
+    expiry?.unref();
     return () => {
+      if (expiry) clearTimeout(expiry);
       this.holders.delete(holder);
       if (this.holders.size === 0 && this.timer) {
         clearInterval(this.timer);
@@ -82,7 +92,7 @@ export class CredentialWatch {
           await this.pass();
         } while (this.again);
       } catch (error) {
-        this.logger.warn({ err: error }, "subscription credential check failed; will retry");
+        this.logger.warn({ err: error }, "open credential check failed; will retry");
       } finally {
         this.checking = null;
       }
@@ -93,52 +103,17 @@ export class CredentialWatch {
   private async pass(): Promise<void> {
     if (this.holders.size === 0) return;
     const holders = [...this.holders];
-    const keyIds = new Set<string>();
-    const memberIds = new Set<string>();
-    for (const { actor } of holders) {
-      if (actor.credential.kind === "api_key" && actor.credential.id) keyIds.add(actor.credential.id);
-      memberIds.add(actor.memberId);
-    }
-    const [keys, members] = await Promise.all([
-      keyIds.size
-        ? queryRows<{ id: string; scopes: Scope[] | string }>(
-            this.db,
-            sql`select id, scopes from api_keys
-                where id = any(${sql.param([...keyIds])}::text[]) and revoked_at is null
-                  and (expires_at is null or expires_at > now())`,
-          )
-        : [],
-      queryRows<{ id: string; role: Role }>(
-        this.db,
-        sql`select id, role from members where id = any(${sql.param([...memberIds])}::text[]) and removed_at is null`,
-      ),
-    ]);
-    const scopesByKey = new Map(keys.map((k) => [k.id, parseScopes(k.scopes)]));
-    const roleByMember = new Map(members.map((m) => [m.id, m.role]));
+    const current = await this.auth.recheck(holders.map((holder) => holder.actor));
     for (const holder of holders) {
-      const { actor } = holder;
-      const role = roleByMember.get(actor.memberId);
-      const isKey = actor.credential.kind === "api_key";
-      const granted = isKey ? scopesByKey.get(actor.credential.id ?? "") : actor.scopes;
-      if (!role || !granted) {
-        holder.revoke();
-      } else if (role !== actor.role) {
-        holder.updateActor({
-          ...actor,
-          role,
-          scopes: effectiveScopes(role, granted),
-          member: { ...actor.member, role },
-        });
+      const now = current.get(holder.actor);
+      if (!now) holder.revoke();
+      else if (now.role !== holder.actor.role || !sameScopes(now.scopes, holder.actor.scopes)) {
+        holder.updateActor(now);
       }
     }
   }
 }
 
-function parseScopes(value: Scope[] | string): Scope[] {
-  // postgres.js returns arrays of custom enums as their text form, `{READ,WRITE}`.
-  if (Array.isArray(value)) return value;
-  return value
-    .replace(/^\{|\}$/g, "")
-    .split(",")
-    .filter(Boolean) as Scope[];
+function sameScopes(a: readonly Scope[], b: readonly Scope[]): boolean {
+  return a.length === b.length && a.every((scope) => b.includes(scope));
 }

@@ -9,11 +9,11 @@ import {
   parseCursor,
 } from "../changes/feed.ts";
 import type { Sequencer } from "../changes/sequencer.ts";
-import type { Db, Listen } from "../db/client.ts";
+import type { Listen } from "../db/client.ts";
 import { credentialKey } from "../limits/keys.ts";
 import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
 import { AppError, fail } from "../schema/errors.ts";
-import { CredentialWatch } from "./credentials.ts";
+import { type CredentialHolder, CredentialWatch } from "./credentials.ts";
 import { Notifier } from "./notifier.ts";
 import { ChangeSubscription } from "./subscription.ts";
 import { FeedTail } from "./tail.ts";
@@ -62,14 +62,13 @@ export class SubscriptionService {
   constructor(
     private readonly feed: ChangeFeed,
     private readonly catalogs: CatalogStore,
-    db: Db,
     sequencer: Sequencer,
     auth: Authenticator,
     listen: Listen | undefined,
     private readonly logger: Logger,
   ) {
     this.notifier = new Notifier(sequencer, listen, logger);
-    this.credentials = new CredentialWatch(db, auth, logger);
+    this.credentials = new CredentialWatch(auth, logger);
   }
 
   start(): Promise<void> {
@@ -107,6 +106,14 @@ export class SubscriptionService {
     }
   }
 
+  /**
+   * Watches something long-lived that holds a credential (a WebSocket connection): it is told when
+   * the credential stops working or its member's role changes. Returns the way to stop watching.
+   */
+  watchCredential(holder: CredentialHolder): () => void {
+    return this.credentials.add(holder);
+  }
+
   /** How many streams are open in this process. */
   get size(): number {
     return this.open.size;
@@ -123,7 +130,8 @@ export class SubscriptionService {
     const filter = this.feed.resolveFilter(catalog, actor, options.filter);
     const after = parseCursor(options.after);
     // Reading once up front turns an expired cursor into CURSOR_EXPIRED now, not mid-stream.
-    if (after !== null) await this.feed.readAfter(actor.workspaceId, after, 1, filter);
+    // …and one past the head into BAD_USER_INPUT (it would skip every change numbered up to it).
+    if (after !== null) await this.feed.readAfter(actor.workspaceId, after, 1, filter, true);
     const start = after ?? (await this.feed.head(actor.workspaceId));
     const subscription = new ChangeSubscription(actor, options.filter, start, this.feed);
     subscription.resolve(catalog);

@@ -27,7 +27,12 @@ export async function creatorActor(db: Db, webhook: Pick<WebhookRow, "workspaceI
     );
   if (!member) return null;
   // Not a request credential: the worker acts for the member; reads ignore the credential.
-  return actorFor(member, roleScopes[member.role], { kind: "password", id: null });
+  return actorFor(member, roleScopes[member.role], {
+    kind: "member",
+    id: null,
+    ref: member.id,
+    expiresAt: null,
+  });
 }
 
 /**

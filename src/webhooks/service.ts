@@ -3,7 +3,7 @@ import { type Actor, requireScope } from "../auth/actor.ts";
 import { isAdminRole } from "../auth/roles.ts";
 import { type ChangeFeed, type ChangeFilter, parseCursor } from "../changes/feed.ts";
 import type { Db } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
+import { idKind, newId } from "../db/ids.ts";
 import type { CatalogStore } from "../metadata/catalog.ts";
 import { fail } from "../schema/errors.ts";
 import type { Env } from "../server/env.ts";
@@ -34,6 +34,8 @@ export interface DeliveryPage {
 const MAX_DESCRIPTION = 1000;
 const MAX_OVERLAP_SECONDS = 30 * 86_400;
 const MAX_DELIVERIES_PAGE = 100;
+/** What `newId("delivery")` makes: the prefix and 26 Crockford base32 characters. */
+const DELIVERY_ID = /^[a-z]+_[0-9a-z]{26}$/;
 
 /**
  * Webhook set-up and tear-down. Any member may create one; members see and manage their own,
@@ -255,15 +257,15 @@ export class WebhookService {
   async replay(actor: Actor, input: { id: string; after: string }): Promise<WebhookRow> {
     const current = await this.require(actor, input.id);
     const after = parseCursor(input.after) ?? 0;
-    const head = await this.feed.head(current.workspaceId);
-    if (after > head) throw fail.badInput("after", `after is past the newest change (${head}).`);
-    // Throws CURSOR_EXPIRED (with oldestCursor) when those changes are no longer retained.
-    await this.feed.readAfter(current.workspaceId, after, 1, {
-      typeIds: [],
-      kinds: null,
-      fields: null,
-      resourceIds: null,
-    });
+    // Throws CURSOR_EXPIRED (with oldestCursor) when those changes are no longer retained, and
+    // BAD_USER_INPUT for a cursor past the head (read in the same statement, never stale).
+    await this.feed.readAfter(
+      current.workspaceId,
+      after,
+      1,
+      { typeIds: [], kinds: null, fields: null, resourceIds: null },
+      true,
+    );
     const [row] = await this.db
       .update(webhooks)
       .set({ cursor: after, updatedAt: sql`now()` })
@@ -286,7 +288,16 @@ export class WebhookService {
       throw fail.badInput("first", `first must be between 0 and ${MAX_DELIVERIES_PAGE}.`);
     }
     const conditions = [eq(webhookDeliveries.webhookId, webhook.id)];
-    if (args.after) conditions.push(lt(webhookDeliveries.id, args.after));
+    if (args.after != null) {
+      // The cursor is a delivery id: anything else was not made here (and NUL bytes would be a
+      // database error, not a bad input).
+      if (!DELIVERY_ID.test(args.after) || idKind(args.after) !== "delivery")
+        throw fail.badInput(
+          "after",
+          "after is not a cursor of this connection; pass an endCursor it returned.",
+        );
+      conditions.push(lt(webhookDeliveries.id, args.after));
+    }
     if (args.status) conditions.push(eq(webhookDeliveries.status, args.status));
     const rows = await this.db
       .select()

@@ -169,3 +169,108 @@ export async function memberWithKey(
   );
   return { memberId, keyId: key.createApiKey.apiKey.id, token: key.createApiKey.token };
 }
+
+export interface SseEvent {
+  event: string;
+  data: {
+    data?: { changes: ReceivedChange };
+    errors?: { message: string; extensions?: { code?: string } }[];
+  };
+}
+
+/** Opens `changes` over SSE with `fetch`, parsing the event stream as it arrives. */
+export async function subscribeSse(
+  graphqlUrl: string,
+  token: string | null,
+  variables: Record<string, unknown> = {},
+  authorization = token ? `Bearer ${token}` : null,
+) {
+  const controller = new AbortController();
+  const headers: Record<string, string> = { accept: "text/event-stream", "content-type": "application/json" };
+  if (authorization) headers.authorization = authorization;
+  const response = await fetch(graphqlUrl, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ query: CHANGES, variables }),
+    signal: controller.signal,
+  });
+  const events: SseEvent[] = [];
+  let ended = false;
+  const reading = (async () => {
+    if (!response.body) return;
+    const decoder = new TextDecoder();
+    let buffer = "";
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let boundary = buffer.indexOf("\n\n");
+        while (boundary >= 0) {
+          const block = buffer.slice(0, boundary);
+          buffer = buffer.slice(boundary + 2);
+          boundary = buffer.indexOf("\n\n");
+          const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (data) events.push({ event, data: JSON.parse(data) });
+          else if (event === "complete") events.push({ event, data: {} });
+        }
+      }
+    } catch {
+      // aborted by the test
+    }
+    ended = true;
+  })();
+  return {
+    response,
+    events,
+    ended: () => ended,
+    changes: () => events.flatMap((e) => (e.data.data ? [e.data.data.changes] : [])),
+    close: async () => {
+      controller.abort();
+      await reading;
+    },
+  };
+}
+
+export interface OpenSocket {
+  /** Runs one query or mutation over the socket: its result, or the error graphql-ws reports. */
+  run(query: string, variables?: Record<string, unknown>): Promise<{ data?: unknown; errors?: unknown[] }>;
+  /** Close codes seen so far. */
+  closes: number[];
+  dispose(): Promise<void>;
+}
+
+/** One graphql-ws connection kept open across operations, as a long-running connector keeps it. */
+export function openSocket(wsUrl: string, connectionParams: Record<string, unknown>): OpenSocket {
+  const closes: number[] = [];
+  const client = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams,
+    retryAttempts: 0,
+    lazy: false,
+    // The close is what the tests look at (`closes`); graphql-ws would also print it.
+    onNonLazyError: () => {},
+    on: { closed: (event) => closes.push((event as { code: number }).code) },
+  });
+  return {
+    closes,
+    run: (query, variables = {}) =>
+      new Promise((resolve, reject) => {
+        let result: { data?: unknown; errors?: unknown[] } = {};
+        client.subscribe(
+          { query, variables },
+          {
+            next: (value) => {
+              result = value as typeof result;
+            },
+            error: (error) => (Array.isArray(error) ? resolve({ errors: error }) : reject(error)),
+            complete: () => resolve(result),
+          },
+        );
+      }),
+    dispose: () => client.dispose() as Promise<void>,
+  };
+}

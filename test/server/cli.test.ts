@@ -88,6 +88,47 @@ describe.skipIf(onPostgres)("the CLI on embedded PGlite", { timeout: 120_000 }, 
     await server.stop();
   });
 
+  it("prints usage without a command instead of serving", async () => {
+    const bare = await runCli([], { PLUGBOARD_DATA_DIR: "memory://", PORT: String(freePort()) }, 20_000);
+    expect(bare.code).toBe(64);
+    expect(bare.stderr).toContain("Usage: plugboard <command>");
+    expect(bare.stderr).toContain("serve");
+    expect(bare.stdout).toBe("");
+  });
+
+  it("keeps every --scopes flag and accepts comma lists; a first-start key goes to stderr, not the JSON", async () => {
+    const env = { PLUGBOARD_DATA_DIR: dataDir() };
+    const created = await runCli(
+      ["create-workspace", "--name", "Acme", "--owner-email", "boss@acme.test"],
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    // The empty database was bootstrapped on the way: its key is shown apart from the output.
+    expect(created.stderr).toMatch(/pbk_[A-Za-z0-9_-]{43}/);
+    const workspace = JSON.parse(created.stdout) as { memberId: string; token: string };
+    const scopesOf = async (args: string[]) => {
+      const key = await runCli(["create-api-key", "--member-id", workspace.memberId, ...args], env);
+      expect(key.code, key.stderr).toBe(0);
+      const { apiKeyId } = JSON.parse(key.stdout) as { apiKeyId: string };
+      return apiKeyId;
+    };
+    const repeated = await scopesOf(["--scopes", "READ", "--scopes", "WRITE"]);
+    const listed = await scopesOf(["--scopes", "read, admin"]);
+
+    const server = await startServeProcess(freePort(), env);
+    expect(server.output()).not.toMatch(/pbk_[A-Za-z0-9_-]{43}/); // shown once, by the first command
+    const keys = await gqlOk<{ apiKeys: { id: string; scopes: string[] }[] }>(
+      `${server.url}/graphql`,
+      "{ apiKeys { id scopes } }",
+      {},
+      { token: workspace.token },
+    );
+    await server.stop();
+    const scopes = new Map(keys.apiKeys.map((key) => [key.id, [...key.scopes].sort()]));
+    expect(scopes.get(repeated)).toEqual(["READ", "WRITE"]);
+    expect(scopes.get(listed)).toEqual(["ADMIN", "READ"]);
+  });
+
   it("fails fast on bad configuration, naming the variable", async () => {
     const port = await runCli(["serve"], { PORT: "eighty", PLUGBOARD_DATA_DIR: "memory://" });
     expect(port.code).not.toBe(0);
