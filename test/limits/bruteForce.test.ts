@@ -1,6 +1,8 @@
 import { request } from "node:http";
+import { createClient as createWsClient } from "graphql-ws";
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { type GraphQLResponse, gql, gqlOk } from "../helpers/graphql.ts";
 import { Browser, createClient, discover, REDIRECT_URI, setPassword } from "../helpers/oauth.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
@@ -134,6 +136,47 @@ describe("Basic email/password guessing", () => {
       await fresh.close();
     }
   }, 60_000); // a second server and a dozen argon2 checks
+});
+
+/** WebSockets from their own address (127.0.0.3), so their failures do not lock the others' 127.0.0.1. */
+class WebSocketFromElsewhere extends WebSocket {
+  constructor(url: string, protocols?: string | string[]) {
+    super(url, protocols, { localAddress: "127.0.0.3" });
+  }
+}
+
+/** Opens a graphql-ws connection with Basic in `connection_init`: "connected", or the close code. */
+function connectWs(email: string, password: string): Promise<"connected" | number> {
+  const authorization = `Basic ${Buffer.from(`${email}:${password}`).toString("base64")}`;
+  return new Promise((resolve) => {
+    const client = createWsClient({
+      url: server.wsUrl,
+      webSocketImpl: WebSocketFromElsewhere,
+      connectionParams: { authorization },
+      lazy: false,
+      retryAttempts: 0,
+      onNonLazyError: () => {},
+      on: {
+        connected: () => {
+          resolve("connected");
+          void client.dispose();
+        },
+        closed: (event) => resolve((event as { code: number }).code),
+      },
+    });
+  });
+}
+
+describe("WebSocket connection_init with a password", () => {
+  it("is braked like Basic over HTTP: 4429 while the email is locked", async () => {
+    const tenant = await server.createTenant();
+    await setPassword(server, tenant.token, PASSWORD);
+    const email = await emailOf(tenant.token);
+    for (let i = 0; i < MAX_FAILURES; i++) expect(await connectWs(email, `guess ${i}`)).toBe(4403);
+    expect(await connectWs(email, PASSWORD)).toBe(4429);
+    await sleep(LOCK_SECONDS);
+    expect(await connectWs(email, PASSWORD)).toBe("connected");
+  });
 });
 
 describe("the OAuth login form", () => {
