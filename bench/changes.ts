@@ -31,7 +31,12 @@ const WRITERS = 32;
 const token = "pbk_bench_token_0123456789abcdefghijklmnopqrstuvwxyz";
 
 const url = await freshDatabase("plugboard_bench_changes");
-const env = loadEnv({ DATABASE_URL: url, PLUGBOARD_ADMIN_TOKEN: token, PLUGBOARD_LOG_LEVEL: "warn" });
+const env = loadEnv({
+  DATABASE_URL: url,
+  PLUGBOARD_ADMIN_TOKEN: token,
+  PLUGBOARD_LOG_LEVEL: "warn",
+  PLUGBOARD_RATE_LIMIT: "0",
+});
 const logger = createLogger("warn");
 const database = await openDatabase({ url, dataDir: "memory://", maxConnections: WRITERS + 4 });
 await prepareDatabase(database, env, logger);

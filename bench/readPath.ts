@@ -17,6 +17,7 @@ const env = loadEnv({
   PLUGBOARD_DATA_DIR: "memory://",
   PLUGBOARD_ADMIN_TOKEN: token,
   PLUGBOARD_LOG_LEVEL: "silent",
+  PLUGBOARD_RATE_LIMIT: "0",
 });
 const logger = createLogger("silent");
 const database = await openDatabase({ dataDir: "memory://" });

@@ -6,6 +6,7 @@ import { checkEmailPassword } from "../auth/passwords.ts";
 import { effectiveScopes } from "../auth/roles.ts";
 import { members, workspaces } from "../auth/tables.ts";
 import type { Db } from "../db/client.ts";
+import type { LoginThrottle } from "../limits/bruteForce.ts";
 import { apiScopesOf } from "./scopes.ts";
 import { consentPage, loginPage, messagePage } from "./views.ts";
 
@@ -18,10 +19,12 @@ export interface InteractionDeps {
   csrfSecret: string;
   /** The mount path of the authorization server, e.g. `/oauth`. */
   mountPath: string;
+  logins: LoginThrottle;
 }
 
-function send(res: ServerResponse, status: number, html: string): void {
+function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, {
+    ...headers,
     "content-type": "text/html; charset=utf-8",
     "cache-control": "no-store",
     "x-frame-options": "DENY",
@@ -141,7 +144,17 @@ export async function handleInteraction(
       return;
     }
     const email = form.get("email") ?? "";
+    const address = req.socket.remoteAddress ?? "";
+    const wait = deps.logins.lockedFor(email, address);
+    if (wait > 0) {
+      const error = `Too many failed sign-ins; try again in ${wait} seconds.`;
+      const page = loginPage({ action: `${base}/login`, csrf, clientName, email, error });
+      send(res, 429, page, { "retry-after": String(wait) });
+      return;
+    }
     const result = await checkEmailPassword(db, email, form.get("password") ?? "");
+    if (result.ok) deps.logins.succeeded(email, address);
+    else deps.logins.failed(email, address);
     if (!result.ok) {
       const error =
         result.reason === "ambiguous"

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type Provider from "oidc-provider";
 import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
+import type { LoginThrottle } from "../limits/bruteForce.ts";
 import { handleInteraction } from "./interactions.ts";
 import { loadOrCreateOAuthKeys } from "./keys.ts";
 
@@ -20,6 +21,8 @@ export interface OAuthServerOptions {
   publicUrl: () => string;
   /** Called when tokens are revoked, so verified-token caches forget them at once. */
   onRevoked: () => void;
+  /** Brakes password guessing on the login form (src/limits/bruteForce.ts). */
+  logins: LoginThrottle;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -28,7 +31,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
  * The authorization server at `/oauth`, on the app's own `node:http` server. The provider is built
  * on first use, from keys kept in the database, so every process serves the same issuer and keys.
  */
-export function createOAuthServer({ db, logger, publicUrl, onRevoked }: OAuthServerOptions) {
+export function createOAuthServer({ db, logger, publicUrl, onRevoked, logins }: OAuthServerOptions) {
   let ready: Promise<{ provider: Provider; callback: Handler; csrfSecret: string }> | undefined;
 
   function load() {
@@ -53,7 +56,7 @@ export function createOAuthServer({ db, logger, publicUrl, onRevoked }: OAuthSer
   async function dispatch(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const { provider, callback, csrfSecret } = await load();
     if (path.startsWith(`${OAUTH_MOUNT}/interaction/`)) {
-      await handleInteraction({ provider, db, csrfSecret, mountPath: OAUTH_MOUNT }, req, res, path);
+      await handleInteraction({ provider, db, csrfSecret, mountPath: OAUTH_MOUNT, logins }, req, res, path);
       return;
     }
     const original = req.url ?? "/";

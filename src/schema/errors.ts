@@ -44,4 +44,13 @@ export const fail = {
     new AppError("BAD_USER_INPUT", message, { field, ...extra }),
   conflict: (message: string, extra: Record<string, unknown> = {}) =>
     new AppError("CONFLICT", message, extra),
+  /** HTTP 429 with Retry-After: connector platforms back off and retry instead of dropping the connection. */
+  rateLimited: (message: string, retryAfter: number, headers: Record<string, string> = {}) =>
+    new AppError("RATE_LIMITED", message, {
+      retryAfter,
+      http: { status: 429, headers: { ...headers, "Retry-After": String(retryAfter) } },
+    }),
+  /** HTTP 400 before anything runs: the operation is over one of the limits of src/limits/cost.ts. */
+  tooComplex: (message: string, cost: number, limit: number) =>
+    new AppError("BAD_USER_INPUT", message, { field: "query", cost, limit, http: { status: 400 } }),
 };

@@ -82,12 +82,18 @@ export function buildApp({ database, env, logger }: AppOptions): App {
   const stopMaintenance = startMaintenance(services);
 
   /** The request's actor: synchronous when the credential is in the cache (most requests). */
-  function authenticate(request: Request): Actor | null | Promise<Actor> {
+  function authenticate(request: Request, address: string): Actor | null | Promise<Actor> {
     const credential = readCredential(request.headers, request.url);
     if (credential === "malformed") {
       throw fail.unauthenticated(
         "The Authorization header is malformed; use `Bearer <token>` or Basic.",
         true,
+      );
+    }
+    if (credential?.kind === "password") {
+      // Wrong passwords are counted per email and address; locked ones get 429 (src/limits/bruteForce.ts).
+      return services.limits.logins.guard(credential.email, address, () =>
+        services.auth.authenticate(credential),
       );
     }
     return credential ? services.auth.authenticate(credential) : null;
@@ -102,6 +108,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
         ? env.publicUrl
         : `http://${env.HOST}:${(server.address() as AddressInfo).port}`,
     onRevoked: () => services.auth.invalidate(),
+    logins: services.limits.logins,
   });
 
   let graphiqlPage: string | undefined;
@@ -133,7 +140,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     },
     maskedErrors: { maskError: createErrorMasker(logger) },
     context: (initial) => {
-      const actor = initial.wsActor ?? authenticate(initial.request);
+      const actor = initial.wsActor ?? authenticate(initial.request, initial.req.socket.remoteAddress ?? "");
       return actor instanceof Promise
         ? actor.then((verified) => createContext(services, verified))
         : createContext(services, actor);
@@ -145,6 +152,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
       useRequestErrorCodes(logger),
       useInputLimits(),
       useRequireCredential(),
+      ...services.limits.plugins(),
       useJitExecution(schema),
     ],
   });
@@ -192,6 +200,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     server.closeAllConnections();
     await services.webhookWorker.stop();
     await services.sequencer.stop();
+    await services.limits.close();
   }
 
   return { server, services, close };

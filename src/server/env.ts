@@ -29,6 +29,11 @@ const retrySchedule = z
   .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, "must be comma-separated whole seconds, e.g. 5,300,1800")
   .transform((value) => value.split(",").map((part) => Number(part.trim())));
 
+const count = z.coerce
+  .number({ message: "must be a number" })
+  .int("must be a whole number")
+  .min(0, "must be 0 or more");
+
 const envSchema = z.object({
   PORT: port.default(4000),
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -53,6 +58,22 @@ const envSchema = z.object({
     .default(30),
   /** Seconds a verified Basic email/password is trusted before argon2 runs again; 0 disables. */
   PLUGBOARD_PASSWORD_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(5),
+  // Limits (README "Limits"): query shape and cost, rate limits, the login brake, resource caps.
+  PLUGBOARD_MAX_QUERY_COST: count.min(1).default(200_000),
+  PLUGBOARD_MAX_ANONYMOUS_QUERY_COST: count.min(1).optional(),
+  PLUGBOARD_MAX_QUERY_DEPTH: count.min(1).default(10),
+  PLUGBOARD_MAX_ALIASES: count.default(20),
+  PLUGBOARD_MAX_ROOT_FIELDS: count.min(1).default(20),
+  PLUGBOARD_MAX_DIRECTIVES: count.default(20),
+  PLUGBOARD_MAX_TOKENS: count.min(100).default(20_000),
+  /** Requests per minute per credential (and per address without one); 0 turns the limit off. */
+  PLUGBOARD_RATE_LIMIT: count.default(3000),
+  PLUGBOARD_RATE_LIMIT_ANONYMOUS: count.default(120),
+  PLUGBOARD_LOGIN_MAX_FAILURES: count.min(1).default(10),
+  PLUGBOARD_LOGIN_LOCK_SECONDS: count.min(1).default(30),
+  PLUGBOARD_LOGIN_MAX_LOCK_SECONDS: count.min(1).default(900),
+  PLUGBOARD_MAX_SUBSCRIPTIONS: count.min(1).default(50),
+  PLUGBOARD_MAX_WEBHOOKS: count.min(1).default(100),
   PLUGBOARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

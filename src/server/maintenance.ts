@@ -17,6 +17,7 @@ export function startMaintenance(services: Services): () => void {
       await pruneChanges(db, env.PLUGBOARD_CHANGE_RETENTION_DAYS);
       await pruneIdempotencyKeys(db);
       await purgeDeletedResources(db, env.PLUGBOARD_CHANGE_RETENTION_DAYS);
+      await services.limits.sweep();
     } catch (error) {
       services.logger.warn({ err: error }, "maintenance pass failed; will retry");
     }

@@ -5,6 +5,7 @@ import { MemberService } from "../auth/members.ts";
 import { ChangeFeed } from "../changes/feed.ts";
 import { Sequencer } from "../changes/sequencer.ts";
 import type { DatabaseHandles, Db } from "../db/client.ts";
+import { createLimits, type Limits } from "../limits/index.ts";
 import { CatalogStore } from "../metadata/catalog.ts";
 import { MetadataService } from "../metadata/service.ts";
 import { OAuthClientService } from "../oauth/clients.ts";
@@ -36,6 +37,7 @@ export interface Services {
   webhookWorker: WebhookWorker;
   subscriptions: SubscriptionService;
   oauthClients: OAuthClientService;
+  limits: Limits;
 }
 
 export function createServices(
@@ -59,6 +61,7 @@ export function createServices(
   const webhookWorker = new WebhookWorker(backgroundDb, env, logger, changes, catalogs, sequencer);
   members.onRemoved.push(disableCreatorWebhooks, revokeMemberOAuth);
   const subscriptions = new SubscriptionService(changes, catalogs, sequencer, auth, listen, logger);
+  subscriptions.maxPerCredential = env.PLUGBOARD_MAX_SUBSCRIPTIONS;
   // Writes through other processes wake this process's webhook worker too (LISTEN/NOTIFY); like
   // local advances, only when it has active webhooks (every write's NOTIFY used to cost a pass).
   subscriptions.notifier.subscribeAll({ wake: webhookWorker.feedAdvanced });
@@ -79,5 +82,6 @@ export function createServices(
     webhookWorker,
     subscriptions,
     oauthClients: new OAuthClientService(db, auth, members),
+    limits: createLimits({ db, backgroundDb, listen }, env, logger),
   };
 }

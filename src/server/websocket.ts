@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { ExecutionArgs, GraphQLError } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
@@ -26,6 +26,8 @@ type SocketExtra = {
 };
 
 const CLOSE_FORBIDDEN = 4403;
+/** A locked email or address (HTTP's 429); the reason says when to retry. */
+const CLOSE_TOO_MANY = 4429;
 const FORBIDDEN_REASON = "Forbidden: the credential is invalid, expired or revoked";
 
 /**
@@ -45,13 +47,22 @@ export function attachWebSocket(
   const wsServer = new WebSocketServer({ server, path: "/graphql" });
 
   /** The credential's actor now, or null after closing the socket with 4403. */
-  async function authorize(extra: SocketExtra & { socket: { close(code: number, reason: string): void } }) {
-    if (!extra.credential) return null;
+  async function authorize(
+    extra: SocketExtra & { socket: { close(code: number, reason: string): void }; request: IncomingMessage },
+  ) {
+    const credential = extra.credential;
+    if (!credential) return null;
     try {
-      return await services.auth.authenticate(extra.credential);
+      if (credential.kind !== "password") return await services.auth.authenticate(credential);
+      // Wrong passwords are counted per email and address, as over HTTP (src/limits/bruteForce.ts).
+      const address = extra.request.socket.remoteAddress ?? "";
+      return await services.limits.logins.guard(credential.email, address, () =>
+        services.auth.authenticate(credential),
+      );
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
-      extra.socket.close(CLOSE_FORBIDDEN, FORBIDDEN_REASON);
+      if (error.code === "RATE_LIMITED") extra.socket.close(CLOSE_TOO_MANY, error.message);
+      else extra.socket.close(CLOSE_FORBIDDEN, FORBIDDEN_REASON);
       return null;
     }
   }

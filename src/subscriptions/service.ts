@@ -10,6 +10,7 @@ import {
 } from "../changes/feed.ts";
 import type { Sequencer } from "../changes/sequencer.ts";
 import type { Listen } from "../db/client.ts";
+import { credentialKey } from "../limits/keys.ts";
 import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
 import { AppError, fail } from "../schema/errors.ts";
 import { type CredentialHolder, CredentialWatch } from "./credentials.ts";
@@ -89,6 +90,22 @@ export class SubscriptionService {
     );
   }
 
+  /** Open streams one credential may hold in this process (README "Limits"). */
+  maxPerCredential = Number.POSITIVE_INFINITY;
+
+  private checkOpenLimit(actor: Actor): void {
+    const key = credentialKey(actor);
+    let count = 0;
+    for (const open of this.open) if (credentialKey(open.actor) === key) count++;
+    if (count >= this.maxPerCredential) {
+      throw new AppError(
+        "RATE_LIMITED",
+        `This credential has ${count} open subscriptions, the most it may hold; close one (or reuse one with a wider filter) first.`,
+        { limit: this.maxPerCredential },
+      );
+    }
+  }
+
   /**
    * Watches something long-lived that holds a credential (a WebSocket connection): it is told when
    * the credential stops working or its member's role changes. Returns the way to stop watching.
@@ -108,6 +125,7 @@ export class SubscriptionService {
    */
   async changes(actor: Actor, options: ChangeStreamOptions): Promise<AsyncIterableIterator<ChangeView>> {
     if (this.closed) throw new AppError("INTERNAL_SERVER_ERROR", "The server is shutting down; reconnect.");
+    this.checkOpenLimit(actor);
     const catalog = await this.catalogs.get(actor.workspaceId);
     const filter = this.feed.resolveFilter(catalog, actor, options.filter);
     const after = parseCursor(options.after);

@@ -99,6 +99,20 @@ export class WebhookService {
     }
   }
 
+  /** Each webhook is a delivery loop: a workspace may have `PLUGBOARD_MAX_WEBHOOKS` (README "Limits"). */
+  private async checkQuota(workspaceId: string): Promise<void> {
+    const limit = this.env.PLUGBOARD_MAX_WEBHOOKS;
+    const [row] = await this.db
+      .select({ count: sql<number>`count(*)::int` })
+      .from(webhooks)
+      .where(eq(webhooks.workspaceId, workspaceId));
+    if ((row?.count ?? 0) >= limit) {
+      throw fail.conflict(`This workspace has ${limit} webhooks, the most it may have; delete one first.`, {
+        limit,
+      });
+    }
+  }
+
   async create(
     actor: Actor,
     input: { url: string; filter?: ChangeFilter | null; description?: string | null },
@@ -106,6 +120,7 @@ export class WebhookService {
     requireScope(actor, "READ");
     const filter = await this.checkFilter(actor, input.filter);
     this.checkDescription(input.description);
+    await this.checkQuota(actor.workspaceId);
     // Last: it resolves the host.
     const url = await checkTarget(input.url, this.env.PLUGBOARD_WEBHOOK_ALLOW_PRIVATE);
     const secret = newSecret();
