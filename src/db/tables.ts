@@ -5,3 +5,4 @@ export * from "../metadata/tables.ts";
 export * from "../oauth/tables.ts";
 export * from "../resources/tables.ts";
 export * from "../webhooks/tables.ts";
+export * from "../files/tables.ts";

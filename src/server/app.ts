@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { Actor } from "../auth/actor.ts";
 import { readCredential } from "../auth/credentials.ts";
 import type { DatabaseHandles } from "../db/client.ts";
+import { handleFiles } from "../files/routes.ts";
 import { createOAuthServer } from "../oauth/server.ts";
 import { fail } from "../schema/errors.ts";
 import { schema } from "../schema/index.ts";
@@ -73,14 +74,16 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     return credential ? services.auth.authenticate(credential) : null;
   }
 
+  // With PORT=0 (tests) the public URL's port is the one actually bound.
+  const publicUrl = () =>
+    env.PUBLIC_URL || env.PORT !== 0
+      ? env.publicUrl
+      : `http://${env.HOST}:${(server.address() as AddressInfo).port}`;
+  services.files.publicUrl = publicUrl;
   const oauth = createOAuthServer({
     db,
     logger,
-    // With PORT=0 (tests) the issuer's port is the one actually bound.
-    publicUrl: () =>
-      env.PUBLIC_URL || env.PORT !== 0
-        ? env.publicUrl
-        : `http://${env.HOST}:${(server.address() as AddressInfo).port}`,
+    publicUrl,
     onRevoked: () => services.auth.invalidate(),
   });
 
@@ -138,6 +141,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
       );
     });
     if (handleHealth(path, res, db, services)) return;
+    if (handleFiles(req, res, path, services)) return; // streamed, with its own size limit
     if (refuseLargeBody(req, res)) return;
     if (oauth.handle(req, res, path)) return;
     void yoga(req, res); // Yoga's server context already carries req and res

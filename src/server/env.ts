@@ -53,6 +53,19 @@ const envSchema = z.object({
     .default(30),
   /** Seconds a verified Basic email/password is trusted before argon2 runs again; 0 disables. */
   PLUGBOARD_PASSWORD_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(5),
+  /** The largest file accepted by an upload, in bytes (default 100 MB). */
+  PLUGBOARD_FILE_MAX_BYTES: z.coerce
+    .number({ message: "must be a number of bytes" })
+    .int("must be a whole number of bytes")
+    .min(1, "must be at least 1")
+    .max(2 ** 31 - 1, "must be below 2 GiB")
+    .default(100 * 1024 * 1024),
+  /** Hours an upload may stay unattached to any FILE field before it is deleted. */
+  PLUGBOARD_FILE_ORPHAN_HOURS: z.coerce
+    .number({ message: "must be a number of hours" })
+    .int("must be a whole number of hours")
+    .min(1, "must be at least 1 hour")
+    .default(24),
   PLUGBOARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

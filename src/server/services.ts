@@ -5,6 +5,7 @@ import { MemberService } from "../auth/members.ts";
 import { ChangeFeed } from "../changes/feed.ts";
 import { Sequencer } from "../changes/sequencer.ts";
 import type { DatabaseHandles, Db } from "../db/client.ts";
+import { FileService } from "../files/service.ts";
 import { CatalogStore } from "../metadata/catalog.ts";
 import { MetadataService } from "../metadata/service.ts";
 import { OAuthClientService } from "../oauth/clients.ts";
@@ -36,6 +37,7 @@ export interface Services {
   webhookWorker: WebhookWorker;
   subscriptions: SubscriptionService;
   oauthClients: OAuthClientService;
+  files: FileService;
 }
 
 export function createServices(
@@ -79,5 +81,6 @@ export function createServices(
     webhookWorker,
     subscriptions,
     oauthClients: new OAuthClientService(db, auth, members),
+    files: new FileService(db, backgroundDb, env, catalogs),
   };
 }

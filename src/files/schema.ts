@@ -1,0 +1,157 @@
+import DataLoader from "dataloader";
+import { GraphQLScalarType } from "graphql";
+import { visibleField } from "../auth/policy.ts";
+import { MemberRef } from "../auth/schema.ts";
+import { ResourceRef } from "../resources/schema.ts";
+import { builder } from "../schema/builder.ts";
+import { fail } from "../schema/errors.ts";
+import { NodeRef, registerNode } from "../schema/node.ts";
+import { actorOf, type Context } from "../server/context.ts";
+import type { FileRow } from "./tables.ts";
+
+function isBlob(value: unknown): value is Blob & { name?: string } {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Blob).stream === "function" &&
+    typeof (value as Blob).size === "number"
+  );
+}
+
+builder.addScalarType(
+  "Upload",
+  new GraphQLScalarType({
+    name: "Upload",
+    description:
+      "A file sent as a part of a GraphQL multipart request (github.com/jaydenseric/graphql-multipart-request-spec).",
+    serialize: () => {
+      throw new Error("Upload is an input-only scalar.");
+    },
+    parseValue: (value) => {
+      if (!isBlob(value)) throw fail.badInput("file", "file must be a file part of a multipart request.");
+      return value;
+    },
+    parseLiteral: () => {
+      throw fail.badInput("file", "file must be a file part of a multipart request, not a literal.");
+    },
+  }),
+);
+
+/** Files by id for one request, batched across a page of resources. */
+const fileLoaders = new WeakMap<Context, DataLoader<string, FileRow | null>>();
+function fileLoader(context: Context): DataLoader<string, FileRow | null> {
+  let loader = fileLoaders.get(context);
+  if (!loader) {
+    const actor = actorOf(context);
+    loader = new DataLoader(async (ids) => {
+      const rows = await context.services.files.byIds(actor.workspaceId, ids);
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => byId.get(id) ?? null);
+    });
+    fileLoaders.set(context, loader);
+  }
+  return loader;
+}
+
+export const FileRef = builder.objectRef<FileRow>("File").implement({
+  description:
+    "A stored file. FILE field values hold these ids; the bytes are at `GET /files/:id` (with a credential) or at `url`.",
+  interfaces: [NodeRef],
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    name: t.exposeString("name", { description: "The uploader's file name (no path)." }),
+    contentType: t.exposeString("contentType", {
+      description:
+        "As served: checked against the bytes; anything a browser could run is application/octet-stream.",
+    }),
+    size: t.int({ description: "Bytes.", resolve: (f) => f.size ?? 0 }),
+    sha256: t.string({
+      description: "Hex SHA-256 of the bytes; also the download's ETag.",
+      resolve: (f) => f.sha256 ?? "",
+    }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    createdBy: t.field({
+      type: MemberRef,
+      nullable: true,
+      resolve: (f, _args, context) => context.loaders.member.load(f.createdById),
+    }),
+    url: t.string({
+      description:
+        "A download link that needs no credential, valid for `expiresIn` seconds (default 3600, at most 604800).",
+      args: { expiresIn: t.arg.int() },
+      resolve: (f, { expiresIn }, context) => context.services.files.signedUrl(f, expiresIn),
+    }),
+  }),
+});
+
+registerNode("file", "File", async (id, context) => {
+  const [row] = await context.services.files.readable(actorOf(context), [id]);
+  return row ?? null;
+});
+
+builder.queryFields((t) => ({
+  file: t.field({
+    type: FileRef,
+    nullable: true,
+    description: "A file you can read; null for unknown ids and files you cannot see.",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, { id }, context) => {
+      const [row] = await context.services.files.readable(actorOf(context), [String(id)]);
+      return row ?? null;
+    },
+  }),
+  files: t.field({
+    type: [FileRef],
+    description:
+      "The files of `ids` you can read, in order (unknown ones left out): resolves the ids of a change or webhook payload in one call.",
+    args: { ids: t.arg.idList({ required: true }) },
+    resolve: (_root, { ids }, context) => {
+      if (ids.length > 500) throw fail.badInput("ids", "At most 500 ids at once.");
+      return context.services.files.readable(actorOf(context), ids.map(String));
+    },
+  }),
+}));
+
+builder.objectField(ResourceRef, "files", (t) =>
+  t.field({
+    type: [FileRef],
+    description:
+      "The files of a FILE field, with their names, types, sizes and download links (`values` holds only the ids).",
+    args: { field: t.arg.string({ required: true }) },
+    resolve: async (view, { field: key }, context) => {
+      const field = visibleField(view.catalog, view.actor, view.type, key, "field");
+      if (field.type !== "FILE") throw fail.badInput("field", `${key} is not a FILE field.`);
+      const ids = (view.row.values[field.id] as string[] | undefined) ?? [];
+      const rows = await fileLoader(context).loadMany(ids);
+      return rows.filter((row): row is FileRow => row !== null && !(row instanceof Error));
+    },
+  }),
+);
+
+const UploadFileInput = builder.inputType("UploadFileInput", {
+  fields: (t) => ({
+    file: t.field({ type: "Upload", required: true }),
+    name: t.string({ description: "The file name to keep; default: the part's file name." }),
+  }),
+});
+
+builder.mutationField("uploadFile", (t) =>
+  t.field({
+    type: builder.simpleObject("UploadFilePayload", {
+      fields: (f) => ({ file: f.field({ type: FileRef }) }),
+    }),
+    description:
+      "Stores a file sent by the GraphQL multipart request spec; put its id in a FILE field to attach it. For large files, `POST /files` streams.",
+    args: { input: t.arg({ type: UploadFileInput, required: true }) },
+    resolve: async (_root, { input }, context) => {
+      const part = input.file;
+      const file = await context.services.files.upload(actorOf(context), {
+        name: input.name ?? part.name ?? null,
+        declaredType: part.type,
+        declaredLength: part.size,
+        body: part.stream() as unknown as AsyncIterable<Uint8Array>,
+      });
+      return { file };
+    },
+  }),
+);

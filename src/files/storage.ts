@@ -1,0 +1,55 @@
+import { sql } from "drizzle-orm";
+import { type Db, queryRows } from "../db/client.ts";
+
+/**
+ * Where a file's bytes live. Only the database store exists today: fixed-size `bytea` chunks, so
+ * embedded PGlite and PostgreSQL both work with no extra service, and a Range read fetches only the
+ * chunks it covers. A bucket store would implement the same two methods.
+ */
+export interface FileStore {
+  /** Stores piece `seq` (every piece but the last is exactly `CHUNK_BYTES`). */
+  put(fileId: string, seq: number, bytes: Uint8Array): Promise<void>;
+  /** Bytes `[start, end)` of a stored file, in order, a chunk at a time. */
+  read(fileId: string, start: number, end: number): AsyncGenerator<Uint8Array>;
+}
+
+/** 1 MiB: large enough that per-row overhead is noise, small enough to hold a few in memory. */
+export const CHUNK_BYTES = 1024 * 1024;
+
+export class DatabaseFileStore implements FileStore {
+  /** `db` should be the pool (backgroundDb): megabyte statements would stall pipelined requests. */
+  constructor(private readonly db: Db) {}
+
+  async put(fileId: string, seq: number, bytes: Uint8Array): Promise<void> {
+    await this.db.execute(
+      sql`insert into file_chunks (file_id, seq, data) values (${fileId}, ${seq}, ${bytes})`,
+    );
+  }
+
+  private async chunk(fileId: string, seq: number): Promise<Uint8Array> {
+    const [row] = await queryRows<{ data: Uint8Array }>(
+      this.db,
+      sql`select data from file_chunks where file_id = ${fileId} and seq = ${seq}`,
+    );
+    if (!row) throw new Error(`chunk ${seq} of ${fileId} is missing`);
+    return row.data;
+  }
+
+  async *read(fileId: string, start: number, end: number): AsyncGenerator<Uint8Array> {
+    if (end <= start) return;
+    const first = Math.floor(start / CHUNK_BYTES);
+    const last = Math.floor((end - 1) / CHUNK_BYTES);
+    // One chunk is fetched ahead while the previous one is written to the socket.
+    let next = this.chunk(fileId, first);
+    for (let seq = first; seq <= last; seq++) {
+      const data = await next;
+      if (seq < last) {
+        next = this.chunk(fileId, seq + 1);
+        next.catch(() => {}); // surfaced by the await above if the reader is still there
+      }
+      const from = seq === first ? start - seq * CHUNK_BYTES : 0;
+      const to = seq === last ? end - seq * CHUNK_BYTES : data.length;
+      yield data.subarray(from, to);
+    }
+  }
+}
