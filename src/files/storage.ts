@@ -20,19 +20,26 @@ export class DatabaseFileStore implements FileStore {
   /** `db` should be the pool (backgroundDb): megabyte statements would stall pipelined requests. */
   constructor(private readonly db: Db) {}
 
+  /*
+   * Bytes cross the driver as text (base64 in, hex out), decoded by native code on both sides:
+   * PGlite encodes a Uint8Array parameter byte by byte in JavaScript (~3 MB/s); as base64 text the
+   * same insert runs at ~18 MB/s, and reads go from ~10 to ~80 MB/s. postgres.js sends bytea as
+   * hex text anyway.
+   */
   async put(fileId: string, seq: number, bytes: Uint8Array): Promise<void> {
+    const base64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
     await this.db.execute(
-      sql`insert into file_chunks (file_id, seq, data) values (${fileId}, ${seq}, ${bytes})`,
+      sql`insert into file_chunks (file_id, seq, data) values (${fileId}, ${seq}, decode(${base64}, 'base64'))`,
     );
   }
 
   private async chunk(fileId: string, seq: number): Promise<Uint8Array> {
-    const [row] = await queryRows<{ data: Uint8Array }>(
+    const [row] = await queryRows<{ hex: string }>(
       this.db,
-      sql`select data from file_chunks where file_id = ${fileId} and seq = ${seq}`,
+      sql`select encode(data, 'hex') as hex from file_chunks where file_id = ${fileId} and seq = ${seq}`,
     );
     if (!row) throw new Error(`chunk ${seq} of ${fileId} is missing`);
-    return row.data;
+    return Buffer.from(row.hex, "hex");
   }
 
   async *read(fileId: string, start: number, end: number): AsyncGenerator<Uint8Array> {
