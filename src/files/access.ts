@@ -1,9 +1,10 @@
-import { type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
 import { canReadField, canReadType } from "../auth/policy.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import type { Catalog, FieldDef } from "../metadata/catalog.ts";
-import type { FileRow } from "./tables.ts";
+import { fail } from "../schema/errors.ts";
+import { type FileRow, files } from "./tables.ts";
 
 /** The FILE fields the actor may read, on types it may read: the only ways to an attached file. */
 export function readableFileFields(catalog: Catalog, actor: Actor): FieldDef[] {
@@ -45,4 +46,38 @@ export async function readableFiles(
     reachable = new Set(found.map((row) => row.id));
   }
   return mine.filter((row) => (row.attachedAt ? reachable.has(row.id) : row.createdById === actor.memberId));
+}
+
+/**
+ * FILE values name files of the actor's workspace that the actor can read; anything else —
+ * unknown, another workspace's, another member's unattached upload — is BAD_USER_INPUT naming the
+ * field, exactly as if the id never existed. The files are marked attached in the writing
+ * transaction, which makes them readable through the field and exempt from the orphan purge.
+ */
+export async function checkFileReferences(
+  tx: Db,
+  actor: Actor,
+  catalog: Catalog,
+  references: { field: FieldDef; ids: string[] }[],
+  fieldPrefix = "",
+): Promise<void> {
+  const ids = [...new Set(references.flatMap((r) => r.ids))];
+  const rows = await tx
+    .select()
+    .from(files)
+    .where(and(eq(files.workspaceId, actor.workspaceId), inArray(files.id, ids)));
+  const readable = new Set((await readableFiles(tx, catalog, actor, rows)).map((row) => row.id));
+  for (const { field, ids: given } of references) {
+    const missing = given.find((id) => !readable.has(id));
+    if (missing) {
+      throw fail.badInput(
+        `${fieldPrefix}${field.key}`,
+        `${missing} is not a file you can read; upload with POST /files or uploadFile and use the id it returns.`,
+      );
+    }
+  }
+  const unattached = rows.filter((row) => !row.attachedAt).map((row) => row.id);
+  if (unattached.length > 0) {
+    await tx.update(files).set({ attachedAt: sql`now()` }).where(inArray(files.id, unattached));
+  }
 }
