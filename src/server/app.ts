@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createFetch } from "@whatwg-node/fetch";
 import { createYoga } from "graphql-yoga";
 import type { Logger } from "pino";
 import type { Actor } from "../auth/actor.ts";
@@ -13,7 +14,7 @@ import { schema } from "../schema/index.ts";
 import { type Context, createContext } from "./context.ts";
 import type { Env } from "./env.ts";
 import { handleHealth } from "./health.ts";
-import { refuseLargeBody, useStreamedBodyLimit } from "./limits.ts";
+import { type BodyLimit, MAX_BODY_BYTES, refuseLargeBody, useStreamedBodyLimit } from "./limits.ts";
 import { startMaintenance } from "./maintenance.ts";
 import { useJitExecution } from "./plugins/jit.ts";
 import { createErrorMasker } from "./plugins/maskErrors.ts";
@@ -42,6 +43,9 @@ interface ServerContext {
   /** Set for WebSocket operations, authenticated for each operation (see websocket.ts). */
   wsActor?: Actor;
 }
+
+/** File parts one GraphQL multipart request may carry. */
+const MAX_UPLOAD_FILES = 5;
 
 /** Builds the whole HTTP + WebSocket server without listening; `main` listens, tests use port 0. */
 export function buildApp({ database, env, logger }: AppOptions): App {
@@ -87,8 +91,23 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     onRevoked: () => services.auth.invalidate(),
   });
 
+  // uploadFile (GraphQL multipart): Yoga's parser holds file parts in memory and has no size limit
+  // of its own, so every part is bounded here; large files belong on the streamed POST /files.
+  const maxFileBytes = env.PLUGBOARD_FILE_MAX_BYTES;
+  const bodyLimit: BodyLimit = (type) =>
+    type?.toLowerCase().startsWith("multipart/form-data")
+      ? MAX_BODY_BYTES + MAX_UPLOAD_FILES * maxFileBytes
+      : MAX_BODY_BYTES;
   const yoga = createYoga<ServerContext, Context>({
     schema,
+    fetchAPI: createFetch({
+      formDataLimits: {
+        fileSize: maxFileBytes,
+        files: MAX_UPLOAD_FILES,
+        fieldSize: MAX_BODY_BYTES,
+        parts: MAX_UPLOAD_FILES + 2,
+      },
+    }),
     graphqlEndpoint: "/graphql",
     landingPage: false,
     graphiql: {
@@ -114,7 +133,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     // Bodies are limited by refuseLargeBody (declared length) and useStreamedBodyLimit (chunked).
     maxRequestBodySize: false,
     plugins: [
-      useStreamedBodyLimit(),
+      useStreamedBodyLimit(bodyLimit),
       useRequestErrorCodes(),
       useRequireCredential(),
       useJitExecution(schema),
@@ -142,7 +161,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     });
     if (handleHealth(path, res, db, services)) return;
     if (handleFiles(req, res, path, services)) return; // streamed, with its own size limit
-    if (refuseLargeBody(req, res)) return;
+    if (refuseLargeBody(req, res, bodyLimit)) return;
     if (oauth.handle(req, res, path)) return;
     void yoga(req, res); // Yoga's server context already carries req and res
   });

@@ -23,12 +23,17 @@ export function createErrorMasker(logger: Logger) {
       const code = error.extensions?.code;
       if (isAppErrorCode(code)) return error;
       if (!original || isGraphQLError(original)) {
+        // Yoga's multipart parser refuses an oversize file part with HTTP 413 and a code of its own.
+        const status = (error.extensions?.http as { status?: number } | undefined)?.status;
         return new GraphQLError(error.message, {
           nodes: error.nodes,
           source: error.source,
           positions: error.positions,
           path: error.path,
-          extensions: { ...(error.extensions ?? {}), code: "BAD_USER_INPUT" },
+          extensions: {
+            ...(error.extensions ?? {}),
+            code: status === 413 ? "PAYLOAD_TOO_LARGE" : "BAD_USER_INPUT",
+          },
         });
       }
       logger.error({ err: original, path: error.path }, "unexpected error in an operation");
