@@ -155,3 +155,30 @@ builder.mutationField("uploadFile", (t) =>
     },
   }),
 );
+
+const ImportFileFromUrlInput = builder.inputType("ImportFileFromUrlInput", {
+  fields: (t) => ({
+    url: t.string({
+      required: true,
+      description: "An http(s) URL on a public address that answers 200 with the file.",
+    }),
+    name: t.string({
+      description:
+        "The file name to keep; default: the response's Content-Disposition, else the URL's last segment.",
+    }),
+  }),
+});
+
+builder.mutationField("importFileFromUrl", (t) =>
+  t.field({
+    type: builder.simpleObject("ImportFileFromUrlPayload", {
+      fields: (f) => ({ file: f.field({ type: FileRef }) }),
+    }),
+    description:
+      "Fetches a file from a URL (as Zapier and Make hand files around) and stores it; the same address checks as webhook URLs apply.",
+    args: { input: t.arg({ type: ImportFileFromUrlInput, required: true }) },
+    resolve: async (_root, { input }, context) => ({
+      file: await context.services.files.importFromUrl(actorOf(context), input),
+    }),
+  }),
+);

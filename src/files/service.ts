@@ -9,6 +9,7 @@ import type { Env } from "../server/env.ts";
 import { readableFiles } from "./access.ts";
 import { SNIFF_BYTES, servedContentType } from "./contentTypes.ts";
 import { cleanFileName } from "./disposition.ts";
+import { FileImporter } from "./importer.ts";
 import { DEFAULT_URL_SECONDS, MAX_URL_SECONDS, UrlSigner } from "./signing.ts";
 import { CHUNK_BYTES, DatabaseFileStore, type FileStore } from "./storage.ts";
 import { type FileRow, files } from "./tables.ts";
@@ -33,6 +34,7 @@ export class FileService {
   readonly store: FileStore;
   readonly signer: UrlSigner;
   readonly maxBytes: number;
+  readonly importer: FileImporter;
   /** The server's public origin; app.ts replaces it when the port is only known after listening. */
   publicUrl: () => string;
 
@@ -46,6 +48,17 @@ export class FileService {
     this.signer = new UrlSigner(backgroundDb);
     this.maxBytes = env.PLUGBOARD_FILE_MAX_BYTES;
     this.publicUrl = () => env.publicUrl;
+    this.importer = new FileImporter(this, env.PLUGBOARD_WEBHOOK_ALLOW_PRIVATE);
+  }
+
+  /** Stores the file a URL serves (see FileImporter). */
+  importFromUrl(actor: Actor, input: { url: string; name?: string | null }): Promise<FileRow> {
+    requireScope(actor, "WRITE");
+    return this.importer.import(actor, input);
+  }
+
+  close(): Promise<void> {
+    return this.importer.close();
   }
 
   /**

@@ -182,6 +182,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     await Promise.race([closed, timeout]);
     server.closeAllConnections();
     await services.webhookWorker.stop();
+    await services.files.close();
     await services.sequencer.stop();
   }
 
