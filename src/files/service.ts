@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Actor, requireScope } from "../auth/actor.ts";
-import { type Db, queryRows } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
 import { newId } from "../db/ids.ts";
 import type { CatalogStore } from "../metadata/catalog.ts";
 import { AppError, fail } from "../schema/errors.ts";
@@ -171,19 +171,5 @@ export class FileService {
       throw fail.badInput("expiresIn", `expiresIn must be between 1 and ${MAX_URL_SECONDS} seconds.`);
     }
     return `${this.publicUrl()}/files/${file.id}?${await this.signer.sign(file.id, seconds)}`;
-  }
-
-  /**
-   * Deletes uploads never attached to a FILE field within `hours`, and unfinished uploads (a crash
-   * mid-stream). Attached files are kept: the change log and restorable resources may name them.
-   */
-  async purgeOrphans(db: Db, hours: number): Promise<number> {
-    const rows = await queryRows<{ id: string }>(
-      db,
-      sql`delete from files where attached_at is null
-            and created_at < now() - make_interval(hours => ${hours})
-          returning id`,
-    );
-    return rows.length;
   }
 }
