@@ -1,6 +1,4 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
 import type { Actor } from "../auth/actor.ts";
 import { readCredential } from "../auth/credentials.ts";
@@ -150,7 +148,25 @@ async function download(
     res.end();
     return;
   }
-  await pipeline(Readable.from(services.files.store.read(file.id, start, end)), res);
+  await writeAll(res, services.files.store.read(file.id, start, end));
+}
+
+/**
+ * Writes chunks one at a time, each only after the previous has been handed to the socket: the
+ * store reuses its buffer, and a slow client holds back reading instead of filling memory.
+ */
+async function writeAll(res: ServerResponse, chunks: AsyncGenerator<Uint8Array>): Promise<void> {
+  const gone = new Promise<never>((_, reject) =>
+    res.once("close", () => reject(new Error("the client closed the connection"))),
+  );
+  gone.catch(() => {});
+  for await (const chunk of chunks) {
+    const written = new Promise<void>((resolve, reject) =>
+      res.write(chunk, (error) => (error ? reject(error) : resolve())),
+    );
+    await Promise.race([written, gone]);
+  }
+  res.end();
 }
 
 const FILE_PATH = /^\/files\/([a-z]{2,4}_[0-9a-z]{1,40})$/;
