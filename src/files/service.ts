@@ -23,6 +23,9 @@ export interface UploadInput {
   body: AsyncIterable<Uint8Array>;
 }
 
+/** Chunk inserts in flight during an upload: on PostgreSQL each runs on its own pool connection. */
+const WRITES_IN_FLIGHT = 3;
+
 export function tooLarge(limit: number): AppError {
   return new AppError("PAYLOAD_TOO_LARGE", `The file is larger than the limit of ${limit} bytes.`, {
     limit,
@@ -62,7 +65,7 @@ export class FileService {
   }
 
   /**
-   * Streams a body into storage a chunk at a time (one chunk written while the next arrives), so
+   * Streams a body into storage a chunk at a time (a few chunks written while the next arrives), so
    * memory stays at a few MiB whatever the size. A failed or oversize upload leaves nothing.
    */
   async upload(actor: Actor, input: UploadInput): Promise<FileRow> {
@@ -76,7 +79,7 @@ export class FileService {
       contentType: "application/octet-stream",
       createdById: actor.memberId,
     });
-    let inflight: Promise<void> = Promise.resolve();
+    const inflight: Promise<void>[] = [];
     try {
       const hash = createHash("sha256");
       let size = 0;
@@ -87,8 +90,10 @@ export class FileService {
       const flush = async () => {
         const bytes = pending.subarray(0, filled);
         head ??= Uint8Array.prototype.slice.call(bytes, 0, SNIFF_BYTES);
-        await inflight;
-        inflight = this.store.put(id, seq++, bytes);
+        if (inflight.length >= WRITES_IN_FLIGHT) await inflight.shift();
+        const put = this.store.put(id, seq++, bytes);
+        put.catch(() => {}); // awaited in turn, or together at the end
+        inflight.push(put);
         pending = Buffer.allocUnsafe(CHUNK_BYTES);
         filled = 0;
       };
@@ -105,7 +110,7 @@ export class FileService {
         }
       }
       if (filled > 0) await flush();
-      await inflight;
+      await Promise.all(inflight);
       const [row] = await this.db
         .update(files)
         .set({
@@ -118,7 +123,7 @@ export class FileService {
         .returning();
       return row as FileRow;
     } catch (error) {
-      await inflight.catch(() => {});
+      await Promise.allSettled(inflight);
       await this.db.delete(files).where(eq(files.id, id));
       throw error;
     }

@@ -18,6 +18,7 @@ export interface FileStore {
 
 /** 1 MiB: large enough that per-row overhead is noise, small enough to hold a few in memory. */
 export const CHUNK_BYTES = 1024 * 1024;
+const READS_AHEAD = 2;
 
 export class DatabaseFileStore implements FileStore {
   /** `db` should be the pool (backgroundDb): megabyte statements would stall pipelined requests. */
@@ -50,16 +51,23 @@ export class DatabaseFileStore implements FileStore {
     if (end <= start) return;
     const first = Math.floor(start / CHUNK_BYTES);
     const last = Math.floor((end - 1) / CHUNK_BYTES);
-    // One chunk is fetched ahead while the previous one is written to the socket.
-    let next = this.chunk(fileId, first);
+    // Two chunks are fetched ahead while the current one is written to the socket.
+    const ahead: Promise<string>[] = [];
+    let fetched = first;
+    const fetchAhead = () => {
+      while (ahead.length < READS_AHEAD && fetched <= last) {
+        const chunk = this.chunk(fileId, fetched++);
+        chunk.catch(() => {}); // surfaced by the await below if the reader is still there
+        ahead.push(chunk);
+      }
+    };
     // One buffer per read, decoded into again for each chunk (see `read`'s contract).
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     for (let seq = first; seq <= last; seq++) {
-      const data = buffer.subarray(0, buffer.write(await next, "base64"));
-      if (seq < last) {
-        next = this.chunk(fileId, seq + 1);
-        next.catch(() => {}); // surfaced by the await above if the reader is still there
-      }
+      fetchAhead();
+      const text = (await ahead.shift()) as string;
+      fetchAhead();
+      const data = buffer.subarray(0, buffer.write(text, "base64"));
       const from = seq === first ? start - seq * CHUNK_BYTES : 0;
       const to = seq === last ? end - seq * CHUNK_BYTES : data.length;
       yield data.subarray(from, to);
