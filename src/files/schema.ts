@@ -2,11 +2,12 @@ import DataLoader from "dataloader";
 import { GraphQLScalarType } from "graphql";
 import { visibleField } from "../auth/policy.ts";
 import { MemberRef } from "../auth/schema.ts";
-import { ResourceRef } from "../resources/schema.ts";
+import { ResourceRef, type ResourceView, viewResource } from "../resources/schema.ts";
 import { builder } from "../schema/builder.ts";
 import { fail } from "../schema/errors.ts";
 import { NodeRef, registerNode } from "../schema/node.ts";
 import { actorOf, type Context } from "../server/context.ts";
+import type { UploadInput } from "./service.ts";
 import type { FileRow } from "./tables.ts";
 
 function isBlob(value: unknown): value is Blob & { name?: string } {
@@ -128,30 +129,82 @@ builder.objectField(ResourceRef, "files", (t) =>
   }),
 );
 
+/**
+ * `resourceId` + `field` on an upload: append the new file to that FILE field in the same request.
+ * Checked before any byte is stored; the append is an `updateResource` at the version read, so a
+ * concurrent change to the resource is a CONFLICT (retry) rather than a lost value.
+ */
+interface AttachTarget {
+  resourceId?: string | number | null;
+  field?: string | null;
+}
+
+async function storeAndAttach(
+  context: Context,
+  target: AttachTarget,
+  store: () => Promise<FileRow>,
+): Promise<{ file: FileRow; resource: ResourceView | null }> {
+  const actor = actorOf(context);
+  if (!target.resourceId !== !target.field) {
+    throw fail.badInput(
+      target.field ? "resourceId" : "field",
+      "Give resourceId and field together, or neither.",
+    );
+  }
+  if (!target.resourceId || !target.field) return { file: await store(), resource: null };
+  const row = await context.loaders.resource.load(String(target.resourceId));
+  if (!row) throw fail.badInput("resourceId", `No resource ${target.resourceId} that you can see.`);
+  const catalog = await context.catalog();
+  const type = catalog.typesById.get(row.typeId);
+  if (!type) throw fail.badInput("resourceId", `No resource ${target.resourceId} that you can see.`);
+  const field = visibleField(catalog, actor, type, target.field, "field");
+  if (field.type !== "FILE") throw fail.badInput("field", `${field.key} is not a FILE field.`);
+  const file = await store();
+  const current = (row.values[field.id] as string[] | undefined) ?? [];
+  const updated = await context.services.resources.update(actor, {
+    id: row.id,
+    values: { [field.key]: [...current, file.id] },
+    expectedVersion: row.version,
+  });
+  return { file, resource: viewResource(updated, catalog, actor) };
+}
+
+const filePayload = (name: string) =>
+  builder.simpleObject(name, {
+    fields: (f) => ({
+      file: f.field({ type: FileRef }),
+      resource: f.field({
+        type: ResourceRef,
+        nullable: true,
+        description: "The resource the file was added to, when resourceId and field were given.",
+      }),
+    }),
+  });
+
 const UploadFileInput = builder.inputType("UploadFileInput", {
   fields: (t) => ({
     file: t.field({ type: "Upload", required: true }),
     name: t.string({ description: "The file name to keep; default: the part's file name." }),
+    resourceId: t.id({ description: "With `field`: append the file to this resource's FILE field." }),
+    field: t.string({ description: "A FILE field's key on the resource `resourceId`." }),
   }),
 });
 
 builder.mutationField("uploadFile", (t) =>
   t.field({
-    type: builder.simpleObject("UploadFilePayload", {
-      fields: (f) => ({ file: f.field({ type: FileRef }) }),
-    }),
+    type: filePayload("UploadFilePayload"),
     description:
-      "Stores a file sent by the GraphQL multipart request spec; put its id in a FILE field to attach it. For large files, `POST /files` streams.",
+      "Stores a file sent by the GraphQL multipart request spec; put its id in a FILE field to attach it (or give resourceId and field). For large files, `POST /files` streams.",
     args: { input: t.arg({ type: UploadFileInput, required: true }) },
-    resolve: async (_root, { input }, context) => {
+    resolve: (_root, { input }, context) => {
       const part = input.file;
-      const file = await context.services.files.upload(actorOf(context), {
+      const upload: UploadInput = {
         name: input.name ?? part.name ?? null,
         declaredType: part.type,
         declaredLength: part.size,
         body: part.stream() as unknown as AsyncIterable<Uint8Array>,
-      });
-      return { file };
+      };
+      return storeAndAttach(context, input, () => context.services.files.upload(actorOf(context), upload));
     },
   }),
 );
@@ -166,19 +219,20 @@ const ImportFileFromUrlInput = builder.inputType("ImportFileFromUrlInput", {
       description:
         "The file name to keep; default: the response's Content-Disposition, else the URL's last segment.",
     }),
+    resourceId: t.id({ description: "With `field`: append the file to this resource's FILE field." }),
+    field: t.string({ description: "A FILE field's key on the resource `resourceId`." }),
   }),
 });
 
 builder.mutationField("importFileFromUrl", (t) =>
   t.field({
-    type: builder.simpleObject("ImportFileFromUrlPayload", {
-      fields: (f) => ({ file: f.field({ type: FileRef }) }),
-    }),
+    type: filePayload("ImportFileFromUrlPayload"),
     description:
       "Fetches a file from a URL (as Zapier and Make hand files around) and stores it; the same address checks as webhook URLs apply.",
     args: { input: t.arg({ type: ImportFileFromUrlInput, required: true }) },
-    resolve: async (_root, { input }, context) => ({
-      file: await context.services.files.importFromUrl(actorOf(context), input),
-    }),
+    resolve: (_root, { input }, context) =>
+      storeAndAttach(context, input, () =>
+        context.services.files.importFromUrl(actorOf(context), { url: input.url, name: input.name }),
+      ),
   }),
 );

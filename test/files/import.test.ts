@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, api, firstError } from "../helpers/api.ts";
+import { type Api, api, createResource, firstError } from "../helpers/api.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { sha256 } from "./helpers.ts";
 
@@ -59,6 +59,16 @@ describe("importFileFromUrl", () => {
     });
     const named = await client(open).ok(IMPORT, { url: `${originUrl}/report`, name: "nov.csv" });
     expect(named.importFileFromUrl.file.name).toBe("nov.csv");
+
+    await client(open).ok(
+      `mutation { createField(input: { resourceType: "account", key: "reports", name: "Reports", type: FILE }) { field { id } } }`,
+    );
+    const account = await createResource(client(open), "account", { name: "Acme" });
+    const attached = await client(open).ok(
+      `mutation($url: String!, $id: ID) { importFileFromUrl(input: { url: $url, resourceId: $id, field: "reports" }) { file { id } resource { values } } }`,
+      { url: `${originUrl}/report`, id: account.id },
+    );
+    expect(attached.importFileFromUrl.resource.values.reports).toEqual([attached.importFileFromUrl.file.id]);
   });
 
   it("refuses private addresses through the webhook SSRF guard", async () => {

@@ -63,6 +63,33 @@ describe("uploadFile (GraphQL multipart request spec)", () => {
     expect(await download.text()).toBe("quarterly numbers\n");
   });
 
+  it("appends the file to a resource's FILE field when given resourceId and field", async () => {
+    const first = await createResource(owner, "account", { name: "Wayne" });
+    const attach = `mutation($file: Upload!, $id: ID, $field: String) {
+      uploadFile(input: { file: $file, resourceId: $id, field: $field }) { file { id } resource { id values version } } }`;
+    const send = (name: string, variables: Record<string, unknown>) =>
+      post(
+        form([
+          ["operations", JSON.stringify({ query: attach, variables: { file: null, ...variables } })],
+          ["map", JSON.stringify({ 0: ["variables.file"] })],
+          ["0", new Blob([name]), name],
+        ]),
+      );
+    const one = (await send("one.txt", { id: first.id, field: "logo" })).body.data.uploadFile;
+    const two = (await send("two.txt", { id: first.id, field: "logo" })).body.data.uploadFile;
+    expect(two.resource.values.logo).toEqual([one.file.id, two.file.id]);
+    expect(two.resource.version).toBe(first.version + 2);
+
+    const before = (await server.database.db.query.files.findMany()).length;
+    const wrongField = await send("x.txt", { id: first.id, field: "name" });
+    expect(wrongField.body.errors[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "field" });
+    const unknown = await send("x.txt", { id: "res_doesnotexist1", field: "logo" });
+    expect(unknown.body.errors[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "resourceId" });
+    const half = await send("x.txt", { id: first.id });
+    expect(half.body.errors[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "field" });
+    expect((await server.database.db.query.files.findMany()).length).toBe(before);
+  });
+
   it("takes several files in one request, each mapped to its variable", async () => {
     const query = `mutation($a: Upload!, $b: Upload!) {
       a: uploadFile(input: { file: $a }) { file { name size } }
