@@ -126,6 +126,30 @@ describe("FILE field values", () => {
     expect((await download(member, file.id)).status).toBe(200);
   });
 
+  it("puts file ids in the changes feed, which files(ids) turns into names and links", async () => {
+    const account = await createResource(owner, "account", { name: "Wonka" });
+    const file = await upload(server.url, owner.token, new Blob(["recipe"]), {
+      name: "recipe.txt",
+      type: "text/plain",
+    });
+    await owner.ok(UPDATE, { id: account.id, values: { contract: [file.id] } });
+    let change: Data;
+    const query = `query($id: ID!) { changes(first: 10, filter: { resourceIds: [$id], kinds: [UPDATED] }) {
+      nodes { snapshot fields { key added removed } } } }`;
+    for (const deadline = Date.now() + 10_000; !change && Date.now() < deadline; ) {
+      change = (await viewer.ok(query, { id: account.id })).changes.nodes[0];
+      if (!change) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(change.snapshot.contract).toEqual([file.id]);
+    expect(change.fields).toEqual([{ key: "contract", added: [file.id], removed: [] }]);
+    const resolved = await viewer.ok(`query($ids: [ID!]!) { files(ids: $ids) { name url } }`, {
+      ids: change.fields[0].added,
+    });
+    expect(resolved.files).toEqual([
+      { name: "recipe.txt", url: expect.stringContaining(`/files/${file.id}?`) },
+    ]);
+  });
+
   it("lets an attached file be reused by anyone who can read it, and a deleted resource's files stay", async () => {
     const file = await upload(server.url, owner.token, new Blob(["shared"]));
     const first = await createResource(owner, "account", { name: "Hooli", contract: [file.id] });
