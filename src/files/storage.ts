@@ -32,9 +32,15 @@ export class DatabaseFileStore implements FileStore {
    */
   async put(fileId: string, seq: number, bytes: Uint8Array): Promise<void> {
     const base64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
-    await this.db.execute(
-      sql`insert into file_chunks (file_id, seq, data) values (${fileId}, ${seq}, decode(${base64}, 'base64'))`,
-    );
+    // Without waiting for the WAL flush (~50% faster on PostgreSQL): the upload's final update
+    // commits synchronously, and flushing its WAL record flushes every earlier one, these included.
+    // A crash before then leaves an unfinished upload, which the orphan purge removes.
+    await this.db.transaction(async (tx) => {
+      await tx.execute(sql`set local synchronous_commit = off`);
+      await tx.execute(
+        sql`insert into file_chunks (file_id, seq, data) values (${fileId}, ${seq}, decode(${base64}, 'base64'))`,
+      );
+    });
   }
 
   /** A chunk as base64 text (PostgreSQL breaks its lines every 76 characters; Node skips them). */
