@@ -11,7 +11,7 @@ const config: CodegenConfig = {
         useTypeImports: true,
         enumsAsTypes: true,
         avoidOptionals: { field: true, inputValue: false, object: false },
-        scalars: { DateTime: "string", JSON: "unknown", ID: "string" },
+        scalars: { DateTime: "string", JSON: "unknown", ID: "string", Upload: "Blob" },
       },
     },
   },

@@ -15,6 +15,7 @@ export const idPrefixes = {
   webhook: "whk",
   delivery: "dlv",
   oauthClient: "oac",
+  file: "fil",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

@@ -2,6 +2,7 @@
 export * from "../auth/tables.ts";
 export * from "../changes/tables.ts";
 export * from "../limits/tables.ts";
+export * from "../files/tables.ts";
 export * from "../metadata/tables.ts";
 export * from "../oauth/tables.ts";
 export * from "../resources/tables.ts";

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
 import { canReadType } from "../auth/policy.ts";
 import { type Db, queryRows } from "../db/client.ts";
+import { checkFileReferences } from "../files/access.ts";
 import type { Catalog } from "../metadata/catalog.ts";
 import { fail } from "../schema/errors.ts";
 import type { References } from "./values.ts";
@@ -56,6 +57,8 @@ export async function checkReferences(
         throw fail.badInput(`${fieldPrefix}${field.key}`, `${missing} is not a member of this workspace.`);
     }
   }
+  if (references.files.length > 0)
+    await checkFileReferences(tx, actor, catalog, references.files, fieldPrefix);
 }
 
 /** Refuses a parent that is the resource itself or one of its descendants. */

@@ -28,6 +28,8 @@ export interface ResourceState {
 export interface References {
   resources: { field: FieldDef; ids: string[] }[];
   members: { field: FieldDef; ids: string[] }[];
+  /** FILE values: files of the workspace the writer can read (see `checkFileReferences`). */
+  files: { field: FieldDef; ids: string[] }[];
 }
 
 export interface PreparedValues {
@@ -58,7 +60,11 @@ export function prepareValues(
       `${fieldPrefix}values`.replace(/\.$/, ""),
       "values must be a JSON object of { fieldKey: value }.",
     );
-  const prepared: PreparedValues = { columns: {}, values: {}, references: { resources: [], members: [] } };
+  const prepared: PreparedValues = {
+    columns: {},
+    values: {},
+    references: { resources: [], members: [], files: [] },
+  };
   for (const [key, raw] of Object.entries(input)) {
     const field = type.fieldsByKey.get(key);
     const name = `${fieldPrefix}${key}`;
@@ -96,6 +102,7 @@ export function prepareValues(
       if (field.type === "REFERENCE" || field.type === "LINKS")
         prepared.references.resources.push({ field, ids });
       if (field.type === "MEMBER") prepared.references.members.push({ field, ids });
+      if (field.type === "FILE") prepared.references.files.push({ field, ids });
     }
   }
   return prepared;

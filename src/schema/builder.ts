@@ -11,6 +11,8 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date | string };
     // biome-ignore lint/complexity/noBannedTypes: `{}` is "any non-null value", what the JSON scalar gives.
     JSON: { Input: {} | null; Output: unknown };
+    /** A file part of a GraphQL multipart request (a WHATWG Blob/File). */
+    Upload: { Input: Blob & { name?: string }; Output: never };
   };
 }>({ plugins: [SimpleObjectsPlugin], defaultFieldNullability: false });
 

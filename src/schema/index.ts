@@ -11,6 +11,7 @@ import "../webhooks/mutations.ts";
 import "../subscriptions/schema.ts";
 import "../auth/passwordSchema.ts";
 import "../oauth/schema.ts";
+import "../files/schema.ts";
 import { lexicographicSortSchema } from "graphql";
 import { builder } from "./builder.ts";
 

@@ -2,18 +2,20 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
+import { createFetch } from "@whatwg-node/fetch";
 import { createYoga } from "graphql-yoga";
 import type { Logger } from "pino";
 import type { Actor } from "../auth/actor.ts";
 import { readCredential } from "../auth/credentials.ts";
 import type { DatabaseHandles } from "../db/client.ts";
+import { handleFiles } from "../files/routes.ts";
 import { createOAuthServer } from "../oauth/server.ts";
 import { fail } from "../schema/errors.ts";
 import { schema } from "../schema/index.ts";
 import { type Context, createContext } from "./context.ts";
 import type { Env } from "./env.ts";
 import { handleHealth } from "./health.ts";
-import { refuseLargeBody, useStreamedBodyLimit } from "./limits.ts";
+import { type BodyLimit, MAX_BODY_BYTES, refuseLargeBody, useStreamedBodyLimit } from "./limits.ts";
 import { startMaintenance } from "./maintenance.ts";
 import { useInputLimits } from "./plugins/inputLimits.ts";
 import { useJitExecution } from "./plugins/jit.ts";
@@ -43,6 +45,9 @@ interface ServerContext {
   /** Set for WebSocket operations, authenticated for each operation (see websocket.ts). */
   wsActor?: Actor;
 }
+
+/** File parts one GraphQL multipart request may carry. */
+const MAX_UPLOAD_FILES = 5;
 
 /** `GET /` is where a first-time user lands: browsers go to GraphiQL, other clients get pointers. */
 function sendRoot(req: IncomingMessage, res: ServerResponse): void {
@@ -99,21 +104,38 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     return credential ? services.auth.authenticate(credential) : null;
   }
 
+  // With PORT=0 (tests) the public URL's port is the one actually bound.
+  const publicUrl = () =>
+    env.PUBLIC_URL || env.PORT !== 0
+      ? env.publicUrl
+      : `http://${env.HOST}:${(server.address() as AddressInfo).port}`;
+  services.files.publicUrl = publicUrl;
   const oauth = createOAuthServer({
     db,
     logger,
-    // With PORT=0 (tests) the issuer's port is the one actually bound.
-    publicUrl: () =>
-      env.PUBLIC_URL || env.PORT !== 0
-        ? env.publicUrl
-        : `http://${env.HOST}:${(server.address() as AddressInfo).port}`,
+    publicUrl,
     onRevoked: () => services.auth.invalidate(),
     logins: services.limits.logins,
   });
 
   let graphiqlPage: string | undefined;
+  // uploadFile (GraphQL multipart): Yoga's parser holds file parts in memory and has no size limit
+  // of its own, so every part is bounded here; large files belong on the streamed POST /files.
+  const maxFileBytes = env.PLUGBOARD_FILE_MAX_BYTES;
+  const bodyLimit: BodyLimit = (type) =>
+    type?.toLowerCase().startsWith("multipart/form-data")
+      ? MAX_BODY_BYTES + MAX_UPLOAD_FILES * maxFileBytes
+      : MAX_BODY_BYTES;
   const yoga = createYoga<ServerContext, Context>({
     schema,
+    fetchAPI: createFetch({
+      formDataLimits: {
+        fileSize: maxFileBytes,
+        files: MAX_UPLOAD_FILES,
+        fieldSize: MAX_BODY_BYTES,
+        parts: MAX_UPLOAD_FILES + 2,
+      },
+    }),
     graphqlEndpoint: "/graphql",
     landingPage: false,
     graphiql: {
@@ -148,7 +170,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     // Bodies are limited by refuseLargeBody (declared length) and useStreamedBodyLimit (chunked).
     maxRequestBodySize: false,
     plugins: [
-      useStreamedBodyLimit(),
+      useStreamedBodyLimit(bodyLimit),
       useRequestErrorCodes(logger),
       useInputLimits(),
       useRequireCredential(),
@@ -178,7 +200,8 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     });
     if (path === "/" && (req.method === "GET" || req.method === "HEAD")) return sendRoot(req, res);
     if (handleHealth(path, res, db, services)) return;
-    if (refuseLargeBody(req, res)) return;
+    if (handleFiles(req, res, path, services)) return; // streamed, with its own size limit
+    if (refuseLargeBody(req, res, bodyLimit)) return;
     if (oauth.handle(req, res, path)) return;
     void yoga(req, res); // Yoga's server context already carries req and res
   });
@@ -199,6 +222,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     await Promise.race([closed, timeout]);
     server.closeAllConnections();
     await services.webhookWorker.stop();
+    await services.files.close();
     await services.sequencer.stop();
     await services.limits.close();
   }

@@ -74,6 +74,19 @@ const envSchema = z.object({
   PLUGBOARD_LOGIN_MAX_LOCK_SECONDS: count.min(1).default(900),
   PLUGBOARD_MAX_SUBSCRIPTIONS: count.min(1).default(50),
   PLUGBOARD_MAX_WEBHOOKS: count.min(1).default(100),
+  /** The largest file accepted by an upload, in bytes (default 100 MB). */
+  PLUGBOARD_FILE_MAX_BYTES: z.coerce
+    .number({ message: "must be a number of bytes" })
+    .int("must be a whole number of bytes")
+    .min(1, "must be at least 1")
+    .max(2 ** 31 - 1, "must be below 2 GiB")
+    .default(100 * 1024 * 1024),
+  /** Hours an upload may stay unattached to any FILE field before it is deleted. */
+  PLUGBOARD_FILE_ORPHAN_HOURS: z.coerce
+    .number({ message: "must be a number of hours" })
+    .int("must be a whole number of hours")
+    .min(1, "must be at least 1 hour")
+    .default(24),
   PLUGBOARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

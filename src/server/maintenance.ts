@@ -1,4 +1,5 @@
 import { pruneChanges } from "../changes/feed.ts";
+import { purgeOrphanFiles } from "../files/retention.ts";
 import { pruneIdempotencyKeys } from "../resources/idempotency.ts";
 import { purgeDeletedResources } from "../resources/retention.ts";
 import type { Services } from "./services.ts";
@@ -8,16 +9,12 @@ const EVERY_MS = 10 * 60_000;
 /**
  * Background housekeeping, safe in every process: change retention, expired idempotency keys, and
  * soft-deleted resources past the retention period (restorable until then; their DELETED change
- * was recorded when they were deleted).
+ * was recorded when they were deleted), and uploads never attached to a FILE field.
  */
 export function startMaintenance(services: Services): () => void {
   const run = async () => {
     try {
-      const { backgroundDb: db, env } = services;
-      await pruneChanges(db, env.PLUGBOARD_CHANGE_RETENTION_DAYS);
-      await pruneIdempotencyKeys(db);
-      await purgeDeletedResources(db, env.PLUGBOARD_CHANGE_RETENTION_DAYS);
-      await services.limits.sweep();
+      await runMaintenance(services);
     } catch (error) {
       services.logger.warn({ err: error }, "maintenance pass failed; will retry");
     }
@@ -25,4 +22,14 @@ export function startMaintenance(services: Services): () => void {
   const timer = setInterval(() => void run(), EVERY_MS);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** One housekeeping pass (tests run it directly rather than wait for the timer). */
+export async function runMaintenance(services: Services): Promise<void> {
+  const { backgroundDb: db, env } = services;
+  await pruneChanges(db, env.PLUGBOARD_CHANGE_RETENTION_DAYS);
+  await pruneIdempotencyKeys(db);
+  await purgeDeletedResources(db, env.PLUGBOARD_CHANGE_RETENTION_DAYS);
+  await purgeOrphanFiles(db, env.PLUGBOARD_FILE_ORPHAN_HOURS);
+  await services.limits.sweep();
 }

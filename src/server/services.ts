@@ -6,6 +6,7 @@ import { ChangeFeed } from "../changes/feed.ts";
 import { Sequencer } from "../changes/sequencer.ts";
 import type { DatabaseHandles, Db } from "../db/client.ts";
 import { createLimits, type Limits } from "../limits/index.ts";
+import { FileService } from "../files/service.ts";
 import { CatalogStore } from "../metadata/catalog.ts";
 import { MetadataService } from "../metadata/service.ts";
 import { OAuthClientService } from "../oauth/clients.ts";
@@ -38,6 +39,7 @@ export interface Services {
   subscriptions: SubscriptionService;
   oauthClients: OAuthClientService;
   limits: Limits;
+  files: FileService;
 }
 
 export function createServices(
@@ -83,5 +85,6 @@ export function createServices(
     subscriptions,
     oauthClients: new OAuthClientService(db, auth, members),
     limits: createLimits({ db, backgroundDb, listen }, env, logger),
+    files: new FileService(db, backgroundDb, env, catalogs),
   };
 }

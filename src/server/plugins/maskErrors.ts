@@ -44,6 +44,8 @@ export function createErrorMasker(logger: Logger) {
           : /^Variable "\$/.test(error.message)
             ? "variables"
             : undefined;
+        // Yoga's multipart parser refuses an oversize file part with HTTP 413 and a code of its own.
+        const status = (error.extensions?.http as { status?: number } | undefined)?.status;
         // A copy: graphql-jit's errors have a read-only `extensions`.
         return new GraphQLError(error.message, {
           nodes: error.nodes,
@@ -52,7 +54,7 @@ export function createErrorMasker(logger: Logger) {
           path: error.path,
           extensions: {
             ...(error.extensions ?? {}),
-            code: "BAD_USER_INPUT",
+            code: status === 413 ? "PAYLOAD_TOO_LARGE" : "BAD_USER_INPUT",
             ...(reason && error.extensions?.reason === undefined ? { reason } : {}),
           },
         });

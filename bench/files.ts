@@ -1,0 +1,151 @@
+/**
+ * Issue 16: file upload and download throughput (MB/s) of `POST /files` and `GET /files/:id`, on
+ * embedded PGlite and on PostgreSQL, against a floor in the same run: a bare node:http server that
+ * streams the body to disk and back with stream.pipeline (bench/files-floor.mjs). The client
+ * streams a generated body over a raw node:http request and reads downloads without keeping them.
+ *
+ *   npm run bench:files                       # BENCH_MB=64 BENCH_ROUNDS=3 by default
+ *   BENCH_DATABASE_URL=postgres://… npm run bench:files
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startProcess, stopProcess, table } from "./lib/load.ts";
+import { freshDatabase } from "./lib/pg.ts";
+
+const port = 4616;
+const base = `http://127.0.0.1:${port}`;
+const token = "pbk_bench_token_0123456789abcdefghijklmnopqrstuvwxyz";
+const megabytes = Number(process.env.BENCH_MB ?? 64);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const size = megabytes * 1024 * 1024;
+const cli = fileURLToPath(new URL("../bin/plugboard.mjs", import.meta.url));
+const floor = fileURLToPath(new URL("./files-floor.mjs", import.meta.url));
+const block = randomBytes(64 * 1024);
+
+/** Streams `size` bytes to POST /files over node:http; resolves with the new id and the seconds. */
+function upload(): Promise<{ id: string; seconds: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${base}/files`,
+      {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/octet-stream",
+          "content-length": size,
+          "content-disposition": "attachment; filename*=UTF-8''bench.bin",
+        },
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (chunk) => (body += chunk));
+        res.on("end", () => {
+          if (res.statusCode !== 201) return reject(new Error(`upload: ${res.statusCode} ${body}`));
+          resolve({ id: JSON.parse(body).id, seconds: (performance.now() - started) / 1000 });
+        });
+      },
+    );
+    req.on("error", reject);
+    let sent = 0;
+    const write = () => {
+      while (sent < size) {
+        const piece = block.subarray(0, Math.min(block.length, size - sent));
+        sent += piece.length;
+        if (!req.write(piece)) return void req.once("drain", write);
+      }
+      req.end();
+    };
+    write();
+  });
+}
+
+/** Reads GET /files/:id to the end without keeping it; resolves with the seconds. */
+async function download(id: string): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(`${base}/files/${id}`, { headers: { authorization: `Bearer ${token}` } });
+  let bytes = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.byteLength;
+  if (response.status !== 200 || bytes !== size)
+    throw new Error(`download: ${response.status}, ${bytes} bytes`);
+  return (performance.now() - started) / 1000;
+}
+
+type Target = { label: string; start(): Promise<{ stop(): Promise<void> }> };
+
+const serve = (label: string, env: () => Promise<Record<string, string>>): Target => ({
+  label,
+  async start() {
+    const child = await startProcess(
+      [process.execPath, cli, "serve"],
+      {
+        PORT: String(port),
+        PLUGBOARD_ADMIN_TOKEN: token,
+        PLUGBOARD_LOG_LEVEL: "warn",
+        PLUGBOARD_FILE_MAX_BYTES: String(size + 1),
+        ...(await env()),
+      },
+      `${base}/readyz`,
+    );
+    return { stop: () => stopProcess(child) };
+  },
+});
+
+const targets: Target[] = [
+  {
+    label: "floor: node:http + pipeline to disk",
+    async start() {
+      const dir = mkdtempSync(join(tmpdir(), "files-floor-"));
+      const child = await startProcess(
+        [process.execPath, floor],
+        { PORT: String(port), FLOOR_DIR: dir },
+        `${base}/readyz`,
+      );
+      return {
+        stop: async () => {
+          await stopProcess(child);
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  serve("plugboard, PGlite", async () => ({ PLUGBOARD_DATA_DIR: "memory://" })),
+  serve("plugboard, PostgreSQL", async () => ({
+    DATABASE_URL: await freshDatabase("plugboard_bench_files"),
+  })),
+];
+
+const rows: Record<string, string | number>[] = [];
+const means = new Map<string, { up: number; down: number }>();
+for (let round = 1; round <= rounds; round++) {
+  for (const target of targets) {
+    const running = await target.start();
+    await download((await upload()).id); // warm up: JIT, pools, the URL key
+    const { id, seconds: up } = await upload();
+    const down = await download(id);
+    await running.stop();
+    const upRate = megabytes / up;
+    const downRate = megabytes / down;
+    rows.push({
+      round,
+      target: target.label,
+      "upload MB/s": upRate.toFixed(0),
+      "download MB/s": downRate.toFixed(0),
+    });
+    const sum = means.get(target.label) ?? { up: 0, down: 0 };
+    means.set(target.label, { up: sum.up + upRate / rounds, down: sum.down + downRate / rounds });
+  }
+}
+
+console.log(table(rows));
+const floorMeans = means.get(targets[0]?.label ?? "") ?? { up: 1, down: 1 };
+console.log(`\nmeans over ${rounds} rounds of a ${megabytes} MB file:`);
+for (const [label, { up, down }] of means) {
+  console.log(
+    `  ${label.padEnd(38)} upload ${up.toFixed(0).padStart(5)} MB/s (${(up / floorMeans.up).toFixed(2)}× floor)   download ${down.toFixed(0).padStart(5)} MB/s (${(down / floorMeans.down).toFixed(2)}× floor)`,
+  );
+}
