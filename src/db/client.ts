@@ -50,12 +50,14 @@ export interface DatabaseOptions {
   /** Connections that run requests' autocommit statements, pipelined (default 3). */
   statementConnections?: number;
   /** Called for every SQL statement Drizzle sends (tests count statements with it). */
-  onQuery?: (query: string) => void;
+  onQuery?: (query: string, params: unknown[]) => void;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const onQuery = options.onQuery;
-  const logger = onQuery ? { logQuery: (query: string) => onQuery(query) } : undefined;
+  const logger = onQuery
+    ? { logQuery: (query: string, params: unknown[]) => onQuery(query, params) }
+    : undefined;
   if (options.url) {
     const connect = (max: number) =>
       postgres(options.url as string, {

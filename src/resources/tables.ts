@@ -29,8 +29,9 @@ export const resources = pgTable(
   },
   (t) => [
     index("resources_type_id_idx").on(t.workspaceId, t.typeId, t.id).where(sql`${t.deletedAt} is null`),
-    index("resources_type_name_idx")
-      .on(t.workspaceId, t.typeId, t.name, t.id)
+    // The name is nullable: sorted as `nullableSortColumns` spells it (src/metadata/fieldIndexes.ts).
+    index("resources_type_name_sort_idx")
+      .on(t.workspaceId, t.typeId, sql`(${t.name} is null)`, sql`coalesce(${t.name}, '')`, t.id)
       .where(sql`${t.deletedAt} is null`),
     index("resources_type_created_idx")
       .on(t.workspaceId, t.typeId, t.createdAt, t.id)
