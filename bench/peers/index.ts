@@ -11,7 +11,8 @@
  * PostgreSQL CPU µs per request (its backends serving that server's database), and the ratios.
  *
  * BENCH_SIZES (contacts, "100000,1000000"), BENCH_SECONDS (15 per run), BENCH_ROUNDS (3),
- * BENCH_CONNECTIONS (32), BENCH_NODE22_PLUGBOARD (1: also Plugboard on Node 22; 0 to skip).
+ * BENCH_CONNECTIONS (32), BENCH_NODE22_PLUGBOARD (1: also Plugboard on Node 22; 0 to skip),
+ * BENCH_PEERS (e.g. "plugboard": measure only those kinds of server).
  */
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -176,6 +177,9 @@ async function measure(
       cursors: [],
     });
   }
+  // BENCH_PEERS=floor,postgraphile,plugboard: measure only those kinds (for A/B runs of one change).
+  const kinds = process.env.BENCH_PEERS?.split(",");
+  if (kinds) peers.splice(0, peers.length, ...peers.filter((p) => kinds.includes(p.kind)));
   for (const peer of peers) {
     peer.cursors = await collectCursors(peer, contacts, 200, await graphqlClient(peer.origin, peer.headers));
   }
@@ -239,14 +243,14 @@ async function measure(
       ),
     ]),
   );
-  const postgraphileLabel = peers[1]?.label as string;
+  const postgraphileLabel = peers.find((p) => p.kind === "postgraphile")?.label;
   const cell = (s: Sample) =>
     `${Math.round(s.rps).toLocaleString("en")} (${Math.round(s.serverUs)} / ${Math.round(s.pgUs)})`;
   const rows = OPERATIONS.map(({ key, label }) => {
     const row: Record<string, string> = { operation: label };
     for (const peer of peers) row[peer.label] = cell(medians.get(peer.label)?.get(key) as Sample);
-    const reference = medians.get(postgraphileLabel)?.get(key)?.rps ?? 1;
-    for (const peer of peers.filter((p) => p.kind === "plugboard"))
+    const reference = postgraphileLabel ? (medians.get(postgraphileLabel)?.get(key)?.rps ?? 0) : 0;
+    for (const peer of peers.filter((p) => p.kind === "plugboard" && reference > 0))
       row[`${peer.label} / PostGraphile`] = (
         (medians.get(peer.label)?.get(key)?.rps ?? 0) / reference
       ).toFixed(2);
