@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
 import { childTypes, visibleType } from "../auth/policy.ts";
-import { type Db, queryRows } from "../db/client.ts";
+import { type Db, PLANNED_PER_EXECUTION, queryRows } from "../db/client.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { sqlIdLiteral } from "../metadata/fieldIndexes.ts";
 import { fieldTypes, InvalidValue, MAX_TEXT, normalizeDateTime } from "../metadata/fieldTypes.ts";
@@ -199,12 +199,16 @@ function cursorValue(key: SortKey, row: ResourceRow): unknown {
   return typeof value === "boolean" ? String(value) : value;
 }
 
-/** Runs a keyset-paginated query over resources matching `base`, in the order of `keys`. */
+/**
+ * Runs a keyset-paginated query over resources matching `base`, in the order of `keys`; `filtered`
+ * (a client's where/match) has it planned for its values each time (`PLANNED_PER_EXECUTION`).
+ */
 export async function paginate(
   db: Db,
   base: SQL,
   keys: SortKey[],
   args: PageArgs,
+  filtered = false,
 ): Promise<Connection<ResourceRow>> {
   const { size, backward } = pageSize(args);
   const cursorArg = backward ? "before" : "after";
@@ -225,7 +229,12 @@ export async function paginate(
   const rows =
     size === 0
       ? []
-      : await selectResources(db, sql.join(conditions, sql` and `), sql`order by ${order} limit ${limit}`);
+      : await selectResources(
+          db,
+          sql.join(conditions, sql` and `),
+          sql`order by ${order} limit ${limit}`,
+          filtered,
+        );
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();
@@ -247,7 +256,7 @@ export async function paginate(
     totalCount: () => {
       counted ??= queryRows<{ n: number }>(
         db,
-        sql`select count(*)::int as n from resources where ${base}`,
+        sql`${sql.raw(filtered ? PLANNED_PER_EXECUTION : "")}select count(*)::int as n from resources where ${base}`,
       ).then((r) => r[0]?.n ?? 0);
       return counted;
     },
@@ -269,7 +278,8 @@ export async function listResources(
   if (args.where) conditions.push(compileFilter(catalog, actor, type, args.where, "where"));
   if (args.match != null)
     conditions.push(compileFilter(catalog, actor, type, matchToFilter(args.match), "match"));
-  return paginate(db, sql.join(conditions, sql` and `), sortKeys(catalog, actor, type, args.orderBy), args);
+  const keys = sortKeys(catalog, actor, type, args.orderBy);
+  return paginate(db, sql.join(conditions, sql` and `), keys, args, conditions.length > 2);
 }
 
 /**
