@@ -12,7 +12,7 @@
  *
  * BENCH_SIZES (contacts, "100000,1000000"), BENCH_SECONDS (15 per run), BENCH_ROUNDS (3),
  * BENCH_CONNECTIONS (32), BENCH_NODE22_PLUGBOARD (1: also Plugboard on Node 22; 0 to skip),
- * BENCH_PEERS (e.g. "plugboard": measure only those kinds of server).
+ * BENCH_PEERS (e.g. "plugboard": measure only those kinds of server), BENCH_OPS (e.g. "create").
  */
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -199,9 +199,9 @@ async function measure(
     });
     const serverCpu = (await cpuSeconds(peer.pid)) - cpu0;
     const pgCpu = cpuBetween(pg0, await backendCpu(databaseOf(peer)));
-    if (result.non2xx || result.errors || result.failed)
+    if (result.non2xx || result.errors || result.failed || result.requestsPerSecond === 0)
       throw new Error(
-        `${peer.label} ${op}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.failed} wrong answers; first: ${result.firstFailure}`,
+        `${peer.label} ${op}: ${result.requestsPerSecond} req/s, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.failed} wrong answers; first: ${result.firstFailure}`,
       );
     const requests = result.requestsPerSecond * seconds;
     return {

@@ -13,12 +13,15 @@ export interface Peer {
 }
 
 export type OperationKey = "list" | "page" | "email" | "create";
-export const OPERATIONS: { key: OperationKey; label: string }[] = [
+const ALL_OPERATIONS: { key: OperationKey; label: string }[] = [
   { key: "list", label: "first 50 contacts by id, with account name" },
   { key: "page", label: "50 contacts after a cursor at a random position" },
   { key: "email", label: "contacts by exact email, first 10, with account" },
   { key: "create", label: "create one contact" },
 ];
+/** BENCH_OPS=create,list: measure only those operations (for A/B runs of one change). */
+const only = process.env.BENCH_OPS?.split(",");
+export const OPERATIONS = ALL_OPERATIONS.filter((o) => !only || only.includes(o.key));
 
 // biome-ignore lint/suspicious/noExplicitAny: responses are read loosely and checked field by field
 type Json = any;
