@@ -43,9 +43,7 @@ export const resources = pgTable(
     index("resources_assignee_idx").on(t.assigneeId),
     // No pending list (fastupdate): with writes going on, every JSONB lookup scanned the whole list
     // (4 MB by default) — an email lookup cost PostgreSQL ~1.5 ms instead of ~0.1 ms (bench:peers).
-    index("resources_values_idx")
-      .using("gin", sql`${t.values} jsonb_path_ops`)
-      .with({ fastupdate: false }),
+    index("resources_values_idx").using("gin", sql`${t.values} jsonb_path_ops`).with({ fastupdate: false }),
   ],
 );
 
