@@ -7,6 +7,10 @@ export interface LoadResult {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Responses `check` refused (0 without a check). */
+  failed: number;
+  /** The first refused response's body, to say why. */
+  firstFailure?: string;
 }
 
 /**
@@ -19,23 +23,38 @@ export async function load(options: {
   headers?: Record<string, string>;
   connections?: number;
   seconds?: number;
+  /** Checks every response body (also the 2xx ones) with its connection's context: false counts as failed. */
+  check?: (body: string, connection: Record<string, unknown>) => boolean;
 }): Promise<LoadResult> {
+  let failed = 0;
+  let firstFailure: string | undefined;
+  const { check } = options;
+  const onResponse = check
+    ? (_status: number, body: string, context: object) => {
+        if (!check(body, context as Record<string, unknown>)) {
+          failed++;
+          firstFailure ??= body.slice(0, 500);
+        }
+      }
+    : undefined;
   const result = await autocannon({
     url: options.url,
     method: "POST",
     connections: options.connections ?? 32,
     duration: options.seconds ?? 10,
     headers: { "content-type": "application/json", ...options.headers },
-    ...(typeof options.body === "string"
+    ...(typeof options.body === "string" && !onResponse
       ? { body: options.body }
       : {
           requests: [
             {
+              ...(onResponse ? { onResponse } : {}),
               setupRequest: (request: autocannon.Request, context: object) => ({
                 ...request,
-                body: (options.body as (connection: Record<string, unknown>) => string)(
-                  context as Record<string, unknown>,
-                ),
+                body:
+                  typeof options.body === "string"
+                    ? options.body
+                    : options.body(context as Record<string, unknown>),
               }),
             },
           ],
@@ -47,6 +66,8 @@ export async function load(options: {
     p99: result.latency.p99,
     errors: result.errors,
     non2xx: result.non2xx,
+    failed,
+    ...(firstFailure === undefined ? {} : { firstFailure }),
   };
 }
 

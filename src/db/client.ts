@@ -50,12 +50,14 @@ export interface DatabaseOptions {
   /** Connections that run requests' autocommit statements, pipelined (default 3). */
   statementConnections?: number;
   /** Called for every SQL statement Drizzle sends (tests count statements with it). */
-  onQuery?: (query: string) => void;
+  onQuery?: (query: string, params: unknown[]) => void;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const onQuery = options.onQuery;
-  const logger = onQuery ? { logQuery: (query: string) => onQuery(query) } : undefined;
+  const logger = onQuery
+    ? { logQuery: (query: string, params: unknown[]) => onQuery(query, params) }
+    : undefined;
   if (options.url) {
     const connect = (max: number) =>
       postgres(options.url as string, {
@@ -131,12 +133,24 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
  * per request. Transactions reserve a connection for several round trips, so they keep the larger
  * pool: on the 3 connections alone, createResource lost ~9%.
  */
+/**
+ * Leads a statement that PostgreSQL must plan for its parameters' values on every execution: it runs
+ * unprepared (PostgreSQL's unnamed statement is planned anew each time). A prepared statement gets
+ * a generic plan after five executions, and for a filtered listing that plan cannot know how
+ * selective the filter is: `where email eq` went from ~1 ms to ~500 ms per request at 1M contacts
+ * (walking the primary key in order through every row instead of the GIN index; bench:peers).
+ */
+export const PLANNED_PER_EXECUTION = "/* planned per execution */ ";
+
 function preparedByDefault(statements: Sql, transactions: Sql): Sql {
   return new Proxy(statements, {
     get(target, property, receiver) {
       if (property === "unsafe")
         return (query: string, args?: unknown[], options?: object) =>
-          target.unsafe(query, args as never, { ...options, prepare: true });
+          target.unsafe(query, args as never, {
+            ...options,
+            prepare: !query.startsWith(PLANNED_PER_EXECUTION),
+          });
       // Transactions and savepoints hand Drizzle a scoped client: wrap that one too.
       if (property === "begin" || property === "savepoint")
         return (...args: unknown[]) => {

@@ -24,6 +24,17 @@ export function valueExpression(fieldId: string, type: FieldType): string {
   return fieldTypes[type].numeric ? `((${text})::numeric)` : text;
 }
 
+/**
+ * A nullable sort key as its index and the keyset both spell it: `(x is null)`, then `x` with nulls
+ * replaced by a placeholder that never decides an order (rows with the placeholder all have
+ * `(x is null)` true). Nulls sort last ascending and first descending, as PostgreSQL sorts them,
+ * and the rows after a cursor are one row comparison `(x is null, coalesce(x, …), id) > (…)`: a
+ * range of the index, where `x > v or x is null` was a filter over every row before the cursor.
+ */
+export function nullableSortColumns(expression: string, numeric: boolean): [string, string] {
+  return [`(${expression} is null)`, `coalesce(${expression}, ${numeric ? "0" : "''"})`];
+}
+
 export const UNIQUE_TYPES: readonly FieldType[] = [
   "TEXT",
   "EMAIL",
@@ -35,7 +46,8 @@ export const UNIQUE_TYPES: readonly FieldType[] = [
   "DATETIME",
   "SELECT",
 ];
-const SORTABLE_TYPES: readonly FieldType[] = ["NUMBER", "INTEGER", "DATE", "DATETIME"];
+/** Custom field types with a sort index (others sort without one). */
+export const INDEXED_SORT_TYPES: readonly FieldType[] = ["NUMBER", "INTEGER", "DATE", "DATETIME"];
 
 export async function createFieldIndexes(
   tx: Db,
@@ -49,10 +61,14 @@ export async function createFieldIndexes(
       ),
     );
   }
-  if (SORTABLE_TYPES.includes(field.type)) {
+  if (INDEXED_SORT_TYPES.includes(field.type)) {
+    const [isNull, value] = nullableSortColumns(
+      valueExpression(field.id, field.type),
+      fieldTypes[field.type].numeric === true,
+    );
     await tx.execute(
       sql.raw(
-        `create index "resources_sort_${field.id}" on "resources" ("workspace_id", ${valueExpression(field.id, field.type)}, "id") where ${where}`,
+        `create index "resources_sort_${field.id}" on "resources" ("workspace_id", ${isNull}, (${value}), "id") where ${where}`,
       ),
     );
   }

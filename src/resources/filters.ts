@@ -2,7 +2,7 @@ import { type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
 import { visibleField } from "../auth/policy.ts";
 import type { Catalog, FieldDef, TypeDef } from "../metadata/catalog.ts";
-import { valueExpression } from "../metadata/fieldIndexes.ts";
+import { nullableSortColumns, valueExpression } from "../metadata/fieldIndexes.ts";
 import {
   coerceValue,
   type FilterOperator,
@@ -74,6 +74,34 @@ export function fieldExpression(target: Sortable): SQL {
   return sql.raw(valueExpression(field.id, field.type).replace('"values"', '"resources"."values"'));
 }
 
+/**
+ * A field as sorts and range filters compare it, the way its index spells it: the value alone when
+ * it is never null (id, createdAt, updatedAt), else an is-null marker and the value with nulls
+ * replaced (`nullableSortColumns`), so both stay ranges of one index.
+ */
+export function sortColumns(target: Sortable): { isNull: SQL | null; value: SQL; numeric: boolean } {
+  if (target.kind === "id") return { isNull: null, value: fieldExpression(target), numeric: false };
+  const { field } = target;
+  if (field.column === "created_at" || field.column === "updated_at")
+    return { isNull: null, value: fieldExpression(target), numeric: false };
+  const numeric = !field.column && fieldTypes[field.type].numeric === true;
+  const expression = field.column
+    ? `"resources"."${field.column}"`
+    : valueExpression(field.id, field.type).replace('"values"', '"resources"."values"');
+  const [isNull, value] = nullableSortColumns(expression, numeric);
+  return { isNull: sql.raw(isNull), value: sql.raw(value), numeric };
+}
+
+/**
+ * `field <op> value` for a non-null value, as a range of the field's sort index: on a nullable
+ * field, `(x is null) is false and coalesce(x, …) <op> value` (the same rows: value is not null).
+ */
+function compare(target: Sortable, symbol: string, value: unknown, cast: SQL): SQL {
+  const { isNull, value: column } = sortColumns(target);
+  const comparison = sql`${column} ${sql.raw(symbol)} ${value}${cast}`;
+  return isNull ? sql`(${isNull} is false and ${comparison})` : comparison;
+}
+
 function operand(target: Sortable, value: unknown, argument: string, op: FilterOperator): unknown {
   if (target.kind === "id") {
     if (typeof value !== "string") throw fail.badInput(argument, "id filters take id strings.");
@@ -126,7 +154,7 @@ function leaf(target: Sortable, op: FilterOperator, raw: unknown, argument: stri
   const equals = (value: unknown): SQL => {
     if (inJsonb && !spec?.array) return contains(value);
     if (inJsonb) return sql`("resources"."values" -> ${field?.id}) = ${JSON.stringify(value)}::jsonb`;
-    return sql`${expression} = ${value}`;
+    return compare(target, "=", value, sql``);
   };
   switch (op) {
     case "isNull": {
@@ -157,7 +185,7 @@ function leaf(target: Sortable, op: FilterOperator, raw: unknown, argument: stri
       const symbol = { lt: "<", lte: "<=", gt: ">", gte: ">=" }[op];
       const cast =
         field?.column === "created_at" || field?.column === "updated_at" ? sql`::timestamptz` : sql``;
-      return sql`${expression} ${sql.raw(symbol)} ${value}${cast}`;
+      return compare(target, symbol, value, cast);
     }
     case "contains": {
       const value = operand(target, raw, argument, op);

@@ -2,18 +2,18 @@ import { createHash } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
 import { childTypes, visibleType } from "../auth/policy.ts";
-import { type Db, queryRows } from "../db/client.ts";
+import { type Db, PLANNED_PER_EXECUTION, queryRows } from "../db/client.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { sqlIdLiteral } from "../metadata/fieldIndexes.ts";
 import { fieldTypes, InvalidValue, MAX_TEXT, normalizeDateTime } from "../metadata/fieldTypes.ts";
 import { fail } from "../schema/errors.ts";
 import {
   compileFilter,
-  fieldExpression,
   matchToFilter,
   type ResourceFilter,
   resolveFilterField,
   type Sortable,
+  sortColumns,
 } from "./filters.ts";
 import { selectResources } from "./rows.ts";
 import type { ResourceRow } from "./tables.ts";
@@ -52,9 +52,25 @@ export interface Connection<T> {
 
 interface SortKey {
   target: Sortable;
-  expression: SQL;
   descending: boolean;
-  cast: SQL;
+  /** What ORDER BY and the keyset compare, as the key's index spells it (see `sortColumns`). */
+  columns: SQL[];
+  /** A cursor value as the values compared with `columns`. */
+  bind(value: unknown): SQL[];
+}
+
+function sortKey(target: Sortable, descending: boolean): SortKey {
+  const { isNull, value, numeric } = sortColumns(target);
+  const column = target.kind === "field" ? target.field.column : null;
+  const cast = column === "created_at" || column === "updated_at" ? sql`::timestamptz` : sql``;
+  if (!isNull) return { target, descending, columns: [value], bind: (v) => [sql`${v}${cast}`] };
+  const placeholder = sql.raw(numeric ? "0" : "''");
+  return {
+    target,
+    descending,
+    columns: [isNull, value],
+    bind: (v) => (v === null ? [sql.raw("true"), placeholder] : [sql.raw("false"), sql`${v}`]),
+  };
 }
 
 /** A cursor longer than this was not made here (three sort values of at most 10,000 characters). */
@@ -146,38 +162,31 @@ function sortKeys(catalog: Catalog, actor: Actor, type: TypeDef, orderBy: ListAr
         throw fail.badInput("orderBy", `${field} is ${target.field.type}; it cannot be sorted.`);
       }
     }
-    const column = target.kind === "field" ? target.field.column : null;
-    const cast = column === "created_at" || column === "updated_at" ? sql`::timestamptz` : sql``;
-    return { target, expression: fieldExpression(target), descending: direction === "DESC", cast };
+    return sortKey(target, direction === "DESC");
   });
-  if (!keys.some((k) => k.target.kind === "id")) {
-    keys.push({
-      target: { kind: "id" },
-      expression: fieldExpression({ kind: "id" }),
-      descending: false,
-      cast: sql``,
-    });
-  }
+  // The id breaks ties in the direction of the last key, so a one-field order in either direction
+  // is one index read forwards or backwards (an ascending id under a descending field is not).
+  if (!keys.some((k) => k.target.kind === "id"))
+    keys.push(sortKey({ kind: "id" }, keys[keys.length - 1]?.descending ?? false));
   return keys;
 }
 
-/** Rows strictly after `values` in the order of `keys` (ASC sorts nulls last, DESC first: PostgreSQL's defaults). */
+/**
+ * Rows strictly after `values` in the order of `keys` (reversed for last/before). When every key
+ * runs one way (any one-field order with its id tie-breaker) that is one row comparison, which
+ * PostgreSQL reads as a range of the order's index; mixed directions compare key by key.
+ */
 function keyset(keys: SortKey[], values: unknown[], reverse: boolean): SQL {
+  const bound = keys.map((key, i) => key.bind(values[i]));
+  const row = (parts: SQL[]) => sql`(${sql.join(parts, sql`, `)})`;
+  const after = (descending: boolean) => sql.raw(descending ? "<" : ">");
+  const descending = keys.map((key) => key.descending !== reverse);
+  if (descending.every((d) => d === descending[0]))
+    return sql`${row(keys.flatMap((k) => k.columns))} ${after(descending[0] ?? false)} ${row(bound.flat())}`;
   const alternatives = keys.map((key, i) => {
-    const equalPrefix = keys
-      .slice(0, i)
-      .map((k, j) =>
-        values[j] === null ? sql`${k.expression} is null` : sql`${k.expression} = ${values[j]}${k.cast}`,
-      );
-    const descending = key.descending !== reverse;
-    const v = values[i];
-    let next: SQL;
-    if (descending)
-      next = v === null ? sql`${key.expression} is not null` : sql`${key.expression} < ${v}${key.cast}`;
-    else
-      next =
-        v === null ? sql`false` : sql`(${key.expression} > ${v}${key.cast} or ${key.expression} is null)`;
-    return equalPrefix.length ? sql`(${sql.join([...equalPrefix, next], sql` and `)})` : next;
+    const equalPrefix = keys.slice(0, i).map((k, j) => sql`${row(k.columns)} = ${row(bound[j] as SQL[])}`);
+    const next = sql`${row(key.columns)} ${after(descending[i] ?? false)} ${row(bound[i] as SQL[])}`;
+    return sql`(${sql.join([...equalPrefix, next], sql` and `)})`;
   });
   return sql`(${sql.join(alternatives, sql` or `)})`;
 }
@@ -190,12 +199,16 @@ function cursorValue(key: SortKey, row: ResourceRow): unknown {
   return typeof value === "boolean" ? String(value) : value;
 }
 
-/** Runs a keyset-paginated query over resources matching `base`, in the order of `keys`. */
+/**
+ * Runs a keyset-paginated query over resources matching `base`, in the order of `keys`; `filtered`
+ * (a client's where/match) has it planned for its values each time (`PLANNED_PER_EXECUTION`).
+ */
 export async function paginate(
   db: Db,
   base: SQL,
   keys: SortKey[],
   args: PageArgs,
+  filtered = false,
 ): Promise<Connection<ResourceRow>> {
   const { size, backward } = pageSize(args);
   const cursorArg = backward ? "before" : "after";
@@ -205,7 +218,9 @@ export async function paginate(
   if (cursor != null)
     conditions.push(keyset(keys, decodeCursor(cursor, keys, signature, cursorArg), backward));
   const order = sql.join(
-    keys.map((k) => sql`${k.expression} ${sql.raw(k.descending !== backward ? "desc" : "asc")}`),
+    keys.flatMap((k) =>
+      k.columns.map((c) => sql`${c} ${sql.raw(k.descending !== backward ? "desc" : "asc")}`),
+    ),
     sql`, `,
   );
   // The limit is inlined (a validated integer): as a parameter, PostgreSQL's generic plan can't
@@ -214,7 +229,12 @@ export async function paginate(
   const rows =
     size === 0
       ? []
-      : await selectResources(db, sql.join(conditions, sql` and `), sql`order by ${order} limit ${limit}`);
+      : await selectResources(
+          db,
+          sql.join(conditions, sql` and `),
+          sql`order by ${order} limit ${limit}`,
+          filtered,
+        );
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();
@@ -236,7 +256,7 @@ export async function paginate(
     totalCount: () => {
       counted ??= queryRows<{ n: number }>(
         db,
-        sql`select count(*)::int as n from resources where ${base}`,
+        sql`${sql.raw(filtered ? PLANNED_PER_EXECUTION : "")}select count(*)::int as n from resources where ${base}`,
       ).then((r) => r[0]?.n ?? 0);
       return counted;
     },
@@ -258,7 +278,8 @@ export async function listResources(
   if (args.where) conditions.push(compileFilter(catalog, actor, type, args.where, "where"));
   if (args.match != null)
     conditions.push(compileFilter(catalog, actor, type, matchToFilter(args.match), "match"));
-  return paginate(db, sql.join(conditions, sql` and `), sortKeys(catalog, actor, type, args.orderBy), args);
+  const keys = sortKeys(catalog, actor, type, args.orderBy);
+  return paginate(db, sql.join(conditions, sql` and `), keys, args, conditions.length > 2);
 }
 
 /**
@@ -275,10 +296,5 @@ export async function listChildren(
   const typeIds = childTypes(catalog, actor).map((t) => t.id);
   const base = sql`"resources"."workspace_id" = ${actor.workspaceId} and "resources"."parent_id" = ${parentId}
     and "resources"."deleted_at" is null and "resources"."type_id" = any(${sql.param(typeIds)}::text[])`;
-  return paginate(
-    db,
-    base,
-    [{ target: { kind: "id" }, expression: fieldExpression({ kind: "id" }), descending: false, cast: sql`` }],
-    args,
-  );
+  return paginate(db, base, [sortKey({ kind: "id" }, false)], args);
 }

@@ -1,5 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
-import { type Db, queryTuples } from "../db/client.ts";
+import { type Db, PLANNED_PER_EXECUTION, queryTuples } from "../db/client.ts";
 import type { ResourceRow } from "./tables.ts";
 
 // Every read of resource rows goes through this module and skips Drizzle's query builder and row
@@ -58,9 +58,18 @@ export function fromTuple(row: unknown[]): ResourceRow {
   };
 }
 
-/** `select <every column> from resources where <where> <rest>` (rest: order by, limit). */
-export function selectResources(db: Db, where: SQL, rest: SQL = sql``): Promise<ResourceRow[]> {
-  return queryTuples(db, sql`select ${COLUMNS} from "resources" where ${where} ${rest}`, fromTuple);
+/**
+ * `select <every column> from resources where <where> <rest>` (rest: order by, limit); planned
+ * for its parameters on every execution when `planEachTime` (see `PLANNED_PER_EXECUTION`).
+ */
+export function selectResources(
+  db: Db,
+  where: SQL,
+  rest: SQL = sql``,
+  planEachTime = false,
+): Promise<ResourceRow[]> {
+  const lead = sql.raw(planEachTime ? PLANNED_PER_EXECUTION : "");
+  return queryTuples(db, sql`${lead}select ${COLUMNS} from "resources" where ${where} ${rest}`, fromTuple);
 }
 
 const BY_IDS = `select ${RESOURCE_COLUMNS} from "resources" where "resources"."workspace_id" = $1 and "resources"."id" = any($2::text[])`;

@@ -31,7 +31,10 @@ export interface TestServer {
 }
 
 /** Starts the real app on port 0 over a fresh database (PGlite in memory, or a PostgreSQL clone). */
-export async function startServer(overrides: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer(
+  overrides: Record<string, string> = {},
+  options: { onQuery?: (query: string, params: unknown[]) => void } = {},
+): Promise<TestServer> {
   const testDb: TestDatabase = await createTestDatabase();
   const adminToken = `pbk_test_${randomBytes(24).toString("base64url")}`;
   const env = loadEnv({
@@ -48,7 +51,8 @@ export async function startServer(overrides: Record<string, string> = {}): Promi
   const database = await openDatabase({
     url: env.DATABASE_URL,
     dataDir: env.PLUGBOARD_DATA_DIR,
-    onQuery: (query) => {
+    onQuery: (query, params) => {
+      options.onQuery?.(query, params);
       // The sequencer's sweep and last-used bookkeeping run on their own clocks.
       if (!/where seq is null|last_used_at = now\(\)/.test(query)) statements++;
     },
