@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import type { Agent } from "undici";
 import type { Actor } from "../auth/actor.ts";
-import { AppError, fail } from "../schema/errors.ts";
+import { fail } from "../schema/errors.ts";
 import { checkTarget, hostOf, pinnedLookup, refusedAddress } from "../webhooks/targets.ts";
 import { fileNameFromDisposition } from "./disposition.ts";
 import type { FileService } from "./service.ts";
@@ -88,15 +88,7 @@ export class FileImporter {
   }
 
   private async check(raw: string): Promise<URL> {
-    let url: URL;
-    try {
-      url = await checkTarget(raw, this.allowPrivate, "url");
-    } catch (error) {
-      // The guard's messages speak of webhooks; the rule is the same for files.
-      if (error instanceof AppError)
-        throw fail.badInput("url", error.message.replace(/^Webhook (URLs|targets)/, "Import URLs"));
-      throw error;
-    }
+    const url = await checkTarget(raw, this.allowPrivate, "url", "import");
     // IP literals skip DNS, and so the pinned lookup: checkTarget has looked at them already, and
     // a redirect to one is checked here again.
     const host = hostOf(url);

@@ -1,7 +1,7 @@
 import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
-import { GraphQLError, parse, type ValidationContext } from "graphql";
+import { GraphQLError, type ValidationContext } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { LimitSettings } from "./settings.ts";
 
@@ -32,10 +32,11 @@ function rejectWith(limit: number) {
  */
 export function useShapeLimits(settings: LimitSettings): Plugin[] {
   const tokens: Plugin = {
-    onParse({ setParseFn }) {
+    // Wraps the parse function it is given, so earlier plugins' guards (useInputLimits) still apply.
+    onParse({ parseFn, setParseFn }) {
       setParseFn((source, options) => {
         try {
-          return parse(source, { ...options, maxTokens: settings.maxTokens });
+          return parseFn(source, { ...options, maxTokens: settings.maxTokens });
         } catch (error) {
           if (error instanceof GraphQLError && /tokens/.test(error.message)) {
             rejectWith(settings.maxTokens)(null, error);

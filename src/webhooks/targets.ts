@@ -151,7 +151,13 @@ export function hostOf(url: URL): string {
  * Parses and checks a target URL; BAD_USER_INPUT on `field` with the reason when refused. A host
  * that does not resolve is refused even when private targets are allowed: it can never be reached.
  */
-export async function checkTarget(raw: string, allowPrivate: boolean, field = "url"): Promise<URL> {
+export async function checkTarget(
+  raw: string,
+  allowPrivate: boolean,
+  field = "url",
+  /** What the URL is for, as the messages name it: "webhook" or "import". */
+  purpose = "webhook",
+): Promise<URL> {
   const refuse = (message: string) => fail.badInput(field, `${field}: ${message}`);
   let url: URL;
   try {
@@ -161,10 +167,10 @@ export async function checkTarget(raw: string, allowPrivate: boolean, field = "u
   }
   if (raw.length > MAX_URL_LENGTH) throw refuse(`a URL is at most ${MAX_URL_LENGTH} characters.`);
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw refuse(`webhook URLs must be http or https, not ${url.protocol.replace(":", "")}.`);
+    throw refuse(`${purpose} URLs must be http or https, not ${url.protocol.replace(":", "")}.`);
   }
   if (url.username || url.password) {
-    throw refuse("webhook URLs may not contain credentials; put a token in the path or query.");
+    throw refuse(`${purpose} URLs may not contain credentials; put a token in the path or query.`);
   }
   const host = hostOf(url);
   if (isIP(host)) {

@@ -78,7 +78,7 @@ describe("importFileFromUrl", () => {
     }
     const scheme = await client(guarded).raw(IMPORT, { url: "file:///etc/passwd" });
     expect(firstError(scheme)).toMatchObject({ code: "BAD_USER_INPUT", field: "url" });
-    expect(firstError(scheme).message).toMatch(/^Import URLs must be http or https/);
+    expect(firstError(scheme).message).toMatch(/^url: import URLs must be http or https/);
   });
 
   it("refuses error answers and bodies over the size limit, keeping nothing", async () => {

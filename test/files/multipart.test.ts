@@ -129,7 +129,7 @@ describe("uploadFile (GraphQL multipart request spec)", () => {
         ["0", new Blob(["x"]), "x.txt"],
       ]),
     );
-    expect(status).toBe(200); // a GraphQL validation error of the variables, not of the transport
+    expect(status).toBe(400); // a request error (the variables), answered 400 like every request error
     expect(body.errors[0].extensions.code).toBe("BAD_USER_INPUT");
     expect(body.errors[0].message).toMatch(/file/);
     expect((await server.database.db.query.files.findMany()).length).toBe(before);
