@@ -64,6 +64,17 @@ export class ResourceService {
     return result;
   }
 
+  /**
+   * Whether a create's values name a FILE field: using a file marks it attached, a second write that
+   * must roll back with the row (or a failed create would take an upload from its uploader), so
+   * such a create keeps its transaction.
+   */
+  private async setsFileField(actor: Actor, typeKey: string, values: unknown): Promise<boolean> {
+    if (!values || typeof values !== "object") return false;
+    const type = (await this.catalogs.get(actor.workspaceId)).typesByKey.get(typeKey);
+    return Object.keys(values).some((key) => type?.fieldsByKey.get(key)?.type === "FILE");
+  }
+
   private async writerCatalog(actor: Actor): Promise<Catalog> {
     if (!actor.scopes.includes("WRITE")) {
       throw fail.forbidden("This credential is read-only (no WRITE scope); use one that grants WRITE.");
@@ -150,7 +161,7 @@ export class ResourceService {
     actor: Actor,
     input: { type: string; values?: unknown; idempotencyKey?: string | null },
   ): Promise<ResourceRow> {
-    if (input.idempotencyKey == null) {
+    if (input.idempotencyKey == null && !(await this.setsFileField(actor, input.type, input.values))) {
       return this.autocommit(actor, async (ctx) => {
         const type = visibleType(ctx.catalog, actor, input.type);
         assertCanWriteType(ctx.catalog, actor, type);

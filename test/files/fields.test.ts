@@ -167,4 +167,27 @@ describe("FILE field values", () => {
     });
     expect(rows).toHaveLength(1);
   });
+
+  it("leaves an upload its uploader's when the create holding it fails", async () => {
+    await createField({
+      resourceType: "account",
+      key: "ledgerCode",
+      name: "Ledger code",
+      type: "TEXT",
+      unique: true,
+    });
+    await createResource(member, "account", { name: "Taken", ledgerCode: "L-1" });
+    const file = await upload(server.url, member.token, new Blob(["draft"]), { name: "draft.txt" });
+    const refused = await member.raw(CREATE, {
+      type: "account",
+      values: { name: "Duplicate", ledgerCode: "L-1", contract: [file.id] },
+    });
+    expect(firstError(refused).code).toBe("CONFLICT");
+    const download = await fetch(`${server.url}/files/${file.id}`, {
+      headers: { authorization: `Bearer ${member.token}` },
+    });
+    expect(download.status).toBe(200);
+    const retried = await createResource(member, "account", { name: "Retried", contract: [file.id] });
+    expect(retried.values.contract).toEqual([file.id]);
+  });
 });
