@@ -21,7 +21,7 @@ import { estimateCost } from "../src/limits/cost.ts";
 import { MemoryBucketStore } from "../src/limits/memoryStore.ts";
 import { type Decision, RateLimiter, rateLimitHeaders } from "../src/limits/rateLimit.ts";
 import { schema } from "../src/schema/index.ts";
-import { load, startProcess, stopProcess, table } from "./lib/load.ts";
+import { load, postGraphQL, startProcess, stopProcess, table } from "./lib/load.ts";
 import { cpuSeconds, freshDatabase, postgresCpuSeconds } from "./lib/pg.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -45,17 +45,8 @@ const configs: { name: Name; cli: string; env: Record<string, string> }[] = [
 ];
 if (baseline) configs.push({ name: "no limits", cli: `${baseline}/bin/plugboard.mjs`, env: {} });
 
-async function gql(endpoint: string, query: string, variables: Record<string, unknown> = {}) {
-  const response = await fetch(endpoint, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data: Record<string, never>; errors?: unknown };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  // biome-ignore lint/suspicious/noExplicitAny: the bench reads responses loosely
-  return body.data as Record<string, any>;
-}
+const gql = (endpoint: string, query: string, variables: Record<string, unknown> = {}) =>
+  postGraphQL(endpoint, token, query, variables);
 
 /** 20 accounts and 200 contacts linked to two each, through the API (the same data for every config). */
 async function seed(endpoint: string): Promise<void> {

@@ -13,7 +13,7 @@
  */
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
-import { load, startProcess, stopProcess, table } from "./lib/load.ts";
+import { load, postGraphQL, startProcess, stopProcess, table } from "./lib/load.ts";
 import { cpuSeconds, freshDatabase } from "./lib/pg.ts";
 
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 1_000_000);
@@ -36,17 +36,8 @@ const plugboard = await startProcess(
   },
 );
 const endpoint = "http://127.0.0.1:4701/graphql";
-async function gql(query: string, variables: Record<string, unknown> = {}) {
-  const response = await fetch(endpoint, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data: Record<string, never>; errors?: unknown };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  // biome-ignore lint/suspicious/noExplicitAny: the bench reads responses loosely
-  return body.data as Record<string, any>;
-}
+const gql = (query: string, variables: Record<string, unknown> = {}) =>
+  postGraphQL(endpoint, token, query, variables);
 
 await gql(
   `mutation { createField(input: { resourceType: "contact", key: "score", name: "Score", type: INTEGER }) { field { id } } }`,

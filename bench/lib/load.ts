@@ -125,3 +125,21 @@ export function table(rows: Record<string, string | number>[]): string {
     ...rows.map((r) => line(keys.map((k) => String(r[k])))),
   ].join("\n");
 }
+
+/** One GraphQL operation that must succeed (a bench's set-up and checks): its data, read loosely. */
+export async function postGraphQL(
+  endpoint: string,
+  token: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+) {
+  const response = await fetch(endpoint, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data: Record<string, never>; errors?: unknown };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  // biome-ignore lint/suspicious/noExplicitAny: the bench reads responses loosely
+  return body.data as Record<string, any>;
+}

@@ -58,15 +58,18 @@ export function actorFor(member: MemberRow, granted: readonly Scope[], credentia
   };
 }
 
-/** The member columns a credential lookup joins in, as a member row (current members only). */
-export function joinedMember(row: {
+/** The member columns a credential lookup selects, by their SQL aliases. */
+export interface JoinedMemberColumns {
   member_id: string;
   workspace_id: string;
   email: string;
   name: string | null;
   role: Role;
   member_created_at: Date | string;
-}): MemberRow {
+}
+
+/** The member columns a credential lookup joins in, as a member row (current members only). */
+export function joinedMember(row: JoinedMemberColumns): MemberRow {
   return {
     id: row.member_id,
     workspaceId: row.workspace_id,

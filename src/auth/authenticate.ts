@@ -2,10 +2,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { type Db, queryRows } from "../db/client.ts";
 import { fail } from "../schema/errors.ts";
-import { type Actor, actorFor, joinedMember } from "./actor.ts";
+import { type Actor, actorFor, type JoinedMemberColumns, joinedMember } from "./actor.ts";
 import type { PresentedCredential } from "./credentials.ts";
 import { checkEmailPassword, passwordCacheKey } from "./passwords.ts";
-import { type Role, roleScopes, type Scope } from "./roles.ts";
+import { roleScopes, type Scope } from "./roles.ts";
 import { hashToken } from "./tokens.ts";
 
 /**
@@ -16,26 +16,14 @@ const CACHE_TTL_MS = 5_000;
 /** `lastUsedAt` is written at most this often per key, so hot keys don't write on every request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-interface KeyRow {
+interface KeyRow extends JoinedMemberColumns {
   key_id: string;
-  workspace_id: string;
-  member_id: string;
-  role: Role;
-  email: string;
-  name: string | null;
-  member_created_at: Date | string;
   scopes: Scope[] | string;
   expires_at: Date | string | null;
   last_used_at: Date | string | null;
 }
 
-interface MemberCheckRow {
-  member_id: string;
-  workspace_id: string;
-  email: string;
-  name: string | null;
-  role: Role;
-  member_created_at: Date | string;
+interface MemberCheckRow extends JoinedMemberColumns {
   password_hash: string | null;
 }
 

@@ -40,19 +40,30 @@ async function create(url: string, name: string): Promise<{ id?: string; status:
   }
 }
 
+/** A `plugboard serve` process on a fresh database, and an admin connection to terminate its backends. */
+async function serveOnFreshDatabase(): Promise<{
+  server: ServeProcess;
+  admin: postgres.Sql;
+  database: string;
+  url: string;
+}> {
+  const testDb = await createTestDatabase();
+  cleanup.push(() => testDb.drop());
+  const server = await startServeProcess(freePort(), {
+    DATABASE_URL: testDb.url as string,
+    PLUGBOARD_ADMIN_TOKEN: TOKEN,
+    PLUGBOARD_LOG_LEVEL: "warn",
+  });
+  cleanup.push(() => server.stop());
+  const admin = postgres(process.env.TEST_DATABASE_URL as string, { max: 1, onnotice: () => {} });
+  cleanup.push(() => admin.end());
+  const url = testDb.url as string;
+  return { server, admin, database: new URL(url).pathname.slice(1), url };
+}
+
 describe.skipIf(!onPostgres)("PostgreSQL terminating the server's connections under load", () => {
   it("keeps serving, fails only the affected requests, and loses or duplicates no acknowledged write", async () => {
-    const testDb = await createTestDatabase();
-    cleanup.push(() => testDb.drop());
-    const server: ServeProcess = await startServeProcess(freePort(), {
-      DATABASE_URL: testDb.url as string,
-      PLUGBOARD_ADMIN_TOKEN: TOKEN,
-      PLUGBOARD_LOG_LEVEL: "warn",
-    });
-    cleanup.push(() => server.stop());
-    const admin = postgres(process.env.TEST_DATABASE_URL as string, { max: 1, onnotice: () => {} });
-    cleanup.push(() => admin.end());
-    const database = new URL(testDb.url as string).pathname.slice(1);
+    const { server, admin, database, url } = await serveOnFreshDatabase();
 
     const acknowledged: string[] = [];
     const failures: { status: number; code?: unknown }[] = [];
@@ -92,7 +103,7 @@ describe.skipIf(!onPostgres)("PostgreSQL terminating the server's connections un
 
     // Every acknowledged write is there exactly once, with exactly one CREATED change. (Whether the
     // sequencer has numbered them yet depends on the oldest transaction anywhere in the cluster.)
-    const check = postgres(testDb.url as string, { max: 1, onnotice: () => {} });
+    const check = postgres(url, { max: 1, onnotice: () => {} });
     try {
       expect(new Set(acknowledged).size).toBe(acknowledged.length);
       const found = await check<{ id: string }[]>`select id from resources where id = any(${acknowledged})`;
@@ -108,17 +119,7 @@ describe.skipIf(!onPostgres)("PostgreSQL terminating the server's connections un
   }, 90_000);
 
   it("answers 503 on /readyz while the database refuses connections, then recovers", async () => {
-    const testDb = await createTestDatabase();
-    cleanup.push(() => testDb.drop());
-    const server = await startServeProcess(freePort(), {
-      DATABASE_URL: testDb.url as string,
-      PLUGBOARD_ADMIN_TOKEN: TOKEN,
-      PLUGBOARD_LOG_LEVEL: "warn",
-    });
-    cleanup.push(() => server.stop());
-    const admin = postgres(process.env.TEST_DATABASE_URL as string, { max: 1, onnotice: () => {} });
-    cleanup.push(() => admin.end());
-    const database = new URL(testDb.url as string).pathname.slice(1);
+    const { server, admin, database } = await serveOnFreshDatabase();
     expect((await create(server.url, "before")).id).toBeTruthy();
 
     await admin.unsafe(`alter database ${database} with allow_connections false`);
