@@ -10,6 +10,7 @@ import { readableFiles } from "./access.ts";
 import { SNIFF_BYTES, servedContentType } from "./contentTypes.ts";
 import { cleanFileName } from "./disposition.ts";
 import { FileImporter } from "./importer.ts";
+import { S3FileStore, s3Settings } from "./s3Store.ts";
 import { DEFAULT_URL_SECONDS, MAX_URL_SECONDS, UrlSigner } from "./signing.ts";
 import { CHUNK_BYTES, DatabaseFileStore, type FileStore } from "./storage.ts";
 import { type FileRow, files } from "./tables.ts";
@@ -47,7 +48,8 @@ export class FileService {
     env: Env,
     private readonly catalogs: CatalogStore,
   ) {
-    this.store = new DatabaseFileStore(backgroundDb);
+    const bucket = s3Settings(env);
+    this.store = bucket ? new S3FileStore(bucket) : new DatabaseFileStore(backgroundDb);
     this.signer = new UrlSigner(backgroundDb);
     this.maxBytes = env.PLUGBOARD_FILE_MAX_BYTES;
     this.publicUrl = () => env.publicUrl;
@@ -125,6 +127,9 @@ export class FileService {
     } catch (error) {
       await Promise.allSettled(inflight);
       await this.db.delete(files).where(eq(files.id, id));
+      // Best effort: the upload's own error is the one to report; a piece left in a bucket is only
+      // an unreferenced object.
+      await this.store.remove(id).catch(() => {});
       throw error;
     }
   }

@@ -2,9 +2,9 @@ import { sql } from "drizzle-orm";
 import { type Db, queryRows } from "../db/client.ts";
 
 /**
- * Where a file's bytes live. Only the database store exists today: fixed-size `bytea` chunks, so
- * embedded PGlite and PostgreSQL both work with no extra service, and a Range read fetches only the
- * chunks it covers. A bucket store would implement the same two methods.
+ * Where a file's bytes live, in fixed-size pieces: by default in the database (`bytea` chunks, so
+ * embedded PGlite and PostgreSQL both work with no extra service), or in an S3-compatible bucket
+ * (s3Store.ts). Either way a Range read fetches only the pieces it covers.
  */
 export interface FileStore {
   /** Stores piece `seq` (every piece but the last is exactly `CHUNK_BYTES`). */
@@ -14,6 +14,8 @@ export interface FileStore {
    * until the next one is asked for (the buffer is reused): write it out before pulling again.
    */
   read(fileId: string, start: number, end: number): AsyncGenerator<Uint8Array>;
+  /** Deletes every stored piece of a file (called before its row is deleted; idempotent). */
+  remove(fileId: string): Promise<void>;
 }
 
 /** 1 MiB: large enough that per-row overhead is noise, small enough to hold a few in memory. */
@@ -42,6 +44,9 @@ export class DatabaseFileStore implements FileStore {
       );
     });
   }
+
+  /** The chunks go with the file's row (`on delete cascade`), in the same statement. */
+  async remove(): Promise<void> {}
 
   /** A chunk as base64 text (PostgreSQL breaks its lines every 76 characters; Node skips them). */
   private async chunk(fileId: string, seq: number): Promise<string> {

@@ -87,6 +87,24 @@ const envSchema = z.object({
     .int("must be a whole number of hours")
     .min(1, "must be at least 1 hour")
     .default(24),
+  /**
+   * An S3-compatible bucket for file bytes (AWS S3, MinIO, R2, …); without it they are stored in
+   * the database. Credentials fall back to the AWS SDK's usual variables.
+   */
+  PLUGBOARD_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a bucket name")
+    .optional(),
+  PLUGBOARD_S3_ENDPOINT: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).optional(),
+  PLUGBOARD_S3_REGION: z.string().min(1).optional(),
+  PLUGBOARD_S3_PREFIX: z
+    .string()
+    .regex(/^[\w./-]*$/, "must be letters, digits, '.', '_', '-' or '/'")
+    .default("files/"),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
+  AWS_REGION: z.string().min(1).optional(),
   PLUGBOARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -105,12 +123,19 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "environment");
       // Secrets (and URLs that may embed a password) are named, never echoed.
-      const shown = /TOKEN|PASSWORD|DATABASE_URL/.test(name) ? "" : `=${JSON.stringify(source[name] ?? "")}`;
+      const shown = /TOKEN|PASSWORD|SECRET|DATABASE_URL/.test(name)
+        ? ""
+        : `=${JSON.stringify(source[name] ?? "")}`;
       return `  ${name}${shown}: ${issue.message}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const env = parsed.data;
+  if (env.PLUGBOARD_S3_BUCKET && !(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY)) {
+    throw new ConfigError(
+      "Invalid configuration:\n  PLUGBOARD_S3_BUCKET is set: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are required too",
+    );
+  }
   const publicUrl = (env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`).replace(/\/+$/, "");
   return { ...env, publicUrl };
 }

@@ -30,6 +30,6 @@ export async function runMaintenance(services: Services): Promise<void> {
   await pruneChanges(db, env.PLUGBOARD_CHANGE_RETENTION_DAYS);
   await pruneIdempotencyKeys(db);
   await purgeDeletedResources(db, env.PLUGBOARD_CHANGE_RETENTION_DAYS);
-  await purgeOrphanFiles(db, env.PLUGBOARD_FILE_ORPHAN_HOURS);
+  await purgeOrphanFiles(db, services.files.store, env.PLUGBOARD_FILE_ORPHAN_HOURS);
   await services.limits.sweep();
 }
