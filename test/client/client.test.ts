@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -367,5 +367,63 @@ describe("OAuth client credentials", () => {
       oauth: { tokenUrl: `${server.url}/oauth/token`, clientId: "nope", clientSecret: "nope" },
     });
     expect(await wrong.viewer().catch((e) => e)).toBeInstanceOf(AuthenticationError);
+  });
+});
+
+/** A real TCP hop whose open connections can be cut, as a load balancer or a network blip does. */
+async function cuttableProxy(target: URL) {
+  const sockets = new Set<Socket>();
+  const proxy = createNetServer((inbound) => {
+    const outbound = connect(Number(target.port), target.hostname);
+    for (const socket of [inbound, outbound]) {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => {});
+    }
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (proxy.address() as AddressInfo).port,
+    cut: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+    close: () => new Promise<void>((resolve) => proxy.close(() => resolve())),
+  };
+}
+
+describe("subscribe() across a disconnect", () => {
+  it("reconnects and resumes after the last change received: nothing lost, nothing twice", async () => {
+    const proxy = await cuttableProxy(new URL(server.url));
+    const viaProxy = createClient({
+      url: server.graphqlUrl,
+      wsUrl: `ws://127.0.0.1:${proxy.port}/graphql`,
+      token: server.owner.token,
+      webSocketImpl: WebSocket,
+      retry: { baseDelayMs: 50 },
+    });
+    const controller = new AbortController();
+    const received: string[] = [];
+    const done = (async () => {
+      const stream = viaProxy.subscribe({ signal: controller.signal, filter: { types: ["task"] } });
+      for await (const { change } of stream) {
+        received.push(change.resourceId);
+        if (received.length === 3) controller.abort();
+      }
+    })();
+    const until = async (count: number) => {
+      const deadline = Date.now() + 10_000;
+      while (received.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    };
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const one = await client.createResource({ type: "task", values: { name: "one" } });
+    await until(1);
+    proxy.cut();
+    // Made while the stream is down: replayed on reconnect, from the last id received.
+    const two = await client.createResource({ type: "task", values: { name: "two" } });
+    const three = await client.createResource({ type: "task", values: { name: "three" } });
+    await done;
+    await proxy.close();
+    expect(received).toEqual([one.id, two.id, three.id]);
   });
 });
