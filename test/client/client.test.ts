@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import {
   AuthenticationError,
@@ -344,6 +344,7 @@ describe("OAuth client credentials", () => {
       input: { name: "Kit", confidential: true, redirectUris: ["http://127.0.0.1:9/cb"] },
     });
     let tokenRequests = 0;
+    const issued: string[] = [];
     const oauthClient = createClient({
       url: server.graphqlUrl,
       oauth: {
@@ -352,9 +353,13 @@ describe("OAuth client credentials", () => {
         clientSecret: createOAuthClient.clientSecret ?? "",
         scope: "read",
       },
-      fetch: (input, init) => {
-        if (String(input).endsWith("/oauth/token")) tokenRequests++;
-        return fetch(input, init);
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        if (String(input).endsWith("/oauth/token")) {
+          tokenRequests++;
+          issued.push(((await response.clone().json()) as { access_token: string }).access_token);
+        }
+        return response;
       },
     });
     const [one, two] = await Promise.all([oauthClient.viewer(), oauthClient.viewer()]);
@@ -362,6 +367,28 @@ describe("OAuth client credentials", () => {
     expect(two.member.email).toBe(`${createOAuthClient.oauthClient.clientId}@oauth-clients.invalid`);
     await oauthClient.resourceTypes();
     expect(tokenRequests).toBe(1);
+    // Revoked behind the client's back: the next call gets a 401, fetches a new token and succeeds.
+    const secret = createOAuthClient.clientSecret ?? "";
+    const revoked = await fetch(`${server.url}/oauth/token/revocation`, {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${btoa(`${createOAuthClient.oauthClient.clientId}:${secret}`)}`,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams({ token: issued[0] ?? "", token_type_hint: "access_token" }),
+    });
+    expect(revoked.status).toBe(200);
+    expect((await oauthClient.viewer()).scopes).toEqual(["READ"]);
+    expect(tokenRequests).toBe(2);
+    expect(issued[1]).not.toBe(issued[0]);
+    // 3,541 s later (the token lives 3,600 s): renewed before it expires, without a 401 first.
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 3_541_000 });
+    try {
+      expect((await oauthClient.viewer()).scopes).toEqual(["READ"]);
+      expect(tokenRequests).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
     const wrong = createClient({
       url: server.graphqlUrl,
       oauth: { tokenUrl: `${server.url}/oauth/token`, clientId: "nope", clientSecret: "nope" },
