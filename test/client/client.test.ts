@@ -230,6 +230,13 @@ describe("changes()", () => {
     for await (const { change } of client.changes({ after: stored, follow: false }))
       seen.push(change.resourceId);
     expect(seen).toEqual([a.id, b.id]);
+    // "0": from the oldest retained change, the workspace's first.
+    let oldest: string | undefined;
+    for await (const { cursor } of client.changes({ after: "0", follow: false, pageSize: 1 })) {
+      oldest = cursor;
+      break;
+    }
+    expect(oldest).toBe("1");
   });
 
   it("follows: waits at the head and yields what arrives later, until aborted", async () => {
