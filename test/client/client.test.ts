@@ -263,13 +263,15 @@ describe("changes()", () => {
 });
 
 describe("subscribe()", () => {
-  it("pushes changes over graphql-ws from a cursor", async () => {
+  it("pushes changes over graphql-ws from a cursor, with the `ws` package when Node has no WebSocket", async () => {
+    // No webSocketImpl: on Node 20 (no global WebSocket) the client loads `ws` by itself.
+    const plain = createClient({ url: server.graphqlUrl, token: server.owner.token });
     const start = (await client.changesPage({ first: 0 })).headCursor;
     const before = await client.createResource({ type: "contact", values: { name: "Before subscribing" } });
     const controller = new AbortController();
     const received: string[] = [];
     const done = (async () => {
-      for await (const { change } of client.subscribe({ after: start, signal: controller.signal })) {
+      for await (const { change } of plain.subscribe({ after: start, signal: controller.signal })) {
         received.push(change.resourceId);
         if (received.length === 2) controller.abort();
       }
