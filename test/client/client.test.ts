@@ -5,13 +5,16 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import {
   AuthenticationError,
+  CreateApiKeyDocument,
   CreateOAuthClientDocument,
   createClient,
   NetworkError,
   NotFoundError,
   type PlugboardClient,
+  PlugboardError,
   RateLimitError,
   ResourcesDocument,
+  RevokeApiKeyDocument,
   ValidationError,
   verifyWebhook,
   WebhookVerificationError,
@@ -427,6 +430,38 @@ async function cuttableProxy(target: URL) {
     close: () => new Promise<void>((resolve) => proxy.close(() => resolve())),
   };
 }
+
+describe("subscribe() when the credential is revoked", () => {
+  it("ends with a typed error instead of reconnecting forever", async () => {
+    const { createApiKey } = await client.request(CreateApiKeyDocument, { input: { name: "doomed" } });
+    const doomed = createClient({
+      url: server.graphqlUrl,
+      token: createApiKey.token,
+      webSocketImpl: WebSocket,
+    });
+    const received: string[] = [];
+    const ended = (async () => {
+      for await (const { change } of doomed.subscribe({ filter: { types: ["task"] } })) {
+        received.push(change.resourceId);
+      }
+    })().then(
+      () => "completed",
+      (error: unknown) => error,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const task = await client.createResource({
+      type: "task",
+      values: { name: "seen before the revocation" },
+    });
+    const deadline = Date.now() + 10_000;
+    while (received.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await client.request(RevokeApiKeyDocument, { input: { id: createApiKey.apiKey.id } });
+    const outcome = await ended;
+    expect(received).toEqual([task.id]);
+    expect(outcome).toBeInstanceOf(PlugboardError);
+    expect(["FORBIDDEN", "UNAUTHENTICATED"]).toContain((outcome as PlugboardError).code);
+  });
+});
 
 describe("subscribe() across a disconnect", () => {
   it("reconnects and resumes after the last change received: nothing lost, nothing twice", async () => {
