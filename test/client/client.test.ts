@@ -1,5 +1,3 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
@@ -19,6 +17,7 @@ import {
   verifyWebhook,
   WebhookVerificationError,
 } from "../../src/client/index.ts";
+import { cuttableProxy, flakyProxy } from "../helpers/proxies.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
 let server: TestServer;
@@ -29,40 +28,6 @@ beforeAll(async () => {
   client = createClient({ url: server.graphqlUrl, token: server.owner.token, webSocketImpl: WebSocket });
 });
 afterAll(() => server?.close());
-
-/**
- * A real HTTP hop in front of the server that answers the first `refusals` requests itself with
- * `status` and Retry-After, then forwards the rest: an overloaded proxy, as connectors meet them.
- */
-async function flakyProxy(refusals: number, status: number, retryAfter: string | null) {
-  let seen = 0;
-  const proxy: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    seen++;
-    if (seen <= refusals) {
-      res.writeHead(status, retryAfter === null ? {} : { "retry-after": retryAfter }).end("busy");
-      return;
-    }
-    const upstream = await fetch(`${server.url}${req.url}`, {
-      method: req.method,
-      headers: {
-        "content-type": String(req.headers["content-type"]),
-        authorization: String(req.headers.authorization),
-      },
-      body: Buffer.concat(chunks),
-    });
-    res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "" });
-    res.end(Buffer.from(await upstream.arrayBuffer()));
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  const { port } = proxy.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/graphql`,
-    seen: () => seen,
-    close: () => new Promise<void>((resolve) => proxy.close(() => resolve())),
-  };
-}
 
 describe("typed methods", () => {
   it("reads the viewer, the types and a type's fields", async () => {
@@ -162,7 +127,7 @@ describe("typed errors", () => {
 
 describe("retries", () => {
   it("retries a read after 429, waiting Retry-After", async () => {
-    const proxy = await flakyProxy(1, 429, "1");
+    const proxy = await flakyProxy(server, 1, 429, "1");
     try {
       const viaProxy = createClient({ url: proxy.url, token: server.owner.token });
       const started = Date.now();
@@ -175,7 +140,7 @@ describe("retries", () => {
   });
 
   it("retries a create (it carries an idempotency key) but not an update after 503", async () => {
-    const proxy = await flakyProxy(1, 503, "0");
+    const proxy = await flakyProxy(server, 1, 503, "0");
     try {
       const viaProxy = createClient({ url: proxy.url, token: server.owner.token });
       const created = await viaProxy.createResource({ type: "contact", values: { name: "Retried" } });
@@ -185,7 +150,7 @@ describe("retries", () => {
     } finally {
       await proxy.close();
     }
-    const again = await flakyProxy(1, 503, "0");
+    const again = await flakyProxy(server, 1, 503, "0");
     try {
       const viaProxy = createClient({ url: again.url, token: server.owner.token });
       const contact = await client.createResource({ type: "contact", values: { name: "Once" } });
@@ -200,7 +165,7 @@ describe("retries", () => {
   });
 
   it("gives up with RateLimitError carrying retryAfterMs when Retry-After is beyond maxDelayMs", async () => {
-    const proxy = await flakyProxy(5, 429, "120");
+    const proxy = await flakyProxy(server, 5, 429, "120");
     try {
       const viaProxy = createClient({
         url: proxy.url,
@@ -408,28 +373,6 @@ describe("OAuth client credentials", () => {
     expect(await wrong.viewer().catch((e) => e)).toBeInstanceOf(AuthenticationError);
   });
 });
-
-/** A real TCP hop whose open connections can be cut, as a load balancer or a network blip does. */
-async function cuttableProxy(target: URL) {
-  const sockets = new Set<Socket>();
-  const proxy = createNetServer((inbound) => {
-    const outbound = connect(Number(target.port), target.hostname);
-    for (const socket of [inbound, outbound]) {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      socket.on("error", () => {});
-    }
-    inbound.pipe(outbound).pipe(inbound);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (proxy.address() as AddressInfo).port,
-    cut: () => {
-      for (const socket of sockets) socket.destroy();
-    },
-    close: () => new Promise<void>((resolve) => proxy.close(() => resolve())),
-  };
-}
 
 describe("subscribe() when the credential is revoked", () => {
   it("ends with a typed error instead of reconnecting forever", async () => {
