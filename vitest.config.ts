@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
 // Every suite runs on PGlite; with TEST_DATABASE_URL it runs on PostgreSQL as well, each test file
@@ -19,7 +20,13 @@ if (process.env.TEST_DATABASE_URL) {
 
 export default defineConfig({
   // One copy of graphql: packages that `require` it (Pothos) and ESM imports must share it.
-  resolve: { alias: { graphql: createRequire(import.meta.url).resolve("graphql") } },
+  // `plugboard/client` (the package's own export, as the example connector imports it) runs from source.
+  resolve: {
+    alias: {
+      graphql: createRequire(import.meta.url).resolve("graphql"),
+      "plugboard/client": fileURLToPath(new URL("src/client/index.ts", import.meta.url)),
+    },
+  },
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 30_000,

@@ -1,74 +1,26 @@
-import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
-import { print } from "graphql";
-
-export * from "./generated.ts";
-
-/** A GraphQL error as the server sends it; `code` is one of API.md §5's closed list. */
-export class PlugboardError extends Error {
-  constructor(
-    message: string,
-    readonly code: string | undefined,
-    readonly status: number,
-    readonly extensions: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = "PlugboardError";
-  }
-}
-
-export interface PlugboardClientOptions {
-  /** The GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql */
-  url: string;
-  /** An API key or OAuth access token, sent as `Authorization: Bearer`. */
-  token?: string;
-  fetch?: typeof fetch;
-}
-
 /**
- * The thin typed client for connector code: `request(ViewerDocument)` returns `ViewerQuery`, and
- * the variables are checked against the operation. Errors throw `PlugboardError` with their code.
+ * `plugboard/client`: the typed client for connector code. Depends only on graphql, graphql-ws and
+ * @graphql-typed-document-node/core (and `ws` on Node 20 for subscriptions); never on server code.
  */
-export function createPlugboardClient(options: PlugboardClientOptions) {
-  const fetchFn = options.fetch ?? fetch;
-  const printed = new WeakMap<object, string>();
-  return {
-    async request<TResult, TVariables extends Record<string, unknown>>(
-      document: TypedDocumentNode<TResult, TVariables>,
-      ...[variables]: TVariables extends Record<string, never> ? [TVariables?] : [TVariables]
-    ): Promise<TResult> {
-      let query = printed.get(document);
-      if (!query) {
-        query = print(document);
-        printed.set(document, query);
-      }
-      const headers: Record<string, string> = {
-        "content-type": "application/json",
-        accept: "application/graphql-response+json, application/json",
-      };
-      if (options.token) headers.authorization = `Bearer ${options.token}`;
-      const response = await fetchFn(options.url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({ query, variables: variables ?? {} }),
-      });
-      const body = (await response.json()) as {
-        data?: TResult | null;
-        errors?: { message: string; extensions?: Record<string, unknown> }[];
-      };
-      const [error] = body.errors ?? [];
-      if (error) {
-        const extensions = error.extensions ?? {};
-        throw new PlugboardError(
-          error.message,
-          extensions.code as string | undefined,
-          response.status,
-          extensions,
-        );
-      }
-      if (!body.data) throw new PlugboardError("Empty response", undefined, response.status, {});
-      return body.data;
-    },
-  };
-}
+export type { OAuthClientCredentials } from "./auth.ts";
+export type { Change, ChangeEntry, ChangeIterator, ChangesOptions } from "./changes.ts";
+export { type ClientOptions, createClient, type PlugboardClient } from "./client.ts";
+export * from "./errors.ts";
+export type { DownloadOptions, UploadOptions } from "./files.ts";
+export * from "./generated.ts";
+export type { StreamedChange, SubscribeOptions, WebSocketImpl } from "./subscribe.ts";
+export type { RetryOptions } from "./transport.ts";
+export {
+  type VerifyOptions,
+  verifyWebhook,
+  type WebhookChange,
+  type WebhookEvent,
+  type WebhookHeaders,
+} from "./webhooks.ts";
 
-export type PlugboardClient = ReturnType<typeof createPlugboardClient>;
+import { type ClientOptions, createClient } from "./client.ts";
+
+/** The first name of `createClient`, kept for existing callers. */
+export const createPlugboardClient = (options: ClientOptions) => createClient(options);
+/** @deprecated use ClientOptions */
+export type PlugboardClientOptions = ClientOptions;
