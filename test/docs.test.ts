@@ -1,0 +1,356 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { buildSchema, type GraphQLError, Kind, parse, validate } from "graphql";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderSchemaReference } from "../scripts/docs-schema.ts";
+import { gql } from "./helpers/graphql.ts";
+import { startServer, type TestServer } from "./helpers/server.ts";
+
+// The guides in docs/ cannot drift from the schema: every ```graphql block is validated against
+// schema/schema.graphql, and run on a fresh install, in order (files in the order docs/README.md
+// lists them), as the bootstrap owner. Comment lines just above a fence steer a block:
+//   <!-- docs-test: skip (why) -->                      validated, not run
+//   <!-- docs-test: error CODE -->                      must fail with extensions.code CODE
+//   <!-- docs-test: variables {"id": {"from": "createResource.resource.id"}} -->
+//      variables for the run; `from` takes a value out of the latest response with that root field.
+// Subscriptions are validated only (the README's subscription example runs in readme.test.ts);
+// blocks whose required variables are not given are validated only too, and counted.
+
+const root = new URL("../", import.meta.url);
+const read = (path: string) => readFileSync(new URL(path, root), "utf8");
+
+interface Block {
+  file: string;
+  line: number;
+  lang: string;
+  code: string;
+  directives: Directives;
+}
+
+interface Directives {
+  skip?: string;
+  error?: string;
+  variables?: string;
+}
+
+function blocksOf(file: string): Block[] {
+  const lines = read(file).split("\n");
+  const blocks: Block[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```(\w*)\s*$/.exec(lines[i] as string);
+    if (!open) continue;
+    const end = lines.indexOf("```", i + 1);
+    if (end < 0) throw new Error(`${file}:${i + 1}: unclosed code block`);
+    // The directives are the comment lines just above the fence (blank lines between allowed).
+    const directives: Directives = {};
+    for (let previous = i - 1; previous >= 0; previous--) {
+      const line = (lines[previous] as string).trim();
+      if (line === "") continue;
+      const directive = /^<!-- docs-test: (skip|error|variables) (.+) -->$/.exec(line);
+      if (!directive) break;
+      directives[directive[1] as keyof Directives] = directive[2] as string;
+    }
+    blocks.push({
+      file,
+      line: i + 1,
+      lang: open[1] as string,
+      code: lines.slice(i + 1, end).join("\n"),
+      directives,
+    });
+    i = end;
+  }
+  return blocks;
+}
+
+/** The guides in reading order: docs/README.md's links first, then any page it does not link. */
+function guideFiles(): string[] {
+  const linked = [...read("docs/README.md").matchAll(/\]\(([\w-]+\.md)(?:#[\w-]*)?\)/g)].map(
+    (m) => m[1] as string,
+  );
+  const all = readdirSync(new URL("docs/", root)).filter((name) => name.endsWith(".md"));
+  const order = [...new Set(["README.md", ...linked.filter((name) => all.includes(name)), ...all.sort()])];
+  return order.map((name) => `docs/${name}`);
+}
+
+const files = guideFiles();
+const blocks = files.flatMap(blocksOf);
+const graphqlBlocks = blocks.filter((block) => block.lang === "graphql");
+const schema = buildSchema(read("schema/schema.graphql"));
+
+function operationOf(code: string) {
+  const document = parse(code);
+  const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+  if (!operation || operation.kind !== Kind.OPERATION_DEFINITION) throw new Error("no operation");
+  return { document, operation };
+}
+
+/** Whether the block can run without variables the docs do not give (only nullable ones). */
+function needsVariables(code: string): boolean {
+  const { operation } = operationOf(code);
+  return (operation.variableDefinitions ?? []).some(
+    (v) => v.type.kind === Kind.NON_NULL_TYPE && v.defaultValue === undefined,
+  );
+}
+
+function title(block: Block): string {
+  return `${block.file}:${block.line} ${block.code.replace(/\s+/g, " ").slice(0, 60)}`;
+}
+
+describe("docs/ GraphQL examples are valid against the schema", () => {
+  it("has examples in every guide that documents operations", () => {
+    expect(graphqlBlocks.length).toBeGreaterThanOrEqual(25);
+  });
+
+  for (const block of graphqlBlocks) {
+    it(title(block), () => {
+      const errors: readonly GraphQLError[] = validate(schema, parse(block.code));
+      expect(errors.map((e) => e.message)).toEqual([]);
+    });
+  }
+});
+
+describe("docs/ GraphQL examples on a fresh install", { timeout: 120_000 }, () => {
+  let server: TestServer;
+  let receiver: Server;
+  let receiverUrl: string;
+  /** The latest response data of each root field, for `variables` directives. */
+  const results = new Map<string, unknown>();
+
+  beforeAll(async () => {
+    // Webhook examples' public URLs point at a local receiver instead (and private targets are allowed).
+    receiver = createServer((_req, res) => res.writeHead(200).end());
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    server = await startServer({ PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: "true" });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await new Promise((resolve) => receiver?.close(resolve));
+  });
+
+  function resolveVariables(json: string): Record<string, unknown> {
+    const raw = JSON.parse(json) as Record<string, unknown>;
+    const resolved: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(raw)) {
+      const from = (value as { from?: string } | null)?.from;
+      if (typeof from !== "string") {
+        resolved[name] = value;
+        continue;
+      }
+      const [field, ...path] = from.split(".");
+      let current: unknown = results.get(field as string);
+      for (const step of path) current = (current as Record<string, unknown> | undefined)?.[step];
+      if (current === undefined) throw new Error(`variables: nothing at ${from} yet`);
+      resolved[name] = current;
+    }
+    return resolved;
+  }
+
+  const runnable = graphqlBlocks.filter(
+    (block) =>
+      !block.code.trimStart().startsWith("subscription") &&
+      block.directives.skip === undefined &&
+      (block.directives.variables !== undefined || !needsVariables(block.code)),
+  );
+
+  it("runs most examples, not just validates them", () => {
+    expect(runnable.length).toBeGreaterThanOrEqual(Math.floor(graphqlBlocks.length * 0.6));
+  });
+
+  for (const block of runnable) {
+    it(title(block), async () => {
+      const variables = block.directives.variables ? resolveVariables(block.directives.variables) : {};
+      const query = block.code.replaceAll("https://example.com", receiverUrl);
+      const result = await gql(server.graphqlUrl, query, variables, { token: server.owner.token });
+      if (block.directives.error) {
+        expect(result.errors?.[0]?.extensions?.code, JSON.stringify(result.errors)).toBe(
+          block.directives.error,
+        );
+        return;
+      }
+      expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+      for (const [field, value] of Object.entries(result.data ?? {})) results.set(field, value);
+    });
+  }
+});
+
+describe("docs/changes-and-webhooks.md's webhook examples against a real delivery", {
+  timeout: 60_000,
+}, () => {
+  const page = "docs/changes-and-webhooks.md";
+  const verifier = blocksOf(page).find(
+    (b) => b.lang === "js" && b.code.includes("export function verifyWebhook"),
+  );
+  const payloadExample = blocksOf(page).find((b) => b.lang === "json" && b.code.includes('"webhookId"'));
+  let server: TestServer;
+  let receiver: Server;
+  const received: { body: Buffer; headers: Record<string, string> }[] = [];
+
+  beforeAll(async () => {
+    receiver = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      received.push({ body: Buffer.concat(chunks), headers: req.headers as Record<string, string> });
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    server = await startServer({ PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: "true" });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await new Promise((resolve) => receiver?.close(resolve));
+  });
+
+  /** Creates a webhook on the receiver, makes a contact, and returns the secret and its delivery. */
+  async function oneDelivery() {
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const created = await gql<{ createWebhook: { secret: string } }>(
+      server.graphqlUrl,
+      `mutation ($url: String!) { createWebhook(input: { url: $url, filter: { types: ["contact"] } }) { secret } }`,
+      { url },
+      { token: server.owner.token },
+    );
+    expect(created.errors).toBeUndefined();
+    const before = received.length;
+    const made = await gql(
+      server.graphqlUrl,
+      `mutation { createResource(input: { type: "contact", values: { name: "Hook Reader" } }) { resource { id } } }`,
+      {},
+      { token: server.owner.token },
+    );
+    expect(made.errors).toBeUndefined();
+    const deadline = Date.now() + 15_000;
+    while (received.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    const delivery = received[before];
+    if (!delivery) throw new Error("no delivery within 15 s");
+    return { secret: (created.data as { createWebhook: { secret: string } }).createWebhook.secret, delivery };
+  }
+
+  it("the verifier accepts a real delivery and refuses a tampered one, a wrong secret and a stale timestamp", async () => {
+    expect(verifier, "the verifyWebhook block").toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), "plugboard-docs-"));
+    const file = join(dir, "verify.mjs");
+    writeFileSync(file, (verifier as Block).code);
+    const { verifyWebhook } = (await import(pathToFileURL(file).href)) as {
+      verifyWebhook: (secret: string, body: string | Buffer, headers: Record<string, string>) => unknown;
+    };
+    const { secret, delivery } = await oneDelivery();
+
+    const payload = verifyWebhook(secret, delivery.body, delivery.headers) as {
+      type: string;
+      data: { kind: string };
+    };
+    expect(payload).toMatchObject({ type: "contact.created", data: { kind: "CREATED" } });
+    expect(verifyWebhook(secret, delivery.body.toString("utf8"), delivery.headers)).toEqual(payload);
+
+    const tampered = Buffer.from(delivery.body.toString("utf8").replace("Hook Reader", "Hook Writer"));
+    expect(() => verifyWebhook(secret, tampered, delivery.headers)).toThrow(/signature/);
+    const otherSecret = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
+    expect(() => verifyWebhook(otherSecret, delivery.body, delivery.headers)).toThrow(/signature/);
+    const stale = { ...delivery.headers, "webhook-timestamp": String(Math.floor(Date.now() / 1000) - 3600) };
+    expect(() => verifyWebhook(secret, delivery.body, stale)).toThrow(/timestamp/);
+    // The library the page also names agrees on the same delivery.
+    expect(new Webhook(secret).verify(delivery.body.toString("utf8"), delivery.headers)).toEqual(payload);
+  });
+
+  it("the payload example has the real payload's keys", async () => {
+    expect(payloadExample, "the payload example").toBeDefined();
+    const { delivery } = await oneDelivery();
+    type Payload = { data: { actor: object; fields: object[] } };
+    const real = JSON.parse(delivery.body.toString("utf8")) as Payload;
+    const shown = JSON.parse((payloadExample as Block).code) as Payload;
+    const keys = (o: object | undefined) => Object.keys(o ?? {}).sort();
+    expect(keys(shown)).toEqual(keys(real));
+    expect(keys(shown.data)).toEqual(keys(real.data));
+    expect(keys(shown.data.actor)).toEqual(keys(real.data.actor));
+    expect(keys(shown.data.fields[0])).toEqual(keys(real.data.fields[0]));
+    expect(delivery.headers["user-agent"]).toBe("Plugboard-Webhooks/1");
+  });
+});
+
+describe("docs/ stays true to the repository", () => {
+  it("schema.md is what npm run docs renders from schema/schema.graphql", () => {
+    expect(read("docs/schema.md")).toBe(renderSchemaReference(read("schema/schema.graphql")));
+  });
+
+  it("every error code the docs list is the server's closed list, and every code is listed", async () => {
+    const { errorCodes } = await import("../src/schema/errors.ts");
+    const page = read("docs/errors-and-limits.md");
+    for (const code of errorCodes) expect(page, code).toContain(`\`${code}\``);
+  });
+
+  it("every relative link in README.md and docs/ reaches a file and heading that exist", () => {
+    const pages = ["README.md", ...files];
+    const broken: string[] = [];
+    for (const page of pages) {
+      const text = read(page);
+      for (const match of text.matchAll(/\]\((?!https?:|mailto:|<)([^)\s]*)\)/g)) {
+        const target = match[1] as string;
+        const [path, hash] = target.split("#") as [string, string | undefined];
+        const resolved = path ? new URL(path, new URL(page, root)) : new URL(page, root);
+        let content: string;
+        try {
+          content = readFileSync(resolved, "utf8");
+        } catch {
+          broken.push(`${page}: ${target} (no such file)`);
+          continue;
+        }
+        if (hash && resolved.pathname.endsWith(".md") && !anchorsOf(content).has(hash)) {
+          broken.push(`${page}: ${target} (no such heading)`);
+        }
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it("no tracked file points outside the repository", () => {
+    // Written in pieces so this file does not match itself.
+    const outside = [
+      ["..", "/shared"].join(""),
+      ["/wo", "rk/"].join(""),
+      ...["API", "DESIGN", "STYLE"].map((n) => `${n}.md`),
+    ];
+    const tracked = execFileSync("git", ["ls-files", "-z"], { cwd: root, encoding: "utf8" })
+      .split("\0")
+      .filter((path) => path && !path.startsWith("drizzle/meta/") && !/\.(png|jpg|ico|lock)$/.test(path));
+    const hits: string[] = [];
+    for (const path of tracked) {
+      let text: string;
+      try {
+        text = read(path);
+      } catch {
+        continue; // deleted in the worktree, not yet committed
+      }
+      for (const needle of outside) if (text.includes(needle)) hits.push(`${path}: ${needle}`);
+    }
+    expect(hits).toEqual([]);
+  });
+});
+
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens, repeats numbered. */
+function anchorsOf(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  let fenced = false;
+  for (const line of markdown.split("\n")) {
+    if (line.startsWith("```")) fenced = !fenced;
+    const heading = fenced ? null : /^#{1,6}\s+(.*)$/.exec(line);
+    if (!heading) continue;
+    const base = (heading[1] as string)
+      .trim()
+      .toLowerCase()
+      .replace(/<[^>]+>/g, "")
+      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+      .replace(/\s/g, "-");
+    const count = seen.get(base) ?? 0;
+    seen.set(base, count + 1);
+    anchors.add(count === 0 ? base : `${base}-${count}`);
+  }
+  return anchors;
+}
