@@ -79,6 +79,7 @@ function guideFiles(): string[] {
 }
 
 const files = guideFiles();
+const SAMPLE_PDF = "%PDF-1.4\n% a file served to the docs' importFileFromUrl examples\n%%EOF\n";
 const blocks = files.flatMap(blocksOf);
 const graphqlBlocks = blocks.filter((block) => block.lang === "graphql");
 const schema = buildSchema(read("schema/schema.graphql"));
@@ -123,8 +124,12 @@ describe("docs/ GraphQL examples on a fresh install", { timeout: 120_000 }, () =
   const results = new Map<string, unknown>();
 
   beforeAll(async () => {
-    // Webhook examples' public URLs point at a local receiver instead (and private targets are allowed).
-    receiver = createServer((_req, res) => res.writeHead(200).end());
+    // Public URLs in examples point at a local receiver instead (and private targets are allowed):
+    // webhooks POST to it, importFileFromUrl GETs a small PDF from it.
+    receiver = createServer((req, res) => {
+      if (req.method === "GET") res.writeHead(200, { "content-type": "application/pdf" }).end(SAMPLE_PDF);
+      else res.writeHead(200).end();
+    });
     await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
     server = await startServer({ PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: "true" });
@@ -134,22 +139,19 @@ describe("docs/ GraphQL examples on a fresh install", { timeout: 120_000 }, () =
     await new Promise((resolve) => receiver?.close(resolve));
   });
 
-  function resolveVariables(json: string): Record<string, unknown> {
-    const raw = JSON.parse(json) as Record<string, unknown>;
-    const resolved: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(raw)) {
-      const from = (value as { from?: string } | null)?.from;
-      if (typeof from !== "string") {
-        resolved[name] = value;
-        continue;
-      }
-      const [field, ...path] = from.split(".");
-      let current: unknown = results.get(field as string);
-      for (const step of path) current = (current as Record<string, unknown> | undefined)?.[step];
-      if (current === undefined) throw new Error(`variables: nothing at ${from} yet`);
-      resolved[name] = current;
+  /** Replaces every `{ "from": "root.path" }` in the directive's JSON with that response value. */
+  function resolve(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(resolve);
+    if (value === null || typeof value !== "object") return value;
+    const from = (value as { from?: unknown }).from;
+    if (typeof from !== "string") {
+      return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, resolve(inner)]));
     }
-    return resolved;
+    const [field, ...path] = from.split(".");
+    let current: unknown = results.get(field as string);
+    for (const step of path) current = (current as Record<string, unknown> | undefined)?.[step];
+    if (current === undefined) throw new Error(`variables: nothing at ${from} yet`);
+    return current;
   }
 
   const runnable = graphqlBlocks.filter(
@@ -165,7 +167,9 @@ describe("docs/ GraphQL examples on a fresh install", { timeout: 120_000 }, () =
 
   for (const block of runnable) {
     it(title(block), async () => {
-      const variables = block.directives.variables ? resolveVariables(block.directives.variables) : {};
+      const variables = block.directives.variables
+        ? (resolve(JSON.parse(block.directives.variables)) as Record<string, unknown>)
+        : {};
       const query = block.code.replaceAll("https://example.com", receiverUrl);
       const result = await gql(server.graphqlUrl, query, variables, { token: server.owner.token });
       if (block.directives.error) {
