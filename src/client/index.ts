@@ -3,7 +3,7 @@ import { print } from "graphql";
 
 export * from "./generated.ts";
 
-/** A GraphQL error as the server sends it; `code` is one of API.md §5's closed list. */
+/** A GraphQL error as the server sends it; `code` is one of the closed list in docs/errors-and-limits.md. */
 export class PlugboardError extends Error {
   constructor(
     message: string,
