@@ -108,6 +108,27 @@ describe("docs/ GraphQL examples are valid against the schema", () => {
     expect(graphqlBlocks.length).toBeGreaterThanOrEqual(25);
   });
 
+  it("every query, mutation and subscription has an example", () => {
+    const shown = new Set<string>();
+    for (const block of graphqlBlocks) {
+      const { operation } = operationOf(block.code);
+      for (const selection of operation.selectionSet.selections) {
+        if (selection.kind === Kind.FIELD) shown.add(`${operation.operation}.${selection.name.value}`);
+      }
+    }
+    const roots = [
+      ["query", schema.getQueryType()],
+      ["mutation", schema.getMutationType()],
+      ["subscription", schema.getSubscriptionType()],
+    ] as const;
+    const missing = roots.flatMap(([operation, type]) =>
+      Object.keys(type?.getFields() ?? {})
+        .map((name) => `${operation}.${name}`)
+        .filter((name) => !shown.has(name)),
+    );
+    expect(missing).toEqual([]);
+  });
+
   for (const block of graphqlBlocks) {
     it(title(block), () => {
       const errors: readonly GraphQLError[] = validate(schema, parse(block.code));
