@@ -4,9 +4,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { buildSchema, type GraphQLError, Kind, parse, validate } from "graphql";
 import { Webhook } from "standardwebhooks";
+import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderSchemaReference } from "../scripts/docs-schema.ts";
 import { gql } from "./helpers/graphql.ts";
@@ -296,6 +297,89 @@ describe("docs/changes-and-webhooks.md's webhook examples against a real deliver
     expect(keys(shown.data.actor)).toEqual(keys(real.data.actor));
     expect(keys(shown.data.fields[0])).toEqual(keys(real.data.fields[0]));
     expect(delivery.headers["user-agent"]).toBe("Plugboard-Webhooks/1");
+  });
+});
+
+describe("docs/changes-and-webhooks.md's polling trigger against a live server", { timeout: 60_000 }, () => {
+  const trigger = blocksOf("docs/changes-and-webhooks.md").find(
+    (b) => b.lang === "ts" && b.code.includes("export async function poll("),
+  );
+  let server: TestServer;
+  let file: string;
+
+  beforeAll(async () => {
+    server = await startServer();
+    file = join(mkdtempSync(join(tmpdir(), "plugboard-trigger-")), "trigger.mts");
+    writeFileSync(file, (trigger as Block).code);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("typechecks on its own, strictly, as a newcomer's trigger.mts would", () => {
+    expect(trigger, "the trigger block").toBeDefined();
+    const program = ts.createProgram([file], {
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      lib: ["lib.es2023.d.ts", "lib.dom.d.ts"],
+      types: ["node"],
+      typeRoots: [fileURLToPath(new URL("node_modules/@types", root))],
+      skipLibCheck: true,
+    });
+    const diagnostics = ts
+      .getPreEmitDiagnostics(program)
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    expect(diagnostics).toEqual([]);
+  });
+
+  it("starts at now, reports each change once across polls, and stores a cursor that moves", async () => {
+    type Trigger = {
+      startCursor(url: string, token: string): Promise<string>;
+      poll(
+        url: string,
+        token: string,
+        cursor: string | null,
+        filter?: object,
+      ): Promise<{ changes: { id: string; kind: string; resourceId: string }[]; cursor: string | null }>;
+    };
+    const { startCursor, poll } = (await import(pathToFileURL(file).href)) as Trigger;
+    const { graphqlUrl, owner } = server;
+    const create = async (name: string) => {
+      const result = await gql<{ createResource: { resource: { id: string } } }>(
+        graphqlUrl,
+        `mutation ($name: String!) { createResource(input: { type: "contact", values: { name: $name } }) { resource { id } } }`,
+        { name },
+        { token: owner.token },
+      );
+      return (result.data as { createResource: { resource: { id: string } } }).createResource.resource.id;
+    };
+    await create("Before the trigger");
+    const start = await startCursor(graphqlUrl, owner.token);
+    const first = await create("First");
+    await gql(
+      graphqlUrl,
+      `mutation { createResource(input: { type: "task", values: { name: "Not a contact" } }) { resource { id } } }`,
+      {},
+      { token: owner.token },
+    );
+    const second = await create("Second");
+    const filter = { types: ["contact"], kinds: ["CREATED"] };
+
+    let polled = await poll(graphqlUrl, owner.token, start, filter);
+    for (let i = 0; polled.changes.length < 2 && i < 50; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // numbering follows the commit
+      polled = await poll(graphqlUrl, owner.token, start, filter);
+    }
+    expect(polled.changes.map((c) => c.resourceId)).toEqual([first, second]);
+    expect(Number(polled.cursor)).toBeGreaterThan(Number(start));
+
+    const again = await poll(graphqlUrl, owner.token, polled.cursor, filter);
+    expect(again.changes).toEqual([]);
+    expect(again.cursor).toBe(polled.cursor);
   });
 });
 
