@@ -138,28 +138,41 @@ describe("docs/ GraphQL examples are valid against the schema", () => {
   }
 });
 
+// One server for the whole file (starting one is most of this file's time), fresh when the examples
+// run first. Public URLs in examples point at a local receiver instead (private targets allowed):
+// webhooks POST to it (recorded by path), importFileFromUrl GETs a small PDF from it.
+let server: TestServer;
+let receiver: Server;
+let receiverUrl: string;
+const received: { path: string; body: Buffer; headers: Record<string, string> }[] = [];
+
+beforeAll(async () => {
+  receiver = createServer(async (req, res) => {
+    if (req.method === "GET") {
+      res.writeHead(200, { "content-type": "application/pdf" }).end(SAMPLE_PDF);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    received.push({
+      path: req.url ?? "/",
+      body: Buffer.concat(chunks),
+      headers: req.headers as Record<string, string>,
+    });
+    res.writeHead(204).end();
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  server = await startServer({ PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: "true" });
+}, 120_000);
+afterAll(async () => {
+  await server?.close();
+  await new Promise((resolve) => receiver?.close(resolve));
+});
+
 describe("docs/ GraphQL examples on a fresh install", { timeout: 120_000 }, () => {
-  let server: TestServer;
-  let receiver: Server;
-  let receiverUrl: string;
   /** The latest response data of each root field, for `variables` directives. */
   const results = new Map<string, unknown>();
-
-  beforeAll(async () => {
-    // Public URLs in examples point at a local receiver instead (and private targets are allowed):
-    // webhooks POST to it, importFileFromUrl GETs a small PDF from it.
-    receiver = createServer((req, res) => {
-      if (req.method === "GET") res.writeHead(200, { "content-type": "application/pdf" }).end(SAMPLE_PDF);
-      else res.writeHead(200).end();
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-    server = await startServer({ PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: "true" });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await new Promise((resolve) => receiver?.close(resolve));
-  });
 
   /** Replaces every `{ "from": "root.path" }` in the directive's JSON with that response value. */
   function resolve(value: unknown): unknown {
@@ -214,28 +227,12 @@ describe("docs/changes-and-webhooks.md's webhook examples against a real deliver
     (b) => b.lang === "js" && b.code.includes("export function verifyWebhook"),
   );
   const payloadExample = blocksOf(page).find((b) => b.lang === "json" && b.code.includes('"webhookId"'));
-  let server: TestServer;
-  let receiver: Server;
-  const received: { body: Buffer; headers: Record<string, string> }[] = [];
-
-  beforeAll(async () => {
-    receiver = createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      received.push({ body: Buffer.concat(chunks), headers: req.headers as Record<string, string> });
-      res.writeHead(204).end();
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-    server = await startServer({ PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: "true" });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await new Promise((resolve) => receiver?.close(resolve));
-  });
+  let hooks = 0;
 
   /** Creates a webhook on the receiver, makes a contact, and returns the secret and its delivery. */
   async function oneDelivery() {
-    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const path = `/verify/${++hooks}`;
+    const url = `${receiverUrl}${path}`;
     const created = await gql<{ createWebhook: { secret: string } }>(
       server.graphqlUrl,
       `mutation ($url: String!) { createWebhook(input: { url: $url, filter: { types: ["contact"] } }) { secret } }`,
@@ -243,7 +240,6 @@ describe("docs/changes-and-webhooks.md's webhook examples against a real deliver
       { token: server.owner.token },
     );
     expect(created.errors).toBeUndefined();
-    const before = received.length;
     const made = await gql(
       server.graphqlUrl,
       `mutation { createResource(input: { type: "contact", values: { name: "Hook Reader" } }) { resource { id } } }`,
@@ -252,8 +248,9 @@ describe("docs/changes-and-webhooks.md's webhook examples against a real deliver
     );
     expect(made.errors).toBeUndefined();
     const deadline = Date.now() + 15_000;
-    while (received.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    const delivery = received[before];
+    const mine = () => received.find((delivery) => delivery.path === path);
+    while (!mine() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    const delivery = mine();
     if (!delivery) throw new Error("no delivery within 15 s");
     return { secret: (created.data as { createWebhook: { secret: string } }).createWebhook.secret, delivery };
   }
@@ -304,16 +301,11 @@ describe("docs/changes-and-webhooks.md's polling trigger against a live server",
   const trigger = blocksOf("docs/changes-and-webhooks.md").find(
     (b) => b.lang === "ts" && b.code.includes("export async function poll("),
   );
-  let server: TestServer;
   let file: string;
 
-  beforeAll(async () => {
-    server = await startServer();
+  beforeAll(() => {
     file = join(mkdtempSync(join(tmpdir(), "plugboard-trigger-")), "trigger.mts");
     writeFileSync(file, (trigger as Block).code);
-  });
-  afterAll(async () => {
-    await server?.close();
   });
 
   it("typechecks on its own, strictly, as a newcomer's trigger.mts would", () => {
