@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -372,6 +373,31 @@ describe("docs/changes-and-webhooks.md's polling trigger against a live server",
     const again = await poll(graphqlUrl, owner.token, polled.cursor, filter);
     expect(again.changes).toEqual([]);
     expect(again.cursor).toBe(polled.cursor);
+  });
+});
+
+describe("docs/files.md's Node.js examples against a live server", () => {
+  it("uploads by POST /files and by multipart, and downloads the same bytes", async () => {
+    const blocks = blocksOf("docs/files.md").filter((b) => b.lang === "js");
+    expect(blocks.map((b) => b.code.includes("fetch"))).toEqual([true, true, true]);
+    const dir = mkdtempSync(join(tmpdir(), "plugboard-files-"));
+    const original = Buffer.concat([Buffer.from(SAMPLE_PDF), randomBytes(3000)]);
+    writeFileSync(join(dir, "report.pdf"), original);
+    // The three examples in order, as one module: the later ones use what the first declares.
+    const module = [...blocks.map((b) => b.code), "export { file, data };"]
+      .join("\n")
+      .replaceAll("http://127.0.0.1:4000", server.url)
+      .replaceAll('"report.pdf"', JSON.stringify(join(dir, "report.pdf")))
+      .replaceAll('"copy.pdf"', JSON.stringify(join(dir, "copy.pdf")));
+    writeFileSync(join(dir, "files.mjs"), module);
+    process.env.PLUGBOARD_TOKEN = server.owner.token;
+    const { file, data } = (await import(pathToFileURL(join(dir, "files.mjs")).href)) as {
+      file: { id: string; size: number; contentType: string };
+      data: { uploadFile: { file: { id: string; size: number } } };
+    };
+    expect(file).toMatchObject({ size: original.length, contentType: "application/pdf" });
+    expect(data.uploadFile.file.size).toBe(original.length);
+    expect(readFileSync(join(dir, "copy.pdf")).equals(original)).toBe(true);
   });
 });
 
