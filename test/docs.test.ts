@@ -376,6 +376,76 @@ describe("docs/changes-and-webhooks.md's polling trigger against a live server",
   });
 });
 
+describe("docs/changes-and-webhooks.md's subscription client against a live server", () => {
+  it("follows changes in order from a cursor, and resumes from the last id without a repeat", async () => {
+    const block = blocksOf("docs/changes-and-webhooks.md").find(
+      (b) => b.lang === "js" && b.code.includes("export async function follow("),
+    );
+    expect(block, "the follow block").toBeDefined();
+    const file = join(mkdtempSync(join(tmpdir(), "plugboard-follow-")), "follow.mjs");
+    // Written outside the repository, it resolves packages from here as a connector's own would.
+    writeFileSync(
+      file,
+      (block as Block).code
+        .replace('from "graphql-ws"', `from ${JSON.stringify(import.meta.resolve("graphql-ws"))}`)
+        .replace('from "ws"', `from ${JSON.stringify(import.meta.resolve("ws"))}`),
+    );
+    type Change = { id: string; kind: string; resourceId: string };
+    const { follow } = (await import(pathToFileURL(file).href)) as {
+      follow(options: {
+        url: string;
+        token: string;
+        after: string | null;
+        handle(c: Change): unknown;
+      }): Promise<void>;
+    };
+    const { graphqlUrl, owner } = server;
+    const head = await gql<{ changes: { headCursor: string } }>(
+      graphqlUrl,
+      "{ changes(last: 1) { headCursor } }",
+      {},
+      { token: owner.token },
+    );
+    const after = (head.data as { changes: { headCursor: string } }).changes.headCursor;
+    const made = await gql<{ createResource: { resource: { id: string } } }>(
+      graphqlUrl,
+      `mutation { createResource(input: { type: "contact", values: { name: "Follower", email: "one@example.com" } }) { resource { id } } }`,
+      {},
+      { token: owner.token },
+    );
+    const id = (made.data as { createResource: { resource: { id: string } } }).createResource.resource.id;
+    await gql(
+      graphqlUrl,
+      `mutation ($id: ID!) { updateResource(input: { id: $id, values: { email: "two@example.com" } }) { resource { id } } }`,
+      { id },
+      { token: owner.token },
+    );
+
+    const seen: Change[] = [];
+    await follow({ url: server.wsUrl, token: owner.token, after, handle: (c) => seen.push(c) < 2 });
+    expect(seen.map((c) => [c.kind, c.resourceId])).toEqual([
+      ["CREATED", id],
+      ["UPDATED", id],
+    ]);
+    // Resuming from the last id handled gives the next change, live, and nothing handled before.
+    const resumed: Change[] = [];
+    const following = follow({
+      url: server.wsUrl,
+      token: owner.token,
+      after: seen[1]?.id ?? null,
+      handle: (c) => resumed.push(c) < 1,
+    });
+    await gql(
+      graphqlUrl,
+      `mutation ($id: ID!) { updateResource(input: { id: $id, values: { email: "three@example.com" } }) { resource { id } } }`,
+      { id },
+      { token: owner.token },
+    );
+    await following;
+    expect(resumed.map((c) => [c.kind, Number(c.id) > Number(seen[1]?.id)])).toEqual([["UPDATED", true]]);
+  });
+});
+
 describe("docs/files.md's Node.js examples against a live server", () => {
   it("uploads by POST /files and by multipart, and downloads the same bytes", async () => {
     const blocks = blocksOf("docs/files.md").filter((b) => b.lang === "js");
