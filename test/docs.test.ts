@@ -513,9 +513,9 @@ describe("docs/ stays true to the repository", () => {
       ["/wo", "rk/"].join(""),
       ...["API", "DESIGN", "STYLE"].map((n) => `${n}.md`),
     ];
-    const tracked = execFileSync("git", ["ls-files", "-z"], { cwd: root, encoding: "utf8" })
-      .split("\0")
-      .filter((path) => path && !path.startsWith("drizzle/meta/") && !/\.(png|jpg|ico|lock)$/.test(path));
+    const tracked = repositoryFiles().filter(
+      (path) => !path.startsWith("drizzle/meta/") && !/\.(png|jpg|ico|lock)$/.test(path),
+    );
     const hits: string[] = [];
     for (const path of tracked) {
       let text: string;
@@ -550,4 +550,22 @@ function anchorsOf(markdown: string): Set<string> {
     anchors.add(count === 0 ? base : `${base}-${count}`);
   }
   return anchors;
+}
+
+/** The repository's files: git's list, or (an export without .git) every file outside what git ignores. */
+function repositoryFiles(): string[] {
+  try {
+    return execFileSync("git", ["ls-files", "-z"], { cwd: root, encoding: "utf8" })
+      .split("\0")
+      .filter(Boolean);
+  } catch {
+    const ignored = new Set([".git", "node_modules", ".plugboard", ".deps", "coverage"]);
+    const walk = (dir: string): string[] =>
+      readdirSync(new URL(dir, root), { withFileTypes: true }).flatMap((entry) => {
+        if (ignored.has(entry.name)) return [];
+        const path = `${dir}${entry.name}`;
+        return entry.isDirectory() ? walk(`${path}/`) : [path];
+      });
+    return walk("");
+  }
 }
