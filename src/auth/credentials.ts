@@ -16,7 +16,7 @@ function fromBasic(encoded: string): PresentedCredential | "malformed" {
 }
 
 /**
- * Reads the credential in API.md §3's order: Authorization (Bearer, Basic), X-API-Key, then the
+ * Reads the credential in docs/authentication.md's order: Authorization (Bearer, Basic), X-API-Key, then the
  * `access_token` query parameter. `"malformed"` means one was given but cannot be read.
  * `url` is the request's URL or path; it is parsed only when it may carry a token.
  */

@@ -5,7 +5,7 @@ import type { Actor } from "./actor.ts";
 import type { Role } from "./roles.ts";
 
 /**
- * The one access policy (DESIGN.md invariant 4). Every read and write of resources, the changes
+ * The one access policy (docs/architecture.md, invariant 4). Every read and write of resources, the changes
  * feed, subscriptions, webhook deliveries and introspection ask this module what an actor may do.
  */
 

@@ -125,7 +125,7 @@ builder.queryFields((t) => ({
   }),
 }));
 
-// Mutations: one `input` argument, one payload (API.md "Mutation conventions").
+// Mutations: one `input` argument, one payload (docs/README.md, "Conventions").
 
 const CreateMemberInput = builder.inputType("CreateMemberInput", {
   fields: (t) => ({

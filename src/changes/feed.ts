@@ -84,7 +84,7 @@ export function parseCursor(value: string | null | undefined, argument = "after"
 }
 
 /**
- * The one read path of the change log (DESIGN.md invariant 2): `Query.changes`, subscriptions and
+ * The one read path of the change log (docs/architecture.md, invariant 2): `Query.changes`, subscriptions and
  * webhook deliveries all read changes through `resolveFilter` → `readAfter` → `trim`.
  */
 export class ChangeFeed {

@@ -11,7 +11,7 @@ export const CHANGES_CHANNEL = "plugboard_changes";
 
 /**
  * Gives committed change rows their dense, per-workspace public ids, in commit order
- * (DESIGN.md invariant 3).
+ * (docs/architecture.md, invariant 3).
  *
  * Writers insert change rows carrying `xid` (their transaction id) and no `seq`, and never wait on
  * each other. A row is only numbered once its `xid` is below the oldest transaction still running

@@ -6,9 +6,10 @@ import type { Plugin } from "graphql-yoga";
 import type { LimitSettings } from "./settings.ts";
 
 /**
- * graphql-armor's rejections become 400 BAD_USER_INPUT naming the limit (API.md's closed codes),
- * reported as validation errors rather than thrown: app.ts validates WebSocket operations itself
- * and returns the errors, where a throw would be an internal error closing the socket.
+ * graphql-armor's rejections become 400 BAD_USER_INPUT naming the limit (a code of the closed list in
+ * src/schema/errors.ts), reported as validation errors rather than thrown: app.ts validates
+ * WebSocket operations itself and returns the errors, where a throw would be an internal error
+ * closing the socket.
  */
 function rejectWith(limit: number) {
   return (context: ValidationContext | null, error: GraphQLError) => {

@@ -35,12 +35,12 @@ import {
 
 /** The size assumed for a list without a page argument (a workspace's types, fields, members…). */
 export const LIST_SIZE = 20;
-/** Default pages by field (API.md): `changes` 100, every other connection 50. */
+/** Default pages by field (docs/errors-and-limits.md): `changes` 100, every other connection 50. */
 const DEFAULT_PAGE: Record<string, number> = { changes: 100 };
 const DEFAULT_PAGE_SIZE = 50;
 /**
- * The largest pages (API.md): a larger `first` counts as the largest, so the resolver refuses it
- * with its own error naming `first`, which says more than a cost.
+ * The largest pages (docs/errors-and-limits.md): a larger `first` counts as the largest, so the
+ * resolver refuses it with its own error naming `first`, which says more than a cost.
  */
 const MAX_PAGE: Record<string, number> = { changes: 1000 };
 const MAX_PAGE_SIZE = 500;

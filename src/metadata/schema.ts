@@ -185,7 +185,7 @@ builder.queryFields((t) => ({
   }),
 }));
 
-// Admin mutations (API.md "Resource types and fields").
+// Admin mutations (docs/queries-and-mutations.md).
 
 const CreateResourceTypeInput = builder.inputType("CreateResourceTypeInput", {
   fields: (t) => ({

@@ -18,7 +18,7 @@ export interface SystemFieldSpec {
   description: string;
 }
 
-/** The fields every type has (API.md "Resource types and fields"). */
+/** The fields every type has (docs/queries-and-mutations.md). */
 export const systemFields: readonly SystemFieldSpec[] = [
   {
     key: "name",

@@ -11,7 +11,7 @@ import type { ResourceRow } from "./tables.ts";
 import type { ResourceState } from "./values.ts";
 
 /**
- * THE write path (DESIGN.md invariant 1). Every change to a resource — create, update, delete,
+ * THE write path (docs/architecture.md, invariant 1). Every change to a resource — create, update, delete,
  * restore, copy, link, assign, move, bulk items, cascades — is one of these operations, and
  * `commitWrites` writes each row and its change row, in one statement, in the caller's
  * transaction. There is no other code that writes `resources`, so no change can escape the feed.

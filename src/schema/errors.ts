@@ -1,6 +1,6 @@
 import { GraphQLError } from "graphql";
 
-/** The closed list of `extensions.code` values (API.md §5). Anything else is masked. */
+/** The closed list of `extensions.code` values (docs/errors-and-limits.md). Anything else is masked. */
 export const errorCodes = [
   "UNAUTHENTICATED",
   "FORBIDDEN",

@@ -1,8 +1,8 @@
 import { z } from "zod";
 
 /**
- * The one module that reads `process.env`. Every variable of API.md §1 is parsed and validated
- * here, and a bad value fails start with a message naming each offending variable.
+ * The one module that reads `process.env`. Every variable (the README's Configuration table) is
+ * parsed and validated here, and a bad value fails start with a message naming each offending variable.
  */
 const booleanFlag = z
   .enum(["true", "false", "1", "0", ""])
@@ -45,7 +45,7 @@ const envSchema = z.object({
   PLUGBOARD_ADMIN_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
   PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: booleanFlag,
   PLUGBOARD_WEBHOOK_RETRY_SCHEDULE: retrySchedule.default([5, 300, 1800, 7200, 18000, 36000, 36000]),
-  /** The whole-exchange deadline of one webhook attempt (API.md: 10 s); lowered only in tests. */
+  /** The whole-exchange deadline of one webhook attempt (documented: 10 s); lowered only in tests. */
   PLUGBOARD_WEBHOOK_TIMEOUT_MS: z.coerce
     .number({ message: "must be a number of milliseconds" })
     .int("must be a whole number of milliseconds")

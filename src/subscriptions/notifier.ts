@@ -9,7 +9,7 @@ export interface Wakeable {
 
 /**
  * Wake-ups for subscribers: "workspace W's feed may have advanced to head H". It carries no payload;
- * woken subscribers read the feed (DESIGN.md invariant 2).
+ * woken subscribers read the feed (docs/architecture.md, invariant 2).
  *
  * Two sources: this process's sequencer (`advanced`), and — on PostgreSQL — LISTEN on the channel
  * every process's sequencer NOTIFYs, so writes through another `plugboard serve` process wake

@@ -38,7 +38,8 @@ export interface ChangeStreamOptions {
 }
 
 /**
- * `Subscription.changes`: a consumer of the change feed with its own cursor (DESIGN.md invariant 2).
+ * `Subscription.changes`: a consumer of the change feed with its own cursor (docs/architecture.md,
+ * invariant 2).
  *
  * Each stream loops: read a page after its cursor, trim it for its actor, yield the visible
  * changes, advance the cursor to how far the page scanned, and — when caught up — sleep until the

@@ -10,8 +10,8 @@ import type { Catalog } from "../metadata/catalog.ts";
 import type { StoredFilter, WebhookRow } from "./tables.ts";
 
 /**
- * A webhook reads the feed as its creator (API.md: "a webhook sees exactly what its creator could
- * read at delivery time"): their current role with everything that role allows. Null once the
+ * A webhook reads the feed as its creator (docs/changes-and-webhooks.md: trimmed to what its creator
+ * can read at delivery time): their current role with everything that role allows. Null once the
  * creator has left the workspace.
  */
 export async function creatorActor(db: Db, webhook: Pick<WebhookRow, "workspaceId" | "createdById">) {
@@ -94,7 +94,7 @@ export function recordOf(data: Record<string, unknown>): ChangeRecord {
 
 const actorKinds = { api_key: "API_KEY", oauth: "OAUTH", member: "MEMBER", system: "SYSTEM" } as const;
 
-/** The payload's `data`: the change as the feed serves it, without `resource` (API.md "Webhooks"). */
+/** The payload's `data` (docs/changes-and-webhooks.md): the change as the feed serves it, no `resource`. */
 export function payloadData(view: ChangeView): Record<string, unknown> {
   const actor: StoredActor = view.actor;
   return {

@@ -3,7 +3,7 @@ import { builder } from "../schema/builder.ts";
 import { actorOf } from "../server/context.ts";
 import { WebhookDeliveryRef, WebhookRef } from "./schema.ts";
 
-// One `input` argument and one payload per mutation (API.md "Mutation conventions").
+// One `input` argument and one payload per mutation (docs/README.md, "Conventions").
 
 const CreateWebhookInput = builder.inputType("CreateWebhookInput", {
   fields: (t) => ({

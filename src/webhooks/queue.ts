@@ -158,9 +158,9 @@ export async function markSkipped(db: Db, deliveryId: string): Promise<void> {
 
 /**
  * The queue's own bookkeeping need not wait for the WAL flush: a crash can only lose the last few
- * milliseconds of it, which means sending those deliveries again — at-least-once outward (DESIGN.md
- * invariant 5) already allows that, and the cursor rolls back with its deliveries, so nothing is
- * lost. It makes a commit cheap, which is what bounds delivery throughput.
+ * milliseconds of it, which means sending those deliveries again — at-least-once outward
+ * (docs/architecture.md, invariant 5) already allows that, and the cursor rolls back with its
+ * deliveries, so nothing is lost. It makes a commit cheap, which is what bounds delivery throughput.
  */
 async function relaxCommit(tx: Db): Promise<void> {
   await tx.execute(sql`set local synchronous_commit = off`);

@@ -27,7 +27,8 @@ export interface StoredFilter {
 const at = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
 
 /**
- * A webhook is a consumer of the change feed with its own cursor and filter (DESIGN.md invariant 2).
+ * A webhook is a consumer of the change feed with its own cursor and filter (docs/architecture.md,
+ * invariant 2).
  *
  * Secrets must be recoverable to sign, so they cannot be hashed: they live only in `secret` /
  * `previous_secret`, are never selected by the GraphQL read paths, and are shown to the user once.

@@ -27,7 +27,7 @@ async function viewerWith(init: { headers?: Record<string, string>; query?: stri
   };
 }
 
-describe("credential forms (API.md §3)", () => {
+describe("credential forms (docs/authentication.md)", () => {
   it("accepts Bearer, Basic with the key as username, X-API-Key and access_token", async () => {
     const token = server.owner.token;
     const forms: { headers?: Record<string, string>; query?: string }[] = [

@@ -7,7 +7,7 @@ import { api } from "../helpers/api.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
 /**
- * DESIGN.md invariant 3: a poller passing the last id it saw never misses a change and never sees
+ * docs/architecture.md, invariant 3: a poller passing the last id it saw never misses a change and never sees
  * one twice, however many writers run at once. Writers go through the real write path with random
  * delays inside their transactions and 10% rollbacks; a feed poller with pages of 1–5 runs
  * throughout over HTTP, and a control poller reads the raw log with `id > last` to prove the

@@ -14,7 +14,7 @@ import { upload } from "./helpers.ts";
 
 /**
  * FILE values are ids of files in the workspace that the writer can read; they stay plain ids in
- * `values` (API.md §6) and `Resource.files(field)` gives their metadata and links. A file is
+ * `values` (docs/files.md) and `Resource.files(field)` gives their metadata and links. A file is
  * readable by whoever may read a FILE field holding it; before that, by its uploader only.
  */
 let server: TestServer;

@@ -8,7 +8,7 @@ import { isAppErrorCode } from "../../schema/errors.ts";
  * Why a request was refused before it ran (`extensions.reason` next to `BAD_USER_INPUT`): the
  * document does not parse, does not validate against the schema, its variables do not coerce, or
  * the HTTP request itself is malformed (not JSON, no query, a mutation over GET, a wrong content
- * type). One code keeps the closed list of API.md §5; the reason tells the cases apart.
+ * type). One code keeps the closed list of src/schema/errors.ts; the reason tells the cases apart.
  */
 export type RequestErrorReason = "syntax" | "validation" | "variables" | "request";
 
@@ -50,7 +50,7 @@ function unsupportedMediaType(fetchAPI: { Response: typeof Response }): Response
 }
 
 /**
- * Request errors: their codes and reasons (README, "Errors"), their HTTP status, and one log line.
+ * Request errors: their codes and reasons (docs/errors-and-limits.md), their HTTP status, and one log line.
  *
  * Status (GraphQL over HTTP): with `Accept: application/graphql-response+json` they are 400. With an
  * explicit `Accept: application/json` the spec says 200 (legacy clients read the body), and so

@@ -40,7 +40,7 @@ export function isIntrospectionOnly(document: DocumentNode, operationName?: stri
 }
 
 /**
- * API.md §3: an operation that selects only `__schema`, `__type` and `__typename` needs no
+ * docs/authentication.md: an operation that selects only `__schema`, `__type` and `__typename` needs no
  * credential; everything else is refused with 401 before it runs.
  */
 export function useRequireCredential(): Plugin<Context> {
