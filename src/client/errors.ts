@@ -1,5 +1,5 @@
 /**
- * The server's error codes (API.md §5's closed list), plus the client's own: `NETWORK_ERROR` when no
+ * The server's error codes (the closed list in docs/errors-and-limits.md), plus the client's own: `NETWORK_ERROR` when no
  * response arrived and `BAD_RESPONSE` when one arrived that was not GraphQL.
  */
 export type PlugboardErrorCode =
