@@ -12,12 +12,14 @@ afterAll(() => server?.close());
 
 describe("GraphQL over HTTP", () => {
   // The graphql-http audit suite, against the running server (its operations are `{ __typename }`,
-  // which needs no credential).
+  // which needs no credential). Every audit must pass outright, SHOULD and MAY included: a warning is
+  // a failure unless it is listed here with the reason it is accepted (none is today).
+  const acceptedWarnings: Record<string, string> = {};
   for (const audit of serverAudits({ url: () => server.graphqlUrl, fetchFn: fetch })) {
     it(`${audit.id} ${audit.name}`, async () => {
       const result = await audit.fn();
-      if (result.status === "error") throw new Error(result.reason);
-      if (audit.name.startsWith("MUST")) expect(result.status).toBe("ok");
+      const expected = audit.id in acceptedWarnings ? "warn" : "ok";
+      expect(result.status, result.status === "ok" ? "" : result.reason).toBe(expected);
     });
   }
 

@@ -169,7 +169,16 @@ describe("webhook deliveries", () => {
     const goodAt =
       r.received.find((x) => (x.payload.data.snapshot as { name?: string }).name === "Good")?.at ?? 0;
     expect(goodAt).toBeLessThan(r.received[r.received.length - 1]?.at ?? 0);
-    expect(view.consecutiveFailures).toBeGreaterThanOrEqual(0);
+    // The success reset the failure count; every attempt the receiver saw after it failed. The webhook
+    // row is read before its deliveries, so wait for it to catch up.
+    const name = (x: (typeof r.received)[number]) => (x.payload.data.snapshot as { name?: string }).name;
+    const failuresSinceSuccess = r.received.length - 1 - r.received.findLastIndex((x) => name(x) === "Good");
+    expect(failuresSinceSuccess).toBeGreaterThan(0);
+    await eventually(
+      () => webhookView(server.graphqlUrl, token, hook.id),
+      (w) => w.consecutiveFailures === failuresSinceSuccess,
+      3_000,
+    );
 
     // Redelivery adds attempts to the same delivery.
     r.setResponder(() => 200);
