@@ -17,6 +17,7 @@ import type { Env } from "./env.ts";
 import { handleHealth } from "./health.ts";
 import { type BodyLimit, MAX_BODY_BYTES, refuseLargeBody, useStreamedBodyLimit } from "./limits.ts";
 import { startMaintenance } from "./maintenance.ts";
+import { createMetrics, type Metrics, sendMetrics } from "./metrics.ts";
 import { useInputLimits } from "./plugins/inputLimits.ts";
 import { useJitExecution } from "./plugins/jit.ts";
 import { createErrorMasker } from "./plugins/maskErrors.ts";
@@ -35,6 +36,7 @@ export interface AppOptions {
 export interface App {
   server: Server;
   services: Services;
+  metrics: Metrics;
   /** Stops accepting, finishes in-flight requests, closes sockets. The caller closes the database. */
   close(): Promise<void>;
 }
@@ -85,6 +87,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
       })
     : Promise.resolve(async () => {});
   const stopMaintenance = startMaintenance(services);
+  const metrics = createMetrics(db, services);
 
   /** The request's actor: synchronous when the credential is in the cache (most requests). */
   function authenticate(request: Request, address: string): Actor | null | Promise<Actor> {
@@ -187,6 +190,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     const requestId = String(req.headers["x-request-id"] ?? randomUUID()).slice(0, 64);
     res.setHeader("x-request-id", requestId);
     res.on("finish", () => {
+      metrics.observeRequest(req, res, path, (performance.now() - started) / 1000);
       logger.info(
         {
           reqId: requestId,
@@ -199,7 +203,8 @@ export function buildApp({ database, env, logger }: AppOptions): App {
       );
     });
     if (path === "/" && (req.method === "GET" || req.method === "HEAD")) return sendRoot(req, res);
-    if (handleHealth(path, res, db, services)) return;
+    if (handleHealth(path, res, db)) return;
+    if (path === "/metrics") return sendMetrics(res, metrics.registry);
     if (handleFiles(req, res, path, services)) return; // streamed, with its own size limit
     if (refuseLargeBody(req, res, bodyLimit)) return;
     if (oauth.handle(req, res, path)) return;
@@ -227,5 +232,5 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     await services.limits.close();
   }
 
-  return { server, services, close };
+  return { server, services, metrics, close };
 }
