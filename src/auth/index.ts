@@ -3,6 +3,8 @@
  * than auth's tables, so who counts as a current member is decided in one place
  * (.dependency-cruiser.cjs enforces it for new code).
  */
+
+export type { Authenticator } from "./authenticate.ts";
 export {
   activeMemberIds,
   addServiceMember,
