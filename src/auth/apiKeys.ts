@@ -111,3 +111,13 @@ export async function issueApiKey(
   if (!apiKey) throw new Error("insert returned no row");
   return { apiKey, token };
 }
+
+/** Whether `token` is (or was: revoked and expired keys count) an API key of any workspace. */
+export async function apiKeyExists(db: Db, token: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(eq(apiKeys.tokenHash, hashToken(token)))
+    .limit(1);
+  return row !== undefined;
+}
