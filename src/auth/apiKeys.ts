@@ -1,11 +1,12 @@
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { newId } from "../db/ids.ts";
 import { fail } from "../schema/errors.ts";
 import { type Actor, requireAdmin } from "./actor.ts";
 import type { Authenticator } from "./authenticate.ts";
+import { findActiveMember } from "./memberLookup.ts";
 import { isAdminRole, outranks, roleScopes, type Scope } from "./roles.ts";
-import { type ApiKeyRow, apiKeys, members } from "./tables.ts";
+import { type ApiKeyRow, apiKeys, type MemberRow } from "./tables.ts";
 import { displayPrefix, generateApiKeyToken, hashToken } from "./tokens.ts";
 
 export interface CreateApiKeyInput {
@@ -36,17 +37,7 @@ export class ApiKeyService {
   async create(actor: Actor, input: CreateApiKeyInput): Promise<{ apiKey: ApiKeyRow; token: string }> {
     const memberId = input.memberId ?? actor.memberId;
     if (memberId !== actor.memberId) requireAdmin(actor);
-    const name = input.name.trim();
-    if (!name || name.length > 200) throw fail.badInput("name", "A key needs a name of 1 to 200 characters.");
-    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
-      throw fail.badInput("expiresAt", "expiresAt must be in the future.");
-    }
-    const [owner] = await this.db
-      .select({ id: members.id, role: members.role })
-      .from(members)
-      .where(
-        and(eq(members.id, memberId), eq(members.workspaceId, actor.workspaceId), isNull(members.removedAt)),
-      );
+    const owner = await findActiveMember(this.db, memberId, actor.workspaceId);
     // Another workspace's member id is indistinguishable from one that never existed.
     if (!owner)
       throw fail.badInput("memberId", `No member with id ${JSON.stringify(memberId)} in this workspace.`);
@@ -56,32 +47,7 @@ export class ApiKeyService {
         `You may not issue a key for a member whose role (${owner.role}) is above yours (${actor.role}).`,
       );
     }
-
-    const ceiling = roleScopes[owner.role].filter((scope) => actor.scopes.includes(scope));
-    const scopes = input.scopes ? [...new Set(input.scopes)] : ceiling;
-    if (scopes.length === 0) throw fail.badInput("scopes", "A key needs at least one scope.");
-    const tooWide = scopes.filter((scope) => !ceiling.includes(scope));
-    if (tooWide.length > 0) {
-      throw fail.forbidden(
-        `Scopes ${tooWide.join(", ")} exceed what this key's member role and your own credential allow.`,
-      );
-    }
-    const token = generateApiKeyToken();
-    const [apiKey] = await this.db
-      .insert(apiKeys)
-      .values({
-        id: newId("apiKey"),
-        workspaceId: actor.workspaceId,
-        memberId,
-        name,
-        prefix: displayPrefix(token),
-        tokenHash: hashToken(token),
-        scopes,
-        expiresAt: input.expiresAt ?? null,
-      })
-      .returning();
-    if (!apiKey) throw new Error("insert returned no row");
-    return { apiKey, token };
+    return issueApiKey(this.db, owner, input, actor.scopes);
   }
 
   async revoke(actor: Actor, id: string): Promise<ApiKeyRow> {
@@ -101,4 +67,57 @@ export class ApiKeyService {
     if (!revoked) throw new Error("update returned no row");
     return revoked;
   }
+}
+
+/**
+ * Issues a key for `member`, under the one rule for every issuer (the API, the CLI): its scopes are
+ * those asked for, or by default all its member's role allows; asking for more than the role or the
+ * issuer's own scopes (`grantor`) allow is refused, never quietly narrowed.
+ */
+export async function issueApiKey(
+  db: Db,
+  member: Pick<MemberRow, "id" | "workspaceId" | "role">,
+  input: Omit<CreateApiKeyInput, "memberId">,
+  grantor: readonly Scope[],
+): Promise<{ apiKey: ApiKeyRow; token: string }> {
+  const name = input.name.trim();
+  if (!name || name.length > 200) throw fail.badInput("name", "A key needs a name of 1 to 200 characters.");
+  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
+    throw fail.badInput("expiresAt", "expiresAt must be in the future.");
+  }
+  const ceiling = roleScopes[member.role].filter((scope) => grantor.includes(scope));
+  const scopes = input.scopes ? [...new Set(input.scopes)] : ceiling;
+  if (scopes.length === 0) throw fail.badInput("scopes", "A key needs at least one scope.");
+  const tooWide = scopes.filter((scope) => !ceiling.includes(scope));
+  if (tooWide.length > 0) {
+    throw fail.forbidden(
+      `Scopes ${tooWide.join(", ")} exceed what this key's member role and your own credential allow.`,
+    );
+  }
+  const token = generateApiKeyToken();
+  const [apiKey] = await db
+    .insert(apiKeys)
+    .values({
+      id: newId("apiKey"),
+      workspaceId: member.workspaceId,
+      memberId: member.id,
+      name,
+      prefix: displayPrefix(token),
+      tokenHash: hashToken(token),
+      scopes,
+      expiresAt: input.expiresAt ?? null,
+    })
+    .returning();
+  if (!apiKey) throw new Error("insert returned no row");
+  return { apiKey, token };
+}
+
+/** Whether `token` is (or was: revoked and expired keys count) an API key of any workspace. */
+export async function apiKeyExists(db: Db, token: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(eq(apiKeys.tokenHash, hashToken(token)))
+    .limit(1);
+  return row !== undefined;
 }

@@ -4,7 +4,6 @@ import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { fail } from "../schema/errors.ts";
 import type { Actor } from "./actor.ts";
-import type { Authenticator } from "./authenticate.ts";
 import { roleScopes } from "./roles.ts";
 import { type MemberRow, members } from "./tables.ts";
 
@@ -68,7 +67,8 @@ export async function checkEmailPassword(db: Db, email: string, password: string
  */
 export async function setOwnPassword(
   db: Db,
-  auth: Authenticator,
+  // Only its cache is needed (authenticate.ts imports this module: no import back).
+  auth: { invalidate(): void },
   actor: Actor,
   input: { password: string; currentPassword?: string | null },
 ): Promise<MemberRow> {

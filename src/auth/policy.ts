@@ -61,6 +61,19 @@ export const canWriteType = (c: Catalog, a: Actor, t: TypeDef) => typeAccessFor(
 export const canReadField = (c: Catalog, a: Actor, f: FieldDef) => fieldAccessFor(c, a, f) !== "NONE";
 export const canWriteField = (c: Catalog, a: Actor, f: FieldDef) => fieldAccessFor(c, a, f) === "WRITE";
 
+/**
+ * Whether the actor may read a stored resource: a live one (deleted resources are reached only by
+ * restoring them) of a type it can read. Otherwise, for this actor, the resource does not exist.
+ */
+export function canReadResource(
+  catalog: Catalog,
+  actor: Actor,
+  row: { typeId: string; deletedAt: string | Date | null },
+): boolean {
+  const type = catalog.typesById.get(row.typeId);
+  return row.deletedAt === null && type !== undefined && canReadType(catalog, actor, type);
+}
+
 export function readableTypes(catalog: Catalog, actor: Actor): TypeDef[] {
   return catalog.types.filter((type) => canReadType(catalog, actor, type));
 }

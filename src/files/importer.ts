@@ -4,11 +4,23 @@ import type { Actor } from "../auth/actor.ts";
 import { fail } from "../schema/errors.ts";
 import { checkTarget, hostOf, pinnedLookup, refusedAddress } from "../webhooks/targets.ts";
 import { fileNameFromDisposition } from "./disposition.ts";
-import type { FileService } from "./service.ts";
 import type { FileRow } from "./tables.ts";
 
 const MAX_REDIRECTS = 3;
 const TIMEOUT_MS = 30_000;
+
+/** What the importer needs of FileService (which builds the importer, so it is not imported back). */
+export interface Uploader {
+  upload(
+    actor: Actor,
+    input: {
+      name: string | null | undefined;
+      declaredType: string | null | undefined;
+      declaredLength?: number | null;
+      body: AsyncIterable<Uint8Array>;
+    },
+  ): Promise<FileRow>;
+}
 
 /**
  * `importFileFromUrl`: for platforms that pass files around as URLs (Zapier, Make). The URL goes
@@ -20,7 +32,7 @@ export class FileImporter {
   private agent: Promise<Agent> | null = null;
 
   constructor(
-    private readonly files: FileService,
+    private readonly files: Uploader,
     private readonly allowPrivate: boolean,
   ) {}
 

@@ -2,11 +2,19 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Actor } from "../auth/actor.ts";
 import { readCredential } from "../auth/credentials.ts";
+import type { Authenticator } from "../auth/index.ts";
 import { AppError, fail } from "../schema/errors.ts";
-import type { Services } from "../server/services.ts";
 import { attachmentDisposition, fileNameFromDisposition } from "./disposition.ts";
 import { parseRange } from "./range.ts";
+import type { FileService } from "./service.ts";
 import type { FileRow } from "./tables.ts";
+
+/** What the file routes use of the app's services (server/ passes its own; no import of server/). */
+export interface FileRouteServices {
+  auth: Pick<Authenticator, "authenticate">;
+  files: FileService;
+  logger: Logger;
+}
 
 const STATUS: Record<string, number> = {
   UNAUTHENTICATED: 401,
@@ -49,7 +57,7 @@ function headersOf(req: IncomingMessage): Headers {
 }
 
 /** The credential's actor, or null when none was sent. */
-async function actorOf(req: IncomingMessage, services: Services): Promise<Actor | null> {
+async function actorOf(req: IncomingMessage, services: FileRouteServices): Promise<Actor | null> {
   const credential = readCredential(headersOf(req), req.url ?? "/");
   if (credential === "malformed") {
     throw fail.unauthenticated("The Authorization header is malformed; use `Bearer <token>` or Basic.", true);
@@ -64,7 +72,7 @@ const authRequired = () =>
   );
 
 /** `POST /files`: the raw body is the file; its name comes from Content-Disposition. */
-async function upload(req: IncomingMessage, res: ServerResponse, services: Services): Promise<void> {
+async function upload(req: IncomingMessage, res: ServerResponse, services: FileRouteServices): Promise<void> {
   const actor = await actorOf(req, services);
   if (!actor) throw authRequired();
   const length = req.headers["content-length"];
@@ -94,7 +102,7 @@ export function toJson(file: FileRow, url: string) {
 async function download(
   req: IncomingMessage,
   res: ServerResponse,
-  services: Services,
+  services: FileRouteServices,
   id: string,
   query: URLSearchParams,
 ): Promise<void> {
@@ -176,7 +184,7 @@ export function handleFiles(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
-  services: Services,
+  services: FileRouteServices,
 ): boolean {
   if (path !== "/files" && !path.startsWith("/files/")) return false;
   const query = new URL(req.url ?? "/", "http://localhost").searchParams;

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import type { AdapterPayload } from "oidc-provider";
 import { type Actor, requireAdmin } from "../auth/actor.ts";
 import type { Authenticator } from "../auth/authenticate.ts";
+import { addServiceMember, markMemberRemoved } from "../auth/index.ts";
 import type { MemberService } from "../auth/members.ts";
 import { members } from "../auth/tables.ts";
 import { hashToken } from "../auth/tokens.ts";
@@ -83,9 +84,7 @@ export class OAuthClientService {
     const oauthClient = await this.db.transaction(async (tx) => {
       let serviceMemberId: string | null = null;
       if (input.confidential) {
-        serviceMemberId = newId("member");
-        await tx.insert(members).values({
-          id: serviceMemberId,
+        serviceMemberId = await addServiceMember(tx, {
           workspaceId: actor.workspaceId,
           email: serviceMemberEmail(clientId),
           name: `${name} (OAuth client)`,
@@ -123,10 +122,7 @@ export class OAuthClientService {
       if (!row) throw fail.notFound(`No OAuth client with id ${JSON.stringify(id)}.`);
       await tx.delete(oauthArtifacts).where(eq(oauthArtifacts.clientId, row.clientId));
       if (row.serviceMemberId) {
-        await tx
-          .update(members)
-          .set({ removedAt: sql`coalesce(${members.removedAt}, now())` })
-          .where(eq(members.id, row.serviceMemberId));
+        await markMemberRemoved(tx, row.serviceMemberId);
         for (const hook of this.members.onRemoved) await hook(tx, actor.workspaceId, row.serviceMemberId);
       }
     });

@@ -1,10 +1,9 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { eq } from "drizzle-orm";
 import type Provider from "oidc-provider";
+import { memberWithWorkspace } from "../auth/index.ts";
 import { checkEmailPassword } from "../auth/passwords.ts";
 import { effectiveScopes } from "../auth/roles.ts";
-import { members, workspaces } from "../auth/tables.ts";
 import type { Db } from "../db/client.ts";
 import type { LoginThrottle } from "../limits/bruteForce.ts";
 import { apiScopesOf } from "./scopes.ts";
@@ -108,13 +107,7 @@ export async function handleInteraction(
       return;
     }
     const accountId = details.session?.accountId;
-    const [row] = accountId
-      ? await db
-          .select({ email: members.email, role: members.role, workspaceName: workspaces.name })
-          .from(members)
-          .innerJoin(workspaces, eq(workspaces.id, members.workspaceId))
-          .where(eq(members.id, accountId))
-      : [];
+    const row = accountId ? await memberWithWorkspace(db, accountId) : undefined;
     if (!row) {
       send(res, 400, messagePage("Sign-in expired", "Sign in again from the application."));
       return;

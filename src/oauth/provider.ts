@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
-import { and, eq, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from "oidc-provider";
+import { findActiveMember } from "../auth/index.ts";
 import { members } from "../auth/tables.ts";
 import { hashToken } from "../auth/tokens.ts";
 import type { Db } from "../db/client.ts";
@@ -36,10 +37,7 @@ export function createProvider(db: Db, issuer: string, keys: OAuthKeys): Provide
     clientAuthMethods: ["client_secret_basic", "client_secret_post", "none"],
     claims: { openid: ["sub"], email: ["email"], profile: ["name"] },
     async findAccount(_ctx, sub) {
-      const [member] = await db
-        .select()
-        .from(members)
-        .where(and(eq(members.id, sub), isNull(members.removedAt)));
+      const member = await findActiveMember(db, sub);
       // No member, no account: refreshing a removed member's token is `invalid_grant`.
       if (!member) return undefined;
       return {

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
+import { activeMemberIds } from "../auth/index.ts";
 import { canReadType } from "../auth/policy.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import { checkFileReferences } from "../files/access.ts";
@@ -45,12 +46,7 @@ export async function checkReferences(
   }
   const memberIds = [...new Set(references.members.flatMap((r) => r.ids))];
   if (memberIds.length > 0) {
-    const rows = await queryRows<{ id: string }>(
-      tx,
-      sql`select id from members where workspace_id = ${actor.workspaceId} and removed_at is null
-            and id = any(${sql.param(memberIds)}::text[])`,
-    );
-    const found = new Set(rows.map((row) => row.id));
+    const found = await activeMemberIds(tx, actor.workspaceId, memberIds);
     for (const { field, ids } of references.members) {
       const missing = ids.find((id) => !found.has(id));
       if (missing)

@@ -1,27 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { createFetch } from "@whatwg-node/fetch";
-import { createYoga } from "graphql-yoga";
 import type { Logger } from "pino";
-import type { Actor } from "../auth/actor.ts";
-import { readCredential } from "../auth/credentials.ts";
 import type { DatabaseHandles } from "../db/client.ts";
 import { handleFiles } from "../files/routes.ts";
 import { createOAuthServer } from "../oauth/server.ts";
-import { fail } from "../schema/errors.ts";
-import { schema } from "../schema/index.ts";
-import { type Context, createContext } from "./context.ts";
 import type { Env } from "./env.ts";
+import { createGraphQL } from "./graphql.ts";
 import { handleHealth } from "./health.ts";
-import { type BodyLimit, MAX_BODY_BYTES, refuseLargeBody, useStreamedBodyLimit } from "./limits.ts";
+import { refuseLargeBody } from "./limits.ts";
 import { startMaintenance } from "./maintenance.ts";
-import { useInputLimits } from "./plugins/inputLimits.ts";
-import { useJitExecution } from "./plugins/jit.ts";
-import { createErrorMasker } from "./plugins/maskErrors.ts";
-import { useRequestErrorCodes } from "./plugins/requestErrorCodes.ts";
-import { useRequireCredential } from "./plugins/requireCredential.ts";
+import { createMetrics, type Metrics, sendMetrics } from "./metrics.ts";
 import { createServices, type Services } from "./services.ts";
 import { attachWebSocket } from "./websocket.ts";
 
@@ -35,19 +24,10 @@ export interface AppOptions {
 export interface App {
   server: Server;
   services: Services;
+  metrics: Metrics;
   /** Stops accepting, finishes in-flight requests, closes sockets. The caller closes the database. */
   close(): Promise<void>;
 }
-
-interface ServerContext {
-  req: IncomingMessage;
-  res: ServerResponse;
-  /** Set for WebSocket operations, authenticated for each operation (see websocket.ts). */
-  wsActor?: Actor;
-}
-
-/** File parts one GraphQL multipart request may carry. */
-const MAX_UPLOAD_FILES = 5;
 
 /** `GET /` is where a first-time user lands: browsers go to GraphiQL, other clients get pointers. */
 function sendRoot(req: IncomingMessage, res: ServerResponse): void {
@@ -85,24 +65,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
       })
     : Promise.resolve(async () => {});
   const stopMaintenance = startMaintenance(services);
-
-  /** The request's actor: synchronous when the credential is in the cache (most requests). */
-  function authenticate(request: Request, address: string): Actor | null | Promise<Actor> {
-    const credential = readCredential(request.headers, request.url);
-    if (credential === "malformed") {
-      throw fail.unauthenticated(
-        "The Authorization header is malformed; use `Bearer <token>` or Basic.",
-        true,
-      );
-    }
-    if (credential?.kind === "password") {
-      // Wrong passwords are counted per email and address; locked ones get 429 (src/limits/bruteForce.ts).
-      return services.limits.logins.guard(credential.email, address, () =>
-        services.auth.authenticate(credential),
-      );
-    }
-    return credential ? services.auth.authenticate(credential) : null;
-  }
+  const metrics = createMetrics(db, services);
 
   // With PORT=0 (tests) the public URL's port is the one actually bound.
   const publicUrl = () =>
@@ -118,66 +81,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     logins: services.limits.logins,
   });
 
-  let graphiqlPage: string | undefined;
-  // uploadFile (GraphQL multipart): Yoga's parser holds file parts in memory and has no size limit
-  // of its own, so every part is bounded here; large files belong on the streamed POST /files.
-  const maxFileBytes = env.PLUGBOARD_FILE_MAX_BYTES;
-  const bodyLimit: BodyLimit = (type) =>
-    type?.toLowerCase().startsWith("multipart/form-data")
-      ? MAX_BODY_BYTES + MAX_UPLOAD_FILES * maxFileBytes
-      : MAX_BODY_BYTES;
-  const yoga = createYoga<ServerContext, Context>({
-    schema,
-    fetchAPI: createFetch({
-      formDataLimits: {
-        fileSize: maxFileBytes,
-        files: MAX_UPLOAD_FILES,
-        fieldSize: MAX_BODY_BYTES,
-        parts: MAX_UPLOAD_FILES + 2,
-      },
-    }),
-    graphqlEndpoint: "/graphql",
-    landingPage: false,
-    graphiql: {
-      title: "Plugboard",
-      defaultQuery: "{\n  viewer {\n    member { id email role }\n    workspace { name }\n  }\n}\n",
-      // Every request needs a credential: show where the key goes (the Headers tab takes JSON).
-      headers: JSON.stringify({ Authorization: "Bearer <paste your pbk_ key>" }, null, 2),
-      defaultEditorToolsVisibility: "headers",
-    },
-    // GraphiQL's scripts and styles inlined from the installed package (yoga's default loads them
-    // from a CDN: a blank page offline). The options are constant, so the ~9 MB page is built once.
-    renderGraphiQL: (options) => (graphiqlPage ??= renderGraphiQL(options)),
-    logging: {
-      // Yoga logs debug lines on every request: build them only when they will be written.
-      debug: (...args) => {
-        if (logger.isLevelEnabled("debug")) logger.debug(args.map(String).join(" "));
-      },
-      info: (...args) => logger.info(args.map(String).join(" ")),
-      warn: (...args) => logger.warn(args.map(String).join(" ")),
-      // Yoga logs each error the masker replaced: the masker logged it already, with its details.
-      error: (...args) => {
-        if (!(args[0] instanceof Error)) logger.error(args.map(String).join(" "));
-      },
-    },
-    maskedErrors: { maskError: createErrorMasker(logger) },
-    context: (initial) => {
-      const actor = initial.wsActor ?? authenticate(initial.request, initial.req.socket.remoteAddress ?? "");
-      return actor instanceof Promise
-        ? actor.then((verified) => createContext(services, verified))
-        : createContext(services, actor);
-    },
-    // Bodies are limited by refuseLargeBody (declared length) and useStreamedBodyLimit (chunked).
-    maxRequestBodySize: false,
-    plugins: [
-      useStreamedBodyLimit(bodyLimit),
-      useRequestErrorCodes(logger),
-      useInputLimits(),
-      useRequireCredential(),
-      ...services.limits.plugins(),
-      useJitExecution(schema),
-    ],
-  });
+  const { yoga, bodyLimit } = createGraphQL(services, env, logger);
 
   const server = createServer((req, res) => {
     const started = performance.now();
@@ -187,6 +91,7 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     const requestId = String(req.headers["x-request-id"] ?? randomUUID()).slice(0, 64);
     res.setHeader("x-request-id", requestId);
     res.on("finish", () => {
+      metrics.observeRequest(req, res, path, (performance.now() - started) / 1000);
       logger.info(
         {
           reqId: requestId,
@@ -199,7 +104,8 @@ export function buildApp({ database, env, logger }: AppOptions): App {
       );
     });
     if (path === "/" && (req.method === "GET" || req.method === "HEAD")) return sendRoot(req, res);
-    if (handleHealth(path, res, db, services)) return;
+    if (handleHealth(path, res, db)) return;
+    if (path === "/metrics") return sendMetrics(res, metrics.registry);
     if (handleFiles(req, res, path, services)) return; // streamed, with its own size limit
     if (refuseLargeBody(req, res, bodyLimit)) return;
     if (oauth.handle(req, res, path)) return;
@@ -227,5 +133,5 @@ export function buildApp({ database, env, logger }: AppOptions): App {
     await services.limits.close();
   }
 
-  return { server, services, close };
+  return { server, services, metrics, close };
 }

@@ -1,11 +1,10 @@
 import { parseArgs } from "node:util";
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { GraphQLError } from "graphql";
 import type { Logger } from "pino";
-import { scopes as allScopes, effectiveScopes, roleScopes, type Scope } from "../auth/roles.ts";
-import { apiKeys, members } from "../auth/tables.ts";
-import { displayPrefix, generateApiKeyToken, hashToken } from "../auth/tokens.ts";
+import { issueApiKey } from "../auth/apiKeys.ts";
+import { findActiveMember } from "../auth/index.ts";
+import { scopes as allScopes, type Scope } from "../auth/roles.ts";
 import { createWorkspace } from "../auth/workspaces.ts";
-import { newId } from "../db/ids.ts";
 import { migrate } from "../db/migrate.ts";
 import { ConfigError, type Env, loadEnv } from "./env.ts";
 import { createLogger } from "./logger.ts";
@@ -121,30 +120,19 @@ async function main(argv: string[]): Promise<void> {
         throw new UsageError("--expires-at must be ISO 8601");
       const result = await withDatabase(env, async (database) => {
         await prepareForCommand(database, env, logger);
-        const [member] = await database.db
-          .select()
-          .from(members)
-          .where(and(eq(members.id, memberId), isNull(members.removedAt)));
+        const member = await findActiveMember(database.db, memberId);
         if (!member) throw new UsageError(`no member with id ${memberId}`);
-        const keyScopes = requested
-          ? effectiveScopes(member.role, requested as Scope[])
-          : [...roleScopes[member.role]];
-        if (keyScopes.length === 0)
-          throw new UsageError(`the member's role ${member.role} allows none of those scopes`);
-        const token = generateApiKeyToken();
-        const id = newId("apiKey");
-        await database.db.insert(apiKeys).values({
-          id,
-          workspaceId: member.workspaceId,
-          memberId,
-          name: values.name ?? "CLI key",
-          prefix: displayPrefix(token),
-          tokenHash: hashToken(token),
-          scopes: keyScopes,
-          expiresAt,
-          createdAt: sql`now()`,
+        // The operator holds every scope; the key gets what the API would give its member.
+        const { apiKey, token } = await issueApiKey(
+          database.db,
+          member,
+          { name: values.name ?? "CLI key", scopes: requested as Scope[] | undefined, expiresAt },
+          allScopes,
+        ).catch((error: unknown) => {
+          if (error instanceof GraphQLError) throw new UsageError(error.message);
+          throw error;
         });
-        return { apiKeyId: id, memberId, workspaceId: member.workspaceId, token };
+        return { apiKeyId: apiKey.id, memberId, workspaceId: member.workspaceId, token };
       });
       console.log(JSON.stringify(result));
       return;

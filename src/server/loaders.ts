@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import type { Actor } from "../auth/actor.ts";
-import { canReadType } from "../auth/policy.ts";
+import { canReadResource } from "../auth/policy.ts";
 import type { MemberRow, WorkspaceRow } from "../auth/tables.ts";
 import { findWorkspace } from "../auth/workspaces.ts";
 import type { Catalog } from "../metadata/catalog.ts";
@@ -71,11 +71,10 @@ export class RequestLoaders implements Loaders {
       this.resourceLoader = new DataLoader(async (ids) => {
         if (!actor) return ids.map(() => null);
         const [rows, current] = await Promise.all([resourcesByIds(services.db, workspaceId, ids), catalog()]);
-        const readable = rows.filter((row) => {
-          const type = current.typesById.get(row.typeId);
-          return !row.deletedAt && type && canReadType(current, actor, type);
-        });
-        return byId(ids, readable);
+        return byId(
+          ids,
+          rows.filter((row) => canReadResource(current, actor, row)),
+        );
       });
     }
     return this.resourceLoader;

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { collectDefaultMetrics } from "prom-client";
 import { buildApp } from "./app.ts";
 import type { Env } from "./env.ts";
 import { openConfiguredDatabase, prepareDatabase, printOwnerKey } from "./runtime.ts";
@@ -60,6 +61,9 @@ export async function serve(env: Env, logger: Logger): Promise<void> {
     throw error;
   }
   const app = buildApp({ database, env, logger });
+  // Process metrics (CPU, memory, event-loop delay, GC) once per process: only the served app has
+  // them, not the several apps a test process builds.
+  collectDefaultMetrics({ register: app.metrics.registry });
   // The app's server takes over the bound socket (listen(handle)): the port is never free between.
   await new Promise<void>((resolve) => app.server.listen(placeholder, () => resolve()));
   placeholder.closeAllConnections();

@@ -1,8 +1,6 @@
-import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
+import { apiKeyExists } from "../auth/apiKeys.ts";
 import { bootstrap } from "../auth/bootstrap.ts";
-import { apiKeys } from "../auth/tables.ts";
-import { hashToken } from "../auth/tokens.ts";
 import { type Database, openDatabase } from "../db/client.ts";
 import { migrate } from "../db/migrate.ts";
 import { loadOrCreateOAuthKeys } from "../oauth/keys.ts";
@@ -49,12 +47,7 @@ export async function prepareDatabase(
  * it already is a key (the same value kept in the environment since the first start).
  */
 async function warnIfAdminTokenIgnored(database: Database, env: Env, logger: Logger): Promise<void> {
-  const [existing] = await database.db
-    .select({ id: apiKeys.id })
-    .from(apiKeys)
-    .where(eq(apiKeys.tokenHash, hashToken(env.PLUGBOARD_ADMIN_TOKEN as string)))
-    .limit(1);
-  if (existing) return;
+  if (await apiKeyExists(database.db, env.PLUGBOARD_ADMIN_TOKEN as string)) return;
   logger.warn(
     "PLUGBOARD_ADMIN_TOKEN is ignored: the database already has a workspace, and the variable only " +
       "sets the first owner's key on an empty database. Create keys with createApiKey or " +

@@ -258,3 +258,18 @@ export async function pruneDeliveries(db: Db, days: number): Promise<void> {
         where status <> 'PENDING' and created_at < now() - make_interval(days => ${days})`,
   );
 }
+
+/**
+ * Deliveries of active webhooks still to be made (due or waiting for a retry) and the age of the
+ * oldest: how far webhook delivery is behind (`/metrics`). A disabled webhook's deliveries wait for
+ * it to be re-enabled, so they are not counted.
+ */
+export async function deliveryBacklog(db: Db): Promise<{ pending: number; oldestSeconds: number }> {
+  const [row] = await queryRows<{ pending: number; oldest: number | null }>(
+    db,
+    sql`select count(*)::int as pending, extract(epoch from now() - min(d.created_at))::float8 as oldest
+        from webhook_deliveries d join webhooks w on w.id = d.webhook_id
+        where d.status = 'PENDING' and w.status = 'ACTIVE'`,
+  );
+  return { pending: row?.pending ?? 0, oldestSeconds: row?.oldest ?? 0 };
+}

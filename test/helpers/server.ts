@@ -53,8 +53,10 @@ export async function startServer(
     dataDir: env.PLUGBOARD_DATA_DIR,
     onQuery: (query, params) => {
       options.onQuery?.(query, params);
-      // The sequencer's sweep and last-used bookkeeping run on their own clocks.
-      if (!/where seq is null|last_used_at = now\(\)/.test(query)) statements++;
+      // The sequencer's sweep, last-used bookkeeping and the rate limiter's sync (limits/syncedStore.ts,
+      // every 250 ms on PostgreSQL) run on their own clocks.
+      if (!/where seq is null|last_used_at = now\(\)|input as \(select \* from unnest/.test(query))
+        statements++;
     },
   });
   await prepareDatabase(database, env, logger);

@@ -154,6 +154,17 @@ describe("hidden parent, assignee and creator", () => {
 });
 
 describe("a reference to a hidden type", () => {
+  it("does not exist for the reader: by id and as a node it is null", async () => {
+    const BY_ID = `query($id: ID!) { resource(id: $id) { id } node(id: $id) { id } }`;
+    const hidden = await viewer.raw(BY_ID, { id: secret.id });
+    expect(hidden.errors).toBeUndefined();
+    expect(hidden.data).toEqual({ resource: null, node: null });
+    expect(await owner.ok(BY_ID, { id: secret.id })).toEqual({
+      resource: { id: secret.id },
+      node: { id: secret.id },
+    });
+  });
+
   it("is not a field for the reader: not listed, no value, no referenceType", async () => {
     const data = await viewer.ok(
       `query($id: ID!) {

@@ -3,6 +3,8 @@ import { type Api, api, createResource, type Data, firstError, memberApi } from 
 import { startServer, type TestServer } from "../helpers/server.ts";
 
 let server: TestServer;
+/** Every statement the server sends (the "runs nothing" test reads those of one request). */
+const sent: string[] = [];
 let owner: Api;
 const LIST = `query($where: ResourceFilter, $match: JSON, $orderBy: [ResourceOrder!], $first: Int, $after: String, $last: Int, $before: String) {
   resources(type: "contact", where: $where, match: $match, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
@@ -11,7 +13,7 @@ const LIST = `query($where: ResourceFilter, $match: JSON, $orderBy: [ResourceOrd
 const names = (data: Data) => data.resources.edges.map((e: Data) => e.node.name);
 
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({}, { onQuery: (query) => sent.push(query) });
   owner = api(server, server.owner.token);
   await owner.ok(
     `mutation { createField(input: { resourceType: "contact", key: "score", name: "Score", type: INTEGER }) { field { id } } }`,
@@ -122,15 +124,24 @@ describe("resources(type, where, match, orderBy)", () => {
       [{ after: "garbage" }, "after"],
       [{ orderBy: [{ field: "tags" }] }, "orderBy"],
     ];
+    // A refused listing reads no resources: the input is checked before any query is built.
+    const withStatements = async <T>(request: () => Promise<T>): Promise<[T, string[]]> => {
+      sent.length = 0;
+      const result = await request();
+      return [result, sent.filter((query) => /\bresources\b/.test(query))];
+    };
+    expect((await withStatements(() => owner.ok(LIST, {})))[1]).not.toEqual([]);
     for (const [variables, field] of cases) {
-      const result = await owner.raw(LIST, variables);
-      expect(firstError(result), JSON.stringify(variables).slice(0, 80)).toMatchObject({
-        code: "BAD_USER_INPUT",
-        field,
-      });
+      const label = JSON.stringify(variables).slice(0, 80);
+      const [result, statements] = await withStatements(() => owner.raw(LIST, variables));
+      expect(firstError(result), label).toMatchObject({ code: "BAD_USER_INPUT", field });
+      expect(statements, label).toEqual([]);
     }
-    const unknownType = await owner.raw(`{ resources(type: "ghost") { totalCount } }`);
+    const [unknownType, statements] = await withStatements(() =>
+      owner.raw(`{ resources(type: "ghost") { totalCount } }`),
+    );
     expect(firstError(unknownType)).toMatchObject({ code: "BAD_USER_INPUT", field: "type" });
+    expect(statements).toEqual([]);
   });
 
   it("does not let hidden fields be filtered, sorted or seen", async () => {

@@ -123,10 +123,30 @@ describe.skipIf(onPostgres)("the CLI on embedded PGlite", { timeout: 120_000 }, 
       {},
       { token: workspace.token },
     );
+    const viewer = await gqlOk<{ createMember: { member: { id: string } } }>(
+      `${server.url}/graphql`,
+      `mutation { createMember(input: { email: "viewer@acme.test", role: VIEWER }) { member { id } } }`,
+      {},
+      { token: workspace.token },
+    );
     await server.stop();
     const scopes = new Map(keys.apiKeys.map((key) => [key.id, [...key.scopes].sort()]));
     expect(scopes.get(repeated)).toEqual(["READ", "WRITE"]);
     expect(scopes.get(listed)).toEqual(["ADMIN", "READ"]);
+
+    // The CLI issues keys under the API's rule: scopes beyond the member's role are refused, not
+    // quietly dropped, and an expiry must be in the future.
+    const viewerId = viewer.createMember.member.id;
+    const tooWide = await runCli(["create-api-key", "--member-id", viewerId, "--scopes", "READ,WRITE"], env);
+    expect(tooWide.code, tooWide.stdout).toBe(64);
+    expect(tooWide.stderr).toContain("WRITE");
+    expect(tooWide.stdout).toBe("");
+    const past = await runCli(
+      ["create-api-key", "--member-id", viewerId, "--expires-at", "2001-01-01T00:00:00Z"],
+      env,
+    );
+    expect(past.code, past.stdout).toBe(64);
+    expect(past.stderr).toContain("expiresAt");
   });
 
   it("fails fast on bad configuration, naming the variable", async () => {

@@ -2,7 +2,9 @@ import { request as httpRequest } from "node:http";
 import { serverAudits } from "graphql-http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorCode, gql } from "../helpers/graphql.ts";
+import { scrapeMetrics } from "../helpers/metrics.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
+import { subscribeWs } from "../helpers/subscriptions.ts";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -12,12 +14,14 @@ afterAll(() => server?.close());
 
 describe("GraphQL over HTTP", () => {
   // The graphql-http audit suite, against the running server (its operations are `{ __typename }`,
-  // which needs no credential).
+  // which needs no credential). Every audit must pass outright, SHOULD and MAY included: a warning is
+  // a failure unless it is listed here with the reason it is accepted (none is today).
+  const acceptedWarnings: Record<string, string> = {};
   for (const audit of serverAudits({ url: () => server.graphqlUrl, fetchFn: fetch })) {
     it(`${audit.id} ${audit.name}`, async () => {
       const result = await audit.fn();
-      if (result.status === "error") throw new Error(result.reason);
-      if (audit.name.startsWith("MUST")) expect(result.status).toBe("ok");
+      const expected = audit.id in acceptedWarnings ? "warn" : "ok";
+      expect(result.status, result.status === "ok" ? "" : result.reason).toBe(expected);
     });
   }
 
@@ -102,9 +106,23 @@ describe("limits and operations", () => {
     expect(JSON.parse(huge.body).errors[0].extensions.code).toBe("PAYLOAD_TOO_LARGE");
   });
 
-  it("exposes the change feed's lag at /metrics", async () => {
-    const response = await fetch(`${server.url}/metrics`);
-    expect(response.status).toBe(200);
-    expect(await response.text()).toMatch(/plugboard_changes_lag_seconds \d/);
+  it("exposes requests, the change feed's lag, the webhook backlog and open subscriptions at /metrics", async () => {
+    const requests = 'plugboard_http_requests_total{method="POST",route="/graphql",status="200"}';
+    const timed = 'plugboard_http_request_duration_seconds_count{method="POST",route="/graphql"}';
+    const before = await scrapeMetrics(server.url);
+    for (let i = 0; i < 3; i++) await gql(server.graphqlUrl, "{ __typename }");
+    const subscription = subscribeWs(server.wsUrl, server.owner.token);
+    let during = await scrapeMetrics(server.url);
+    for (let i = 0; i < 100 && during.get("plugboard_subscriptions_open") !== 1; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      during = await scrapeMetrics(server.url);
+    }
+    await subscription.dispose();
+    expect(during.get("plugboard_subscriptions_open")).toBe(1);
+    expect(during.get(requests)).toBe((before.get(requests) ?? 0) + 3);
+    expect(during.get(timed)).toBe((before.get(timed) ?? 0) + 3);
+    expect(during.get("plugboard_changes_lag_seconds")).toBeGreaterThanOrEqual(0);
+    expect(during.get("plugboard_changes_unsequenced")).toBeGreaterThanOrEqual(0);
+    expect(during.get("plugboard_webhook_deliveries_pending")).toBe(0); // no webhooks here
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gqlOk } from "../helpers/graphql.ts";
+import { scrapeMetrics } from "../helpers/metrics.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { createContact, createWebhook, eventually, UPDATE_RESOURCE, webhookView } from "./ops.ts";
 import { Receiver, sleep } from "./receiver.ts";
@@ -155,6 +156,13 @@ describe("webhook deliveries", () => {
     r.secrets = [hook.secret];
     await createContact(server.graphqlUrl, token, { name: "Bad" });
     await createContact(server.graphqlUrl, token, { name: "Good" });
+    // While the failing delivery waits for its retries, /metrics counts it in the backlog.
+    const backlog = await eventually(
+      () => scrapeMetrics(server.url),
+      (m) => (m.get("plugboard_webhook_deliveries_pending") ?? 0) >= 1,
+      3_000,
+    );
+    expect(backlog.get("plugboard_webhook_delivery_backlog_seconds")).toBeGreaterThan(0);
     const view = await eventually(
       () => webhookView(server.graphqlUrl, token, hook.id),
       (w) => w.deliveries.nodes.length === 2 && w.deliveries.nodes.every((d) => d.status !== "PENDING"),
@@ -169,7 +177,21 @@ describe("webhook deliveries", () => {
     const goodAt =
       r.received.find((x) => (x.payload.data.snapshot as { name?: string }).name === "Good")?.at ?? 0;
     expect(goodAt).toBeLessThan(r.received[r.received.length - 1]?.at ?? 0);
-    expect(view.consecutiveFailures).toBeGreaterThanOrEqual(0);
+    // The success reset the failure count; every attempt the receiver saw after it failed. The webhook
+    // row is read before its deliveries, so wait for it to catch up.
+    const name = (x: (typeof r.received)[number]) => (x.payload.data.snapshot as { name?: string }).name;
+    const failuresSinceSuccess = r.received.length - 1 - r.received.findLastIndex((x) => name(x) === "Good");
+    expect(failuresSinceSuccess).toBeGreaterThan(0);
+    await eventually(
+      () => webhookView(server.graphqlUrl, token, hook.id),
+      (w) => w.consecutiveFailures === failuresSinceSuccess,
+      3_000,
+    );
+    await eventually(
+      () => scrapeMetrics(server.url),
+      (m) => m.get("plugboard_webhook_deliveries_pending") === 0,
+      3_000,
+    );
 
     // Redelivery adds attempts to the same delivery.
     r.setResponder(() => 200);
