@@ -70,7 +70,8 @@ describe("webhook deliveries", () => {
 
     const view = await eventually(
       () => webhookView(server.graphqlUrl, token, hook.id),
-      (w) => w.deliveries.nodes.every((d) => d.status === "SUCCEEDED"),
+      // The webhook row and its deliveries are two reads: wait until both show the success.
+      (w) => w.deliveries.nodes.every((d) => d.status === "SUCCEEDED") && w.lastDeliveryAt !== null,
     );
     expect(view.deliveries.nodes.map((d) => d.eventType)).toEqual(["contact.updated", "contact.created"]);
     expect(view.deliveries.nodes[0]?.id).toBe(updated?.headers["webhook-id"]);
