@@ -34,11 +34,16 @@ export interface Database {
   kind: "pglite" | "postgres";
   /** PostgreSQL only: cross-process wake-ups (PGlite is single-process, local events suffice). */
   listen?: Listen;
+  /** PostgreSQL only: a `COPY … TO STDOUT` on the pool, as the bytes PostgreSQL sends. */
+  copyOut?: CopyOut;
   close(): Promise<void>;
 }
 
+/** Streams a `COPY (…) TO STDOUT` statement's output (no parameters: COPY takes none). */
+export type CopyOut = (statement: string) => Promise<AsyncIterable<Uint8Array>>;
+
 /** What a server needs of an open database (tests build a second "process" on the same one). */
-export type DatabaseHandles = Pick<Database, "db" | "backgroundDb" | "listen">;
+export type DatabaseHandles = Pick<Database, "db" | "backgroundDb" | "listen" | "copyOut">;
 
 export interface DatabaseOptions {
   /** A postgres:// URL; when absent, embedded PGlite in `dataDir`. */
@@ -86,7 +91,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const close = async () => {
       await Promise.all([statements.end({ timeout: 5 }), pool.end({ timeout: 5 })]);
     };
-    return { db, backgroundDb, kind: "postgres", listen, close };
+    const copyOut: CopyOut = (statement) => pool.unsafe(statement).readable();
+    return { db, backgroundDb, kind: "postgres", listen, copyOut, close };
   }
   if (options.dataDir.startsWith("memory://")) {
     const client = await PGlite.create();

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Actor, requireScope } from "../auth/actor.ts";
-import type { Db } from "../db/client.ts";
+import type { CopyOut, Db } from "../db/client.ts";
 import { newId } from "../db/ids.ts";
 import type { CatalogStore } from "../metadata/catalog.ts";
 import { AppError, fail } from "../schema/errors.ts";
@@ -47,9 +47,10 @@ export class FileService {
     backgroundDb: Db,
     env: Env,
     private readonly catalogs: CatalogStore,
+    copyOut?: CopyOut,
   ) {
     const bucket = s3Settings(env);
-    this.store = bucket ? new S3FileStore(bucket) : new DatabaseFileStore(backgroundDb);
+    this.store = bucket ? new S3FileStore(bucket) : new DatabaseFileStore(backgroundDb, copyOut);
     this.signer = new UrlSigner(backgroundDb);
     this.maxBytes = env.PLUGBOARD_FILE_MAX_BYTES;
     this.publicUrl = () => env.publicUrl;

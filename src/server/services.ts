@@ -43,7 +43,7 @@ export interface Services {
 }
 
 export function createServices(
-  { db, backgroundDb, listen }: DatabaseHandles,
+  { db, backgroundDb, listen, copyOut }: DatabaseHandles,
   env: Env,
   logger: Logger,
 ): Services {
@@ -85,6 +85,6 @@ export function createServices(
     subscriptions,
     oauthClients: new OAuthClientService(db, auth, members),
     limits: createLimits({ db, backgroundDb, listen }, env, logger),
-    files: new FileService(db, backgroundDb, env, catalogs),
+    files: new FileService(db, backgroundDb, env, catalogs, copyOut),
   };
 }
