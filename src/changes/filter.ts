@@ -149,11 +149,23 @@ function snapshotLeaf(target: Sortable, op: FilterOperator, raw: unknown, argume
         filterOperand(target, raw, argument, op),
       );
     case "contains": {
-      const value = filterOperand(target, raw, argument, op);
+      // A JSON field contains a sub-value of any JSON type, not only text.
+      const value =
+        field.type === "JSON" ? jsonOperand(field, raw, argument) : filterOperand(target, raw, argument, op);
       return test(spec.array || field.type === "JSON" ? "contains" : "textContains", value);
     }
     case "startsWith":
       return test("startsWith", filterOperand(target, raw, argument, op));
+  }
+}
+
+function jsonOperand(field: FieldDef, raw: unknown, argument: string): unknown {
+  try {
+    return coerceValue(field, raw);
+  } catch (error) {
+    if (error instanceof InvalidValue)
+      throw fail.badInput(argument, `${field.key} contains: ${error.message}.`);
+    throw error;
   }
 }
 
@@ -175,7 +187,9 @@ function whereOnTypes(
   where: ResourceFilter,
   argument: string,
 ): Predicate {
-  let firstError: unknown = null;
+  // The error to report: from a type that has the named fields (a bad operand) rather than one
+  // that lacks them, when there is one.
+  let firstError: AppError | null = null;
   const alternatives: Predicate[] = [];
   for (const type of types) {
     try {
@@ -194,7 +208,8 @@ function whereOnTypes(
       alternatives.push(and({ op: "in", column: "type", values: [type.id] }, predicate));
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
-      firstError ??= error;
+      const missing = error.message.startsWith("Unknown field");
+      if (!firstError || (firstError.message.startsWith("Unknown field") && !missing)) firstError = error;
     }
   }
   if (alternatives.length === 0 && firstError) throw firstError;
