@@ -224,6 +224,40 @@ describe("ChangeFilter on the feed, graphql-ws and webhooks", () => {
     });
   }
 
+  it("a value filter whose field goes out of sight matches nothing from then on (subscription and webhook)", async () => {
+    const member = await memberWithKey(server.graphqlUrl, server.owner.token, "MEMBER");
+    const filter = { types: ["account"], where: { field: "domain", eq: "https://secret.example" } };
+    const subscription = subscribeWs(server.wsUrl, member.token, { filter });
+    const receiver = await Receiver.start();
+    receivers.push(receiver);
+    const hook = await createWebhook(server.graphqlUrl, member.token, { url: receiver.url, filter });
+    receiver.secrets = [hook.secret];
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const owner = server.owner.token;
+    const secret = { type: "account", values: { name: "S", domain: "https://secret.example" } };
+    await write(owner, CREATE, secret);
+    await subscription.waitFor(1);
+    await receiver.waitFor(1);
+    await gqlOk(
+      server.graphqlUrl,
+      `mutation { setFieldAccess(input: { resourceType: "account", field: "domain", role: MEMBER, access: NONE }) { field { key } } }`,
+      {},
+      { token: owner },
+    );
+    await write(owner, CREATE, secret);
+    await write(owner, CREATE, { type: "account", values: { name: "marker" } });
+    // The owner's own stream sees both; the member's see neither (a hidden value decides nothing).
+    const all = subscribeWs(server.wsUrl, owner, {
+      after: String(Number(await headCursor(server.graphqlUrl, owner)) - 2),
+      filter: { types: ["account"] },
+    });
+    await all.waitFor(2);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(subscription.received).toHaveLength(1);
+    expect(receiver.received).toHaveLength(1);
+    await Promise.all([subscription.dispose(), all.dispose()]);
+  });
+
   it("a polling loop that labels its writes sees none of them and every other write", async () => {
     const owner = server.owner.token;
     let after = await headCursor(server.graphqlUrl, owner);
