@@ -1,8 +1,14 @@
 import type { SQL } from "drizzle-orm";
-import type { Actor } from "../auth/actor.ts";
-import { readableField, readableTypes, visibleType } from "../auth/policy.ts";
-import type { Catalog, FieldDef, TypeDef } from "../metadata/catalog.ts";
-import { coerceValue, type FilterOperator, fieldTypes, InvalidValue } from "../metadata/fieldTypes.ts";
+import { type Actor, readableField, readableTypes, visibleType } from "../auth/index.ts";
+import {
+  type Catalog,
+  coerceValue,
+  type FieldDef,
+  type FilterOperator,
+  fieldTypes,
+  InvalidValue,
+  type TypeDef,
+} from "../metadata/index.ts";
 import {
   checkOperator,
   filterOperand,
@@ -11,7 +17,7 @@ import {
   resolveFilterField,
   type Sortable,
   walkFilter,
-} from "../resources/filters.ts";
+} from "../resources/index.ts";
 import { AppError, fail } from "../schema/errors.ts";
 import {
   and,
@@ -26,20 +32,9 @@ import {
   toSql,
 } from "./predicate.ts";
 import type { ChangeKind } from "./record.ts";
+import type { ActorSet, ChangeTransition } from "./tables.ts";
 
-/** "Became X": the field changed from `from` to `to`; an absent side means any value. */
-export interface ChangeTransition {
-  field: string;
-  from?: unknown;
-  to?: unknown;
-}
-
-/** Changes made by any of these are left out. */
-export interface ActorSet {
-  memberIds?: string[] | null;
-  credentialIds?: string[] | null;
-  oauthClientIds?: string[] | null;
-}
+export type { ActorSet, ChangeTransition } from "./tables.ts";
 
 /** The `ChangeFilter` input: every part given must match (docs/changes-and-webhooks.md). */
 export interface ChangeFilter {

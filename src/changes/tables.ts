@@ -29,6 +29,20 @@ export interface StoredFieldChange {
   removed?: unknown[];
 }
 
+/** "Became X": the field changed from `from` to `to`; an absent side means any value. */
+export interface ChangeTransition {
+  field: string;
+  from?: unknown;
+  to?: unknown;
+}
+
+/** Changes made by any of these are left out. */
+export interface ActorSet {
+  memberIds?: string[] | null;
+  credentialIds?: string[] | null;
+  oauthClientIds?: string[] | null;
+}
+
 export interface StoredActor {
   kind: "member" | "api_key" | "oauth" | "system";
   memberId: string | null;

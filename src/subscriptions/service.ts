@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Actor } from "../auth/actor.ts";
 import type { Authenticator } from "../auth/authenticate.ts";
 import { type ChangeFeed, type ChangeRecord, type ChangeView, parseCursor } from "../changes/feed.ts";
-import type { ChangeFilter } from "../changes/filter.ts";
+import type { ChangeFilter } from "../changes/index.ts";
 import type { Sequencer } from "../changes/sequencer.ts";
 import type { Listen } from "../db/client.ts";
 import { credentialKey } from "../limits/keys.ts";

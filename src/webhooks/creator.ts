@@ -4,7 +4,7 @@ import { canReadField, canReadType } from "../auth/policy.ts";
 import { roleScopes } from "../auth/roles.ts";
 import { members } from "../auth/tables.ts";
 import type { ChangeFeed, ChangeRecord, ChangeView } from "../changes/feed.ts";
-import { MATCH_NOTHING, type ResolvedFilter } from "../changes/filter.ts";
+import { type ChangeFilter, MATCH_NOTHING, type ResolvedFilter } from "../changes/index.ts";
 import type { StoredActor } from "../changes/tables.ts";
 import type { Db } from "../db/client.ts";
 import type { Catalog } from "../metadata/catalog.ts";
@@ -67,7 +67,9 @@ export function resolveForCreator(
     (filter.types.length > 0 && types.length === 0) || (filter.fields.length > 0 && fields.length === 0);
   if (nothing) return MATCH_NOTHING;
   try {
-    return feed.resolveFilter(catalog, actor, { ...filter, types, fields });
+    // `where` was checked as a ResourceFilter when stored; resolving checks it again.
+    const where = filter.where as ChangeFilter["where"];
+    return feed.resolveFilter(catalog, actor, { ...filter, types, fields, where });
   } catch (error) {
     if (error instanceof AppError) return MATCH_NOTHING;
     throw error;

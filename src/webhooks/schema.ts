@@ -1,5 +1,5 @@
 import { MemberRef } from "../auth/schema.ts";
-import type { ActorSet, ChangeTransition } from "../changes/filter.ts";
+import type { ActorSet, ChangeTransition } from "../changes/index.ts";
 import { ChangeKindEnum } from "../changes/schema.ts";
 import { builder } from "../schema/builder.ts";
 import { NodeRef, registerNode } from "../schema/node.ts";
