@@ -291,7 +291,13 @@ describe("ChangeFilter on the feed, graphql-ws and webhooks", () => {
       theirs.add(others.createResource.resource.id);
       await poll();
     }
-    for (let i = 0; i < 5; i++) await poll();
+    // Catch up: numbering follows commits, so the last writes may appear a moment later.
+    const deadline = Date.now() + 5_000;
+    while (new Set(seen).size < theirs.size && Date.now() < deadline) {
+      await poll();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (let i = 0; i < 3; i++) await poll();
     expect(seen.filter((id) => mine.has(id))).toEqual([]);
     expect(new Set(seen)).toEqual(theirs);
     expect(seen).toHaveLength(theirs.size);
