@@ -10,6 +10,13 @@
  *    loop per webhook (a webhook's deliveries go in order, one at a time), and the same with 16.
  * 3. Commit-to-receipt latency at ~200 writes/s (one webhook, one process): from the mutation's
  *    response to the delivery's arrival.
+ *
+ *   BENCH_MODE=where npm run bench:webhooks
+ *
+ * Issue 19: the cost of a `where` predicate per delivery. One process, N contacts written once;
+ * each round creates a webhook — with a `where` filter that every contact passes, or without —
+ * replays it over the N changes and times until all N arrived, then deletes it. Rounds alternate
+ * (BENCH_ROUNDS, default 8), so drift hits both alike; the ratio of the medians is reported.
  */
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
@@ -31,15 +38,16 @@ const token = "pbk_bench_token_0123456789abcdefghijklmnopqrstuvwxyz";
 const cli = fileURLToPath(new URL("../bin/plugboard.mjs", import.meta.url));
 
 // The receiver: answers 200 at once, remembers bodies and arrival times.
-const arrivals: { id: string; resourceId: string; at: number; body: string }[] = [];
+const arrivals: { id: string; webhookId: string; resourceId: string; at: number; body: string }[] = [];
 const receiver = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on("data", (c: Buffer) => chunks.push(c));
   req.on("end", () => {
     const body = Buffer.concat(chunks).toString();
-    const payload = JSON.parse(body) as { data: { resourceId?: string } };
+    const payload = JSON.parse(body) as { webhookId?: string; data: { resourceId?: string } };
     arrivals.push({
       id: String(req.headers["webhook-id"] ?? ""),
+      webhookId: payload.webhookId ?? "",
       resourceId: payload.data.resourceId ?? "",
       at: performance.now(),
       body,
@@ -240,6 +248,88 @@ async function latency(withWebhook: boolean) {
       for (const s of servers) await stopProcess(s.child);
     }
   });
+}
+
+/** Alternating rounds of a webhook with and without a `where` predicate over the same N changes. */
+async function wherePredicateCost() {
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 8);
+  const where = {
+    and: [
+      { field: "email", contains: "@example.com" },
+      { field: "name", startsWith: "contact" },
+    ],
+  };
+  return withDatabase(async (databaseUrl) => {
+    const [server] = await startServers(databaseUrl, 1);
+    const base = server?.base ?? "";
+    try {
+      const { changes } = await gql<{ changes: { headCursor: string } }>(
+        base,
+        "{ changes(first: 0) { headCursor } }",
+      );
+      const start = changes.headCursor;
+      for (let i = 0; i < N; i += 100) {
+        const items = Array.from({ length: Math.min(100, N - i) }, (_, j) => ({
+          values: { name: `Contact ${i + j}`, email: `c${i + j}@example.com` },
+        }));
+        await gql(
+          base,
+          `mutation($items: [CreateResourcesItem!]!) { createResources(input: { type: "contact", items: $items }) { resources { id } } }`,
+          { items },
+        );
+      }
+      const seconds: Record<"plain" | "where", number[]> = { plain: [], where: [] };
+      for (let round = 0; round < rounds; round++) {
+        const kind = round % 2 === 0 ? "plain" : "where";
+        const filter = kind === "where" ? { types: ["contact"], where } : { types: ["contact"] };
+        const created = await gql<{ createWebhook: { webhook: { id: string } } }>(
+          base,
+          `mutation($url: String!, $filter: ChangeFilter) { createWebhook(input: { url: $url, filter: $filter }) { webhook { id } } }`,
+          { url: hookUrl, filter },
+        );
+        const id = created.createWebhook.webhook.id;
+        const began = performance.now();
+        await gql(
+          base,
+          `mutation($id: ID!, $after: String!) { replayWebhook(input: { id: $id, after: $after }) { webhook { id } } }`,
+          {
+            id,
+            after: start,
+          },
+        );
+        await waitFor(() => arrivals.filter((a) => a.webhookId === id).length >= N);
+        seconds[kind].push((performance.now() - began) / 1000);
+        await gql(base, `mutation($id: ID!) { deleteWebhook(input: { id: $id }) { deletedId } }`, { id });
+      }
+      return seconds;
+    } finally {
+      if (server) await stopProcess(server.child);
+    }
+  });
+}
+
+if (process.env.BENCH_MODE === "where") {
+  const seconds = await wherePredicateCost();
+  receiver.close();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+  const perDelivery = (xs: number[]) => (median(xs) / N) * 1e6;
+  console.log(`
+one webhook at a time replaying ${N} changes, alternating rounds
+`);
+  console.log(
+    table(
+      (["plain", "where"] as const).map((kind) => ({
+        filter: kind === "where" ? "types + where (2 conditions)" : "types only",
+        rounds: seconds[kind].length,
+        "median s": median(seconds[kind]).toFixed(3),
+        "µs/delivery": perDelivery(seconds[kind]).toFixed(0),
+        "deliveries/s": (N / median(seconds[kind])).toFixed(0),
+      })),
+    ),
+  );
+  console.log(`
+per-delivery cost ratio, where / plain: ${(median(seconds.where) / median(seconds.plain)).toFixed(3)}`);
+  process.exit(0);
 }
 
 const one = await throughput(1);

@@ -30,6 +30,8 @@ export interface Actor {
   credential: CredentialRef;
   /** The member as read when the credential was verified (primes the request's member loader). */
   member: MemberRow;
+  /** The request's `X-Plugboard-Origin` header: stored on every change it writes. */
+  origin?: string | null;
 }
 
 export function requireScope(actor: Actor, scope: Scope): void {

@@ -1,8 +1,9 @@
 import { MemberRef } from "../auth/schema.ts";
-import { ResourceRef, viewResource } from "../resources/schema.ts";
+import { ResourceFilterInput, ResourceRef, SortDirection, viewResource } from "../resources/schema.ts";
 import { builder } from "../schema/builder.ts";
 import { actorOf } from "../server/context.ts";
-import type { ChangeFilter, ChangePage, ChangeView } from "./feed.ts";
+import type { ChangePage, ChangeView } from "./feed.ts";
+import type { ChangeFilter } from "./filter.ts";
 import type { StoredActor, StoredFieldChange } from "./tables.ts";
 
 export const ChangeKindEnum = builder.enumType("ChangeKind", {
@@ -82,32 +83,79 @@ export const ChangeRef = builder.objectRef<ChangeView>("Change").implement({
       resolve: (c) => c.snapshot,
     }),
     version: t.int({ resolve: (c) => c.version }),
+    origin: t.string({
+      nullable: true,
+      description:
+        "The X-Plugboard-Origin header of the request that made the change (filter on it with origins / excludeOrigins).",
+      resolve: (c) => c.origin,
+    }),
+  }),
+});
+
+const ChangeTransitionInput = builder.inputType("ChangeTransition", {
+  description:
+    '"Became X": the field changed from `from` to `to`. An absent side means any value; a creation counts as from null.',
+  fields: (t) => ({
+    field: t.string({ required: true }),
+    from: t.field({ type: "JSON" }),
+    to: t.field({ type: "JSON" }),
+  }),
+});
+
+const ChangeActorsInput = builder.inputType("ChangeActors", {
+  description: "Changes made by any of these are left out.",
+  fields: (t) => ({
+    memberIds: t.idList({ description: "Changes by these members, whatever credential they used." }),
+    credentialIds: t.idList({ description: "Changes made with these API keys or OAuth clients." }),
+    oauthClientIds: t.idList({ description: "Changes made through these OAuth clients." }),
   }),
 });
 
 export const ChangeFilterInput = builder.inputType("ChangeFilter", {
-  description: "Each list: empty or absent means any. A change matches when it matches every list given.",
+  description:
+    "Each part: empty or absent means any. A change matches when it matches every part given. Fields named in fields, where and transitions must be readable by the reader (else BAD_USER_INPUT naming the field).",
   fields: (t) => ({
     types: t.stringList(),
     kinds: t.field({ type: [ChangeKindEnum] }),
     fields: t.stringList({ description: "Matches when one of these field keys changed." }),
     resourceIds: t.idList(),
+    where: t.field({
+      type: ResourceFilterInput,
+      description:
+        "Evaluated on the change's snapshot (the values just after it; just before, for DELETED), with the operators of resources(where:). A type without every named field never matches.",
+    }),
+    transitions: t.field({
+      type: [ChangeTransitionInput],
+      description: "Every transition must be in the change's changed fields.",
+    }),
+    excludeActors: t.field({ type: ChangeActorsInput }),
+    excludeSelf: t.boolean({
+      description:
+        "Leaves out the reader's own changes: those made with its API key or OAuth client; with a password, its member's. A webhook stores what it meant at creation.",
+    }),
+    origins: t.stringList({ description: "Only changes whose X-Plugboard-Origin is one of these." }),
+    excludeOrigins: t.stringList({
+      description: "Leaves out changes whose X-Plugboard-Origin is one of these (changes without one stay).",
+    }),
   }),
 });
 
-export function toChangeFilter(
-  input:
-    | {
-        types?: string[] | null;
-        kinds?: ("CREATED" | "UPDATED" | "DELETED" | "RESTORED")[] | null;
-        fields?: string[] | null;
-        resourceIds?: (string | number)[] | null;
-      }
-    | null
-    | undefined,
-): ChangeFilter | null {
+type ChangeFilterArgument = (typeof ChangeFilterInput)["$inferInput"];
+
+export function toChangeFilter(input: ChangeFilterArgument | null | undefined): ChangeFilter | null {
   if (!input) return null;
-  return { ...input, resourceIds: input.resourceIds?.map(String) ?? null };
+  const ids = (values: readonly (string | number)[] | null | undefined) => values?.map(String) ?? null;
+  return {
+    ...input,
+    resourceIds: ids(input.resourceIds),
+    excludeActors: input.excludeActors
+      ? {
+          memberIds: ids(input.excludeActors.memberIds),
+          credentialIds: ids(input.excludeActors.credentialIds),
+          oauthClientIds: ids(input.excludeActors.oauthClientIds),
+        }
+      : null,
+  };
 }
 
 const ChangeEdgeRef = builder.objectRef<ChangeView>("ChangeEdge").implement({
@@ -142,14 +190,25 @@ builder.queryField("changes", (t) =>
   t.field({
     type: ChangeConnectionRef,
     description:
-      "Every change after `after`, ascending; `last: N` without `after` gives the newest N. first ≤ 1000.",
+      "Every change after `after`, ascending; `last: N` without `after` gives the newest N. `order: DESC` walks from the newest down (`after` then means below it). `since` starts at the first change at or after a time (ascending only). first ≤ 1000.",
     args: {
       after: t.arg.string(),
       first: t.arg.int(),
       last: t.arg.int(),
       filter: t.arg({ type: ChangeFilterInput }),
+      order: t.arg({ type: SortDirection, description: "ASC (default): oldest first. DESC: newest first." }),
+      since: t.arg({ type: "DateTime", description: "Instead of after: start at this time." }),
     },
     resolve: (_root, args, context) =>
       context.services.changes.page(actorOf(context), { ...args, filter: toChangeFilter(args.filter) }),
+  }),
+);
+
+builder.queryField("cursorAt", (t) =>
+  t.string({
+    description:
+      "The cursor just before the first change at or after `time`: pass it as `after` to read from that time on. After the newest change it is the head.",
+    args: { time: t.arg({ type: "DateTime", required: true }) },
+    resolve: (_root, args, context) => context.services.changes.cursorAtFor(actorOf(context), args.time),
   }),
 );

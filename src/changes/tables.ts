@@ -29,6 +29,20 @@ export interface StoredFieldChange {
   removed?: unknown[];
 }
 
+/** "Became X": the field changed from `from` to `to`; an absent side means any value. */
+export interface ChangeTransition {
+  field: string;
+  from?: unknown;
+  to?: unknown;
+}
+
+/** Changes made by any of these are left out. */
+export interface ActorSet {
+  memberIds?: string[] | null;
+  credentialIds?: string[] | null;
+  oauthClientIds?: string[] | null;
+}
+
 export interface StoredActor {
   kind: "member" | "api_key" | "oauth" | "system";
   memberId: string | null;
@@ -59,9 +73,13 @@ export const changes = pgTable(
     snapshot: jsonb("snapshot").$type<Record<string, unknown>>().notNull(),
     version: integer("version").notNull(),
     occurredAt: timestamp("occurred_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    /** The `X-Plugboard-Origin` header of the writing request: lets a connector skip its own writes. */
+    origin: text("origin"),
   },
   (t) => [
     uniqueIndex("changes_workspace_seq").on(t.workspaceId, t.seq),
+    // cursorAt / since: the first change at or after a time.
+    index("changes_workspace_time").on(t.workspaceId, t.occurredAt, t.seq),
     index("changes_unsequenced").on(t.workspaceId, t.xid, t.id).where(sql`${t.seq} is null`),
   ],
 );

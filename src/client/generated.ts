@@ -16,13 +16,34 @@ export type AssignResourceInput = {
   memberId?: string | null | undefined;
 };
 
-/** Each list: empty or absent means any. A change matches when it matches every list given. */
+/** Changes made by any of these are left out. */
+export type ChangeActors = {
+  /** Changes made with these API keys or OAuth clients. */
+  credentialIds?: Array<string> | null | undefined;
+  /** Changes by these members, whatever credential they used. */
+  memberIds?: Array<string> | null | undefined;
+  /** Changes made through these OAuth clients. */
+  oauthClientIds?: Array<string> | null | undefined;
+};
+
+/** Each part: empty or absent means any. A change matches when it matches every part given. Fields named in fields, where and transitions must be readable by the reader (else BAD_USER_INPUT naming the field). */
 export type ChangeFilter = {
+  excludeActors?: ChangeActors | null | undefined;
+  /** Leaves out changes whose X-Plugboard-Origin is one of these (changes without one stay). */
+  excludeOrigins?: Array<string> | null | undefined;
+  /** Leaves out the reader's own changes: those made with its API key or OAuth client; with a password, its member's. A webhook stores what it meant at creation. */
+  excludeSelf?: boolean | null | undefined;
   /** Matches when one of these field keys changed. */
   fields?: Array<string> | null | undefined;
   kinds?: Array<ChangeKind> | null | undefined;
+  /** Only changes whose X-Plugboard-Origin is one of these. */
+  origins?: Array<string> | null | undefined;
   resourceIds?: Array<string> | null | undefined;
+  /** Every transition must be in the change's changed fields. */
+  transitions?: Array<ChangeTransition> | null | undefined;
   types?: Array<string> | null | undefined;
+  /** Evaluated on the change's snapshot (the values just after it; just before, for DELETED), with the operators of resources(where:). A type without every named field never matches. */
+  where?: ResourceFilter | null | undefined;
 };
 
 export type ChangeKind =
@@ -30,6 +51,13 @@ export type ChangeKind =
   | 'DELETED'
   | 'RESTORED'
   | 'UPDATED';
+
+/** "Became X": the field changed from `from` to `to`. An absent side means any value; a creation counts as from null. */
+export type ChangeTransition = {
+  field: string;
+  from?: unknown;
+  to?: unknown;
+};
 
 export type CopyResourceInput = {
   id: string;

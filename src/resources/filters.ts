@@ -50,7 +50,7 @@ const OPERATORS: FilterOperator[] = [
 ];
 export const MAX_FILTER_DEPTH = 8;
 const MAX_FILTER_LEAVES = 100;
-const MAX_IN = 500;
+export const MAX_IN = 500;
 
 /** A field a filter or sort can name: a field definition, or the resource id itself. */
 export type Sortable = { kind: "id" } | { kind: "field"; field: FieldDef };
@@ -102,7 +102,13 @@ function compare(target: Sortable, symbol: string, value: unknown, cast: SQL): S
   return isNull ? sql`(${isNull} is false and ${comparison})` : comparison;
 }
 
-function operand(target: Sortable, value: unknown, argument: string, op: FilterOperator): unknown {
+/** A leaf's operand checked and normalised for its field (BAD_USER_INPUT naming the field). */
+export function filterOperand(
+  target: Sortable,
+  value: unknown,
+  argument: string,
+  op: FilterOperator,
+): unknown {
   if (target.kind === "id") {
     if (typeof value !== "string") throw fail.badInput(argument, "id filters take id strings.");
     return value;
@@ -134,11 +140,9 @@ function likePattern(value: string, prefix: boolean): string {
   return prefix ? `${escaped}%` : `%${escaped}%`;
 }
 
-/** One operator on one field, as SQL. JSONB equality uses containment so the GIN index serves it. */
-function leaf(target: Sortable, op: FilterOperator, raw: unknown, argument: string): SQL {
-  const expression = fieldExpression(target);
+/** Refuses an operator the field's type does not support. */
+export function checkOperator(target: Sortable, op: FilterOperator, argument: string): void {
   const field = target.kind === "field" ? target.field : null;
-  const inJsonb = field !== null && !field.column;
   const spec = field ? fieldTypes[field.type] : null;
   if (field && !spec?.operators.includes(op)) {
     throw fail.badInput(
@@ -149,6 +153,15 @@ function leaf(target: Sortable, op: FilterOperator, raw: unknown, argument: stri
   if (target.kind === "id" && !["eq", "ne", "in", "notIn"].includes(op)) {
     throw fail.badInput(argument, `id supports eq, ne, in and notIn.`);
   }
+}
+
+/** One operator on one field, as SQL. JSONB equality uses containment so the GIN index serves it. */
+function leaf(target: Sortable, op: FilterOperator, raw: unknown, argument: string): SQL {
+  const expression = fieldExpression(target);
+  const field = target.kind === "field" ? target.field : null;
+  const inJsonb = field !== null && !field.column;
+  const spec = field ? fieldTypes[field.type] : null;
+  checkOperator(target, op, argument);
   const contains = (value: unknown) =>
     sql`"resources"."values" @> ${JSON.stringify({ [field?.id ?? ""]: value })}::jsonb`;
   const equals = (value: unknown): SQL => {
@@ -163,16 +176,16 @@ function leaf(target: Sortable, op: FilterOperator, raw: unknown, argument: stri
       return raw ? isNull : sql`not (${isNull})`;
     }
     case "eq":
-      return equals(operand(target, raw, argument, op));
+      return equals(filterOperand(target, raw, argument, op));
     case "ne":
-      return sql`not coalesce(${equals(operand(target, raw, argument, op))}, false)`;
+      return sql`not coalesce(${equals(filterOperand(target, raw, argument, op))}, false)`;
     case "in":
     case "notIn": {
       if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_IN) {
         throw fail.badInput(argument, `${op} takes 1 to ${MAX_IN} values.`);
       }
       const any = sql.join(
-        raw.map((value) => equals(operand(target, value, argument, op))),
+        raw.map((value) => equals(filterOperand(target, value, argument, op))),
         sql` or `,
       );
       return op === "in" ? sql`(${any})` : sql`not coalesce((${any}), false)`;
@@ -181,22 +194,68 @@ function leaf(target: Sortable, op: FilterOperator, raw: unknown, argument: stri
     case "lte":
     case "gt":
     case "gte": {
-      const value = operand(target, raw, argument, op);
+      const value = filterOperand(target, raw, argument, op);
       const symbol = { lt: "<", lte: "<=", gt: ">", gte: ">=" }[op];
       const cast =
         field?.column === "created_at" || field?.column === "updated_at" ? sql`::timestamptz` : sql``;
       return compare(target, symbol, value, cast);
     }
     case "contains": {
-      const value = operand(target, raw, argument, op);
+      const value = filterOperand(target, raw, argument, op);
       if (spec?.array || field?.type === "JSON") return contains(value);
       return sql`${expression} ilike ${likePattern(value as string, false)}`;
     }
     case "startsWith": {
-      const value = operand(target, raw, argument, op);
+      const value = filterOperand(target, raw, argument, op);
       return sql`${expression} ilike ${likePattern(value as string, true)}`;
     }
   }
+}
+
+/** How a filter tree is built from its leaves: SQL for resources, predicates for change snapshots. */
+export interface FilterAlgebra<T> {
+  leaf(field: string, op: FilterOperator, value: unknown): T;
+  and(parts: T[]): T;
+  or(parts: T[]): T;
+  not(part: T): T;
+  always: T;
+}
+
+/**
+ * Walks a filter tree checking its shape (one operator per leaf, depth and size bounded) and
+ * builds it with `algebra`; the leaves check their fields and operands.
+ */
+export function walkFilter<T>(filter: ResourceFilter, algebra: FilterAlgebra<T>, argument = "where"): T {
+  let leaves = 0;
+  const walk = (node: ResourceFilter, path: string, depth: number): T => {
+    if (depth > MAX_FILTER_DEPTH)
+      throw fail.badInput(argument, `Filters nest at most ${MAX_FILTER_DEPTH} levels deep.`);
+    if (typeof node !== "object" || node === null) throw fail.badInput(path, "A filter is an object.");
+    const parts: T[] = [];
+    if (node.and) parts.push(...node.and.map((child, i) => walk(child, `${path}.and[${i}]`, depth + 1)));
+    if (node.or) {
+      if (node.or.length === 0) throw fail.badInput(`${path}.or`, "or needs at least one filter.");
+      parts.push(algebra.or(node.or.map((child, i) => walk(child, `${path}.or[${i}]`, depth + 1))));
+    }
+    if (node.not) parts.push(algebra.not(walk(node.not, `${path}.not`, depth + 1)));
+    const ops = OPERATORS.filter((op) => node[op] !== undefined && node[op] !== null);
+    if (node.field != null) {
+      if (ops.length !== 1)
+        throw fail.badInput(
+          `${path}.field`,
+          `A filter on ${node.field} needs exactly one operator (got ${ops.length}).`,
+        );
+      if (++leaves > MAX_FILTER_LEAVES)
+        throw fail.badInput(argument, `A filter has at most ${MAX_FILTER_LEAVES} conditions.`);
+      const op = ops[0] as FilterOperator;
+      parts.push(algebra.leaf(node.field, op, node[op]));
+    } else if (ops.length > 0) {
+      throw fail.badInput(path, `Operator ${ops[0]} needs a field.`);
+    }
+    if (parts.length === 0) return algebra.always;
+    return parts.length === 1 ? (parts[0] as T) : algebra.and(parts);
+  };
+  return walk(filter, argument, 0);
 }
 
 /**
@@ -210,38 +269,18 @@ export function compileFilter(
   filter: ResourceFilter,
   argument = "where",
 ): SQL {
-  let leaves = 0;
-  const walk = (node: ResourceFilter, path: string, depth: number): SQL => {
-    if (depth > MAX_FILTER_DEPTH)
-      throw fail.badInput(argument, `Filters nest at most ${MAX_FILTER_DEPTH} levels deep.`);
-    if (typeof node !== "object" || node === null) throw fail.badInput(path, "A filter is an object.");
-    const parts: SQL[] = [];
-    if (node.and) parts.push(...node.and.map((child, i) => walk(child, `${path}.and[${i}]`, depth + 1)));
-    if (node.or) {
-      if (node.or.length === 0) throw fail.badInput(`${path}.or`, "or needs at least one filter.");
-      const alternatives = node.or.map((child, i) => walk(child, `${path}.or[${i}]`, depth + 1));
-      parts.push(sql`(${sql.join(alternatives, sql` or `)})`);
-    }
-    if (node.not) parts.push(sql`not coalesce((${walk(node.not, `${path}.not`, depth + 1)}), false)`);
-    const ops = OPERATORS.filter((op) => node[op] !== undefined && node[op] !== null);
-    if (node.field != null) {
-      if (ops.length !== 1)
-        throw fail.badInput(
-          `${path}.field`,
-          `A filter on ${node.field} needs exactly one operator (got ${ops.length}).`,
-        );
-      if (++leaves > MAX_FILTER_LEAVES)
-        throw fail.badInput(argument, `A filter has at most ${MAX_FILTER_LEAVES} conditions.`);
-      const op = ops[0] as FilterOperator;
-      const target = resolveFilterField(catalog, actor, type, node.field, node.field);
-      parts.push(leaf(target, op, node[op], node.field));
-    } else if (ops.length > 0) {
-      throw fail.badInput(path, `Operator ${ops[0]} needs a field.`);
-    }
-    if (parts.length === 0) return sql`true`;
-    return parts.length === 1 ? (parts[0] as SQL) : sql`(${sql.join(parts, sql` and `)})`;
-  };
-  return walk(filter, argument, 0);
+  return walkFilter<SQL>(
+    filter,
+    {
+      leaf: (field, op, value) =>
+        leaf(resolveFilterField(catalog, actor, type, field, field), op, value, field),
+      and: (parts) => sql`(${sql.join(parts, sql` and `)})`,
+      or: (parts) => sql`(${sql.join(parts, sql` or `)})`,
+      not: (part) => sql`not coalesce((${part}), false)`,
+      always: sql`true`,
+    },
+    argument,
+  );
 }
 
 /** `match: { key: value }`: shorthand for an `and` of `eq`s. */

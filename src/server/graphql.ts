@@ -24,6 +24,29 @@ export interface ServerContext {
   wsActor?: Actor;
 }
 
+/**
+ * `X-Plugboard-Origin`: a label the caller gives its writes (stored on their changes as `origin`),
+ * so a connector that writes and also triggers can leave out its own changes. Printable ASCII, at
+ * most 200 characters; anything else is refused before the operation runs.
+ */
+export function readOrigin(value: string | string[] | null | undefined): string | null {
+  if (Array.isArray(value)) value = value.join(", ");
+  if (value == null || value === "") return null;
+  if (value.length > 200 || !/^[\x20-\x7e]+$/.test(value)) {
+    throw fail.badInput(
+      "X-Plugboard-Origin",
+      "The X-Plugboard-Origin header is 1 to 200 printable ASCII characters.",
+      { http: { status: 400 } },
+    );
+  }
+  return value;
+}
+
+/** The actor with the request's origin (a copy: verified actors are cached and shared). */
+function withOrigin(actor: Actor | null, origin: string | null): Actor | null {
+  return actor && origin !== null ? { ...actor, origin } : actor;
+}
+
 /** File parts one GraphQL multipart request may carry. */
 const MAX_UPLOAD_FILES = 5;
 
@@ -98,10 +121,16 @@ export function createGraphQL(
     },
     maskedErrors: { maskError: createErrorMasker(logger) },
     context: (initial) => {
+      // WebSocket operations carry the upgrade request's header.
+      const origin = readOrigin(
+        initial.wsActor
+          ? initial.req.headers["x-plugboard-origin"]
+          : initial.request.headers.get("x-plugboard-origin"),
+      );
       const actor = initial.wsActor ?? authenticate(initial.request, initial.req.socket.remoteAddress ?? "");
       return actor instanceof Promise
-        ? actor.then((verified) => createContext(services, verified))
-        : createContext(services, actor);
+        ? actor.then((verified) => createContext(services, withOrigin(verified, origin)))
+        : createContext(services, withOrigin(actor, origin));
     },
     // Bodies are limited by refuseLargeBody (declared length) and useStreamedBodyLimit (chunked).
     maxRequestBodySize: false,

@@ -1,13 +1,8 @@
 import type { Logger } from "pino";
 import type { Actor } from "../auth/actor.ts";
 import type { Authenticator } from "../auth/authenticate.ts";
-import {
-  type ChangeFeed,
-  type ChangeFilter,
-  type ChangeRecord,
-  type ChangeView,
-  parseCursor,
-} from "../changes/feed.ts";
+import { type ChangeFeed, type ChangeRecord, type ChangeView, parseCursor } from "../changes/feed.ts";
+import type { ChangeFilter } from "../changes/index.ts";
 import type { Sequencer } from "../changes/sequencer.ts";
 import type { Listen } from "../db/client.ts";
 import { credentialKey } from "../limits/keys.ts";
@@ -221,10 +216,9 @@ export class SubscriptionService {
         subscription.resolve(catalog),
       ));
     }
-    const filter = subscription.resolve(catalog);
     const changes: ChangeView[] = [];
     for (const record of records) {
-      const view = this.feed.trim(catalog, subscription.actor, record, filter);
+      const view = this.feed.trim(catalog, subscription.actor, record);
       if (view) changes.push(view);
     }
     return { changes, scannedTo, more: scannedTo < head };

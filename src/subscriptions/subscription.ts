@@ -1,5 +1,6 @@
 import type { Actor } from "../auth/actor.ts";
-import type { ChangeFeed, ChangeFilter, ResolvedFilter } from "../changes/feed.ts";
+import type { ChangeFeed } from "../changes/feed.ts";
+import { type ChangeFilter, MATCH_NOTHING, type ResolvedFilter } from "../changes/index.ts";
 import type { Catalog } from "../metadata/catalog.ts";
 import type { CredentialHolder } from "./credentials.ts";
 import type { Wakeable } from "./notifier.ts";
@@ -37,8 +38,12 @@ export class ChangeSubscription implements Wakeable, CredentialHolder {
       try {
         this.resolved = this.feed.resolveFilter(catalog, this.actor, this.filter);
       } catch (error) {
-        // A filtered type or field went out of sight: keep the old filter; trimming hides what is gone.
         if (!this.resolved) throw error;
+        // A filtered type or field went out of sight. Lists of types and changed fields can keep
+        // the old filter (trimming hides what is gone), but a filter on values must not go on
+        // deciding by a value the reader can no longer see: it matches nothing from now on.
+        const f = this.filter;
+        if (f?.where || f?.transitions?.length) this.resolved = MATCH_NOTHING;
       }
       this.resolvedFor = catalog;
     }

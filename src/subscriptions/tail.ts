@@ -1,4 +1,5 @@
-import type { ChangeFeed, ChangeRecord, ResolvedFilter } from "../changes/feed.ts";
+import type { ChangeFeed, ChangeRecord } from "../changes/feed.ts";
+import { everyChange, type ResolvedFilter } from "../changes/index.ts";
 import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
 
 /** How many of the newest stored changes a tail keeps for its subscribers. */
@@ -67,12 +68,7 @@ export class FeedTail {
       this.from = this.to;
     }
     // The tail's filter is "every type": each subscriber filters and trims for itself.
-    const everything: ResolvedFilter = {
-      typeIds: catalog.types.map((t) => t.id),
-      kinds: null,
-      fields: null,
-      resourceIds: null,
-    };
+    const everything = everyChange(catalog);
     for (;;) {
       const { records, head, scannedTo } = await this.feed.readAfter(
         this.workspaceId,
@@ -93,16 +89,14 @@ export class FeedTail {
   }
 
   /**
-   * Up to `limit` records after `after` matching the filter's SQL conditions (types, kinds, resource
-   * ids — the caller's `trim` applies the rest), the catalog they were read with, and how far
-   * they cover.
+   * Up to `limit` records after `after` matching the filter (its in-memory form: the same
+   * predicate the feed runs in SQL), the catalog they were read with, and how far they cover.
    */
   read(
     after: number,
     limit: number,
     filter: ResolvedFilter,
   ): { records: ChangeRecord[]; catalog: Catalog | null; scannedTo: number; head: number } {
-    const typeIds = new Set(filter.typeIds);
     const matched: ChangeRecord[] = [];
     let scannedTo = this.to;
     // Binary search for the first record after the cursor: tails are long, pages are short.
@@ -115,11 +109,7 @@ export class FeedTail {
     }
     for (let i = low; i < this.records.length; i++) {
       const record = this.records[i] as ChangeRecord;
-      if (
-        typeIds.has(record.resource_type_id) &&
-        (!filter.kinds || filter.kinds.includes(record.kind)) &&
-        (!filter.resourceIds || filter.resourceIds.includes(record.resource_id))
-      ) {
+      if (filter.matches(record)) {
         matched.push(record);
         if (matched.length === limit) {
           scannedTo = Number(record.seq);

@@ -3,10 +3,12 @@ import { type Actor, actorFor } from "../auth/actor.ts";
 import { canReadField, canReadType } from "../auth/policy.ts";
 import { roleScopes } from "../auth/roles.ts";
 import { members } from "../auth/tables.ts";
-import type { ChangeFeed, ChangeRecord, ChangeView, ResolvedFilter } from "../changes/feed.ts";
+import type { ChangeFeed, ChangeRecord, ChangeView } from "../changes/feed.ts";
+import { type ChangeFilter, MATCH_NOTHING, type ResolvedFilter } from "../changes/index.ts";
 import type { StoredActor } from "../changes/tables.ts";
 import type { Db } from "../db/client.ts";
 import type { Catalog } from "../metadata/catalog.ts";
+import { AppError } from "../schema/errors.ts";
 import type { StoredFilter, WebhookRow } from "./tables.ts";
 
 /**
@@ -37,8 +39,10 @@ export async function creatorActor(db: Db, webhook: Pick<WebhookRow, "workspaceI
 
 /**
  * The stored filter resolved through the feed for the creator as they are now. Types or fields the
- * creator can no longer read (or that were deleted) drop out instead of failing the webhook; a
- * filter left with no type matches nothing rather than everything.
+ * creator can no longer read (or that were deleted) drop out of the lists instead of failing the
+ * webhook; a filter left with no type matches nothing rather than everything, and so does one whose
+ * `where` or `transitions` name a field the creator can no longer read (a hidden value must not
+ * decide what is delivered).
  */
 export function resolveForCreator(
   feed: ChangeFeed,
@@ -61,8 +65,15 @@ export function resolveForCreator(
   );
   const nothing =
     (filter.types.length > 0 && types.length === 0) || (filter.fields.length > 0 && fields.length === 0);
-  const resolved = feed.resolveFilter(catalog, actor, { ...filter, types, fields });
-  return nothing ? { ...resolved, typeIds: [] } : resolved;
+  if (nothing) return MATCH_NOTHING;
+  try {
+    // `where` was checked as a ResourceFilter when stored; resolving checks it again.
+    const where = filter.where as ChangeFilter["where"];
+    return feed.resolveFilter(catalog, actor, { ...filter, types, fields, where });
+  } catch (error) {
+    if (error instanceof AppError) return MATCH_NOTHING;
+    throw error;
+  }
 }
 
 /** `<resourceType>.<kind lowercased>`, e.g. `contact.updated`. */
@@ -89,6 +100,7 @@ export function recordOf(data: Record<string, unknown>): ChangeRecord {
     fields: view.fields,
     snapshot: view.snapshot,
     version: view.version,
+    origin: view.origin ?? null,
   };
 }
 
@@ -115,5 +127,6 @@ export function payloadData(view: ChangeView): Record<string, unknown> {
     })),
     snapshot: view.snapshot,
     version: view.version,
+    origin: view.origin,
   };
 }

@@ -1,4 +1,5 @@
 import { MemberRef } from "../auth/schema.ts";
+import type { ActorSet, ChangeTransition } from "../changes/index.ts";
 import { ChangeKindEnum } from "../changes/schema.ts";
 import { builder } from "../schema/builder.ts";
 import { NodeRef, registerNode } from "../schema/node.ts";
@@ -16,6 +17,26 @@ export const DeliveryStatusEnum = builder.enumType("DeliveryStatus", {
   values: ["PENDING", "SUCCEEDED", "FAILED", "SKIPPED"] as const,
 });
 
+const ChangeTransitionSpecRef = builder.objectRef<ChangeTransition>("ChangeTransitionSpec").implement({
+  description: "A stored transition; a null side was given as null, an absent one means any.",
+  fields: (t) => ({
+    field: t.exposeString("field"),
+    from: t.field({ type: "JSON", nullable: true, resolve: (x) => x.from }),
+    to: t.field({ type: "JSON", nullable: true, resolve: (x) => x.to }),
+    anyFrom: t.boolean({ resolve: (x) => x.from === undefined }),
+    anyTo: t.boolean({ resolve: (x) => x.to === undefined }),
+  }),
+});
+
+const ChangeActorsSpecRef = builder.objectRef<ActorSet>("ChangeActorsSpec").implement({
+  description: "Actors whose changes a webhook leaves out (excludeSelf is stored here as what it meant).",
+  fields: (t) => ({
+    memberIds: t.idList({ resolve: (a) => a.memberIds ?? [] }),
+    credentialIds: t.idList({ resolve: (a) => a.credentialIds ?? [] }),
+    oauthClientIds: t.idList({ resolve: (a) => a.oauthClientIds ?? [] }),
+  }),
+});
+
 const ChangeFilterSpecRef = builder.objectRef<StoredFilter>("ChangeFilterSpec").implement({
   description: "A webhook's filter; each empty list means any.",
   fields: (t) => ({
@@ -23,6 +44,20 @@ const ChangeFilterSpecRef = builder.objectRef<StoredFilter>("ChangeFilterSpec").
     kinds: t.field({ type: [ChangeKindEnum], resolve: (f) => f.kinds }),
     fields: t.stringList({ resolve: (f) => f.fields }),
     resourceIds: t.idList({ resolve: (f) => f.resourceIds }),
+    where: t.field({
+      type: "JSON",
+      nullable: true,
+      description: "The ResourceFilter given, as JSON.",
+      resolve: (f) => f.where ?? null,
+    }),
+    transitions: t.field({ type: [ChangeTransitionSpecRef], resolve: (f) => f.transitions ?? [] }),
+    excludeActors: t.field({
+      type: ChangeActorsSpecRef,
+      nullable: true,
+      resolve: (f) => f.excludeActors ?? null,
+    }),
+    origins: t.stringList({ resolve: (f) => f.origins ?? [] }),
+    excludeOrigins: t.stringList({ resolve: (f) => f.excludeOrigins ?? [] }),
   }),
 });
 

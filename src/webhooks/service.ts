@@ -1,7 +1,8 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { type Actor, requireScope } from "../auth/actor.ts";
 import { isAdminRole } from "../auth/roles.ts";
-import { type ChangeFeed, type ChangeFilter, parseCursor } from "../changes/feed.ts";
+import { type ChangeFeed, parseCursor } from "../changes/feed.ts";
+import { type ChangeFilter, MATCH_NOTHING, mergeActorSets, selfExclusion } from "../changes/index.ts";
 import type { Db } from "../db/client.ts";
 import { idKind, newId } from "../db/ids.ts";
 import type { CatalogStore } from "../metadata/catalog.ts";
@@ -85,11 +86,19 @@ export class WebhookService {
   private async checkFilter(actor: Actor, filter: ChangeFilter | null | undefined): Promise<StoredFilter> {
     const catalog = await this.catalogs.get(actor.workspaceId);
     this.feed.resolveFilter(catalog, actor, filter, "filter");
+    const excludeActors = filter?.excludeSelf
+      ? mergeActorSets(filter.excludeActors, selfExclusion(actor))
+      : (filter?.excludeActors ?? null);
     return {
       types: filter?.types ?? [],
       kinds: filter?.kinds ?? [],
       fields: filter?.fields ?? [],
       resourceIds: filter?.resourceIds ?? [],
+      where: filter?.where ?? null,
+      transitions: filter?.transitions ?? [],
+      excludeActors,
+      origins: filter?.origins ?? [],
+      excludeOrigins: filter?.excludeOrigins ?? [],
     };
   }
 
@@ -259,13 +268,7 @@ export class WebhookService {
     const after = parseCursor(input.after) ?? 0;
     // Throws CURSOR_EXPIRED (with oldestCursor) when those changes are no longer retained, and
     // BAD_USER_INPUT for a cursor past the head (read in the same statement, never stale).
-    await this.feed.readAfter(
-      current.workspaceId,
-      after,
-      1,
-      { typeIds: [], kinds: null, fields: null, resourceIds: null },
-      true,
-    );
+    await this.feed.readAfter(current.workspaceId, after, 1, MATCH_NOTHING, true);
     const [row] = await this.db
       .update(webhooks)
       .set({ cursor: after, updatedAt: sql`now()` })

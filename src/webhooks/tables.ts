@@ -12,16 +12,27 @@ import {
   uniqueIndex,
 } from "drizzle-orm/pg-core";
 import { members, workspaces } from "../auth/tables.ts";
+import type { ActorSet, ChangeTransition } from "../changes/tables.ts";
 
 export const webhookStatusEnum = pgEnum("webhook_status", ["ACTIVE", "DISABLED"]);
 export const deliveryStatusEnum = pgEnum("delivery_status", ["PENDING", "SUCCEEDED", "FAILED", "SKIPPED"]);
 
-/** The filter as the creator gave it (each list empty = any), re-resolved against the catalog on every pass. */
+/**
+ * The filter as the creator gave it (each list empty = any), re-resolved against the catalog on
+ * every pass. `excludeSelf` is stored as what it meant when given (in `excludeActors`): the
+ * worker reads as the creator's member, not with the credential that created the webhook.
+ */
 export interface StoredFilter {
   types: string[];
   kinds: ("CREATED" | "UPDATED" | "DELETED" | "RESTORED")[];
   fields: string[];
   resourceIds: string[];
+  /** A `ResourceFilter`, checked when stored (typed loosely: this file stays free of resources' code). */
+  where?: unknown;
+  transitions?: ChangeTransition[];
+  excludeActors?: ActorSet | null;
+  origins?: string[];
+  excludeOrigins?: string[];
 }
 
 const at = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });

@@ -154,7 +154,7 @@ export class WebhookWorker {
       return enqueue(this.db, webhook, webhook.cursor, oldest, []);
     }
     const deliveries: NewDelivery[] = page.records.map((record) => {
-      const view = this.feed.trim(catalog, actor, record, filter);
+      const view = this.feed.trim(catalog, actor, record);
       return view
         ? {
             changeSeq: Number(record.seq),
@@ -219,7 +219,7 @@ export class WebhookWorker {
           let data: Record<string, unknown> = {};
           if (delivery.changeSeq !== null) {
             // Re-trimmed with the creator's access as it is now: a field hidden since enqueueing stays hidden.
-            const view = this.feed.trim(catalog, actor, recordOf(delivery.data), null);
+            const view = this.feed.trim(catalog, actor, recordOf(delivery.data));
             if (!view) {
               await markSkipped(this.db, delivery.id);
               continue;

@@ -84,6 +84,12 @@ export const operations: Record<string, Operation> = {
     document: "query($id: ID!) { node(id: $id) { id ... on Resource { name values } } }",
     variables: (f) => ({ id: f.contactId }),
   },
+  cursorAt: {
+    kind: "query",
+    scope: "READ",
+    document: `query($t: DateTime!) { cursorAt(time: $t) }`,
+    variables: () => ({ t: "2026-01-01T00:00:00Z" }),
+  },
   changes: {
     kind: "query",
     scope: "READ",

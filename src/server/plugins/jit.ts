@@ -2,6 +2,7 @@ import { useGraphQlJit } from "@envelop/graphql-jit";
 import {
   BREAK,
   type DocumentNode,
+  type GraphQLInputObjectType,
   type GraphQLInputType,
   type GraphQLSchema,
   getNamedType,
@@ -16,23 +17,34 @@ import {
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
 
-/** Input types that contain themselves (ResourceFilter's and/or/not): graphql-jit's variable coercion recurses forever on them. */
+/** The input object types reachable from an input type's fields, by name. */
+function reachableInputTypes(type: GraphQLInputObjectType): Set<string> {
+  const seen = new Set<string>();
+  const stack: GraphQLInputType[] = Object.values(type.getFields()).map((f) => f.type);
+  while (stack.length) {
+    const named = getNamedType(stack.pop() as GraphQLInputType);
+    if (!isInputObjectType(named) || seen.has(named.name)) continue;
+    seen.add(named.name);
+    stack.push(...Object.values(named.getFields()).map((f) => f.type));
+  }
+  return seen;
+}
+
+/**
+ * Input types that contain themselves (ResourceFilter's and/or/not), and those that hold one
+ * (ChangeFilter.where, and the webhook inputs holding a ChangeFilter): graphql-jit's variable
+ * coercion recurses forever on them.
+ */
 function recursiveInputTypes(schema: GraphQLSchema): Set<string> {
-  const recursive = new Set<string>();
+  const reachable = new Map<string, Set<string>>();
   for (const type of Object.values(schema.getTypeMap())) {
-    if (!isInputObjectType(type) || type.name.startsWith("__")) continue;
-    const seen = new Set<string>();
-    const stack: GraphQLInputType[] = Object.values(type.getFields()).map((f) => f.type);
-    while (stack.length) {
-      const named = getNamedType(stack.pop() as GraphQLInputType);
-      if (!isInputObjectType(named) || seen.has(named.name)) continue;
-      if (named.name === type.name) {
-        recursive.add(type.name);
-        break;
-      }
-      seen.add(named.name);
-      stack.push(...Object.values(named.getFields()).map((f) => f.type));
-    }
+    if (isInputObjectType(type) && !type.name.startsWith("__"))
+      reachable.set(type.name, reachableInputTypes(type));
+  }
+  const selfContaining = [...reachable].filter(([name, seen]) => seen.has(name)).map(([name]) => name);
+  const recursive = new Set<string>();
+  for (const [name, seen] of reachable) {
+    if (selfContaining.some((inner) => inner === name || seen.has(inner))) recursive.add(name);
   }
   return recursive;
 }

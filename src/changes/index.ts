@@ -1,0 +1,15 @@
+/**
+ * changes' public module: the change filter other domains (subscriptions, webhooks) resolve and
+ * run. New code imports it rather than changes' files (.dependency-cruiser.cjs).
+ */
+
+export {
+  type ActorSet,
+  type ChangeFilter,
+  type ChangeTransition,
+  everyChange,
+  MATCH_NOTHING,
+  mergeActorSets,
+  type ResolvedFilter,
+  selfExclusion,
+} from "./filter.ts";
