@@ -153,7 +153,19 @@ describe("skip-proof change ids under concurrent writers", () => {
 
       const pollers = [feedPoller(), controlPoller()];
       await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
-      await services.sequencer.kick(actor.workspaceId);
+      // Numbering waits for every older write transaction on the PostgreSQL instance (the xid
+      // horizon is instance-wide), and other test files write in parallel: the pollers stop only
+      // once this workspace's changes are all numbered.
+      for (let waited = 0; ; waited += 20) {
+        await services.sequencer.kick(actor.workspaceId);
+        const [pending] = await queryRows<{ count: number }>(
+          server.database.db,
+          sql`select count(*)::int as count from changes where workspace_id = ${actor.workspaceId} and seq is null`,
+        );
+        if (pending?.count === 0) break;
+        if (waited > 20_000) throw new Error(`${pending?.count} changes still unnumbered after 20 s`);
+        await sleep(20);
+      }
       writing = false;
       await Promise.all(pollers);
 
