@@ -48,8 +48,15 @@ export type CreateApiKeyInput = {
 };
 
 export type CreateFieldInput = {
+  /** Options with labels; instead of options. */
+  choices?: Array<FieldChoiceInput> | null | undefined;
+  /** Set on create when the input leaves the field out. */
+  defaultValue?: unknown;
   description?: string | null | undefined;
+  helpText?: string | null | undefined;
   key: string;
+  /** TEXT / LONG_TEXT: the longest value accepted. */
+  maxLength?: number | null | undefined;
   name: string;
   options?: Array<string> | null | undefined;
   referenceType?: string | null | undefined;
@@ -107,6 +114,14 @@ export type DeliveryStatus =
   | 'PENDING'
   | 'SKIPPED'
   | 'SUCCEEDED';
+
+export type FieldChoiceInput = {
+  /** Refused in new writes; existing values stay readable. */
+  archived?: boolean | null | undefined;
+  /** Defaults to value. */
+  label?: string | null | undefined;
+  value: string;
+};
 
 export type FieldType =
   | 'BOOLEAN'

@@ -8,6 +8,13 @@ import { newId } from "../db/ids.ts";
 import { fail } from "../schema/errors.ts";
 import type { Catalog, CatalogStore, FieldDef, TypeDef } from "./catalog.ts";
 import { createFieldIndexes, dropFieldIndexes, UNIQUE_TYPES } from "./fieldIndexes.ts";
+import {
+  type ChoiceInput,
+  checkChoices,
+  checkDefault,
+  checkHelpText,
+  checkMaxLength,
+} from "./formSettings.ts";
 import { systemFieldRows } from "./seed.ts";
 import { reservedFieldKeys } from "./systemFields.ts";
 import { type Access, type FieldType, fieldAccess, fields, resourceTypes, typeAccess } from "./tables.ts";
@@ -48,23 +55,6 @@ function checkDescription(value: string | null | undefined): string | null | und
   return value;
 }
 
-function checkOptions(type: FieldType, options: string[] | null | undefined): string[] | null {
-  const selectable = type === "SELECT" || type === "MULTI_SELECT";
-  if (!selectable) {
-    if (options?.length)
-      throw fail.badInput("options", `options apply only to SELECT and MULTI_SELECT fields.`);
-    return null;
-  }
-  if (!options?.length) throw fail.badInput("options", `A ${type} field needs at least one option.`);
-  if (options.length > 500) throw fail.badInput("options", "At most 500 options.");
-  for (const option of options) {
-    if (!option.trim() || option.length > 100)
-      throw fail.badInput("options", "Each option is 1 to 100 characters.");
-  }
-  if (new Set(options).size !== options.length) throw fail.badInput("options", "Options must be distinct.");
-  return options;
-}
-
 export interface CreateFieldInput {
   resourceType: string;
   key: string;
@@ -74,7 +64,25 @@ export interface CreateFieldInput {
   required?: boolean | null;
   unique?: boolean | null;
   options?: string[] | null;
+  choices?: ChoiceInput[] | null;
   referenceType?: string | null;
+  defaultValue?: unknown;
+  maxLength?: number | null;
+  helpText?: string | null;
+}
+
+export interface UpdateFieldInput {
+  resourceType: string;
+  key: string;
+  name?: string | null;
+  description?: string | null;
+  required?: boolean | null;
+  options?: string[] | null;
+  choices?: ChoiceInput[] | null;
+  /** Absent: unchanged; null: no default. */
+  defaultValue?: unknown;
+  maxLength?: number | null;
+  helpText?: string | null;
 }
 
 /** Resource types and fields: introspection for everyone, definitions for owners and admins. */
@@ -227,7 +235,15 @@ export class MetadataService {
       throw fail.badInput("key", `${input.key} is reserved; choose another key.`);
     const name = checkLabel(input.name, "name") as string;
     const description = checkDescription(input.description) ?? null;
-    const options = checkOptions(input.type, input.options);
+    const { options, choices } = checkChoices(input.type, input.options, input.choices);
+    const maxLength = checkMaxLength(input.type, input.maxLength);
+    const helpText = checkHelpText(input.helpText) ?? null;
+    const defaultValue = checkDefault({ type: input.type, options, choices, maxLength }, input.defaultValue);
+    if (input.unique && defaultValue !== null)
+      throw fail.badInput(
+        "defaultValue",
+        "A unique field cannot have a default (every new resource would share it).",
+      );
     if (input.unique && !UNIQUE_TYPES.includes(input.type)) {
       throw fail.badInput("unique", `${input.type} fields cannot be unique.`);
     }
@@ -256,6 +272,10 @@ export class MetadataService {
         required: input.required ?? false,
         unique: input.unique ?? false,
         options,
+        choices,
+        defaultValue,
+        maxLength,
+        helpText,
         referenceTypeId,
         position: 1000 + type.fields.length,
       };
@@ -276,32 +296,35 @@ export class MetadataService {
     });
   }
 
-  async updateField(
-    actor: Actor,
-    input: {
-      resourceType: string;
-      key: string;
-      name?: string | null;
-      description?: string | null;
-      required?: boolean | null;
-      options?: string[] | null;
-    },
-  ): Promise<{ typeKey: string; key: string }> {
+  async updateField(actor: Actor, input: UpdateFieldInput): Promise<{ typeKey: string; key: string }> {
     const name = checkLabel(input.name, "name");
     const description = checkDescription(input.description);
     return this.mutate(actor, async (tx, catalog) => {
       const type = visibleType(catalog, actor, input.resourceType, "resourceType");
       const field = visibleField(catalog, actor, type, input.key, "key");
-      if (field.column && (input.required != null || input.options != null)) {
+      const settings = [input.required, input.options, input.choices, input.defaultValue, input.maxLength];
+      if (field.column && settings.some((v) => v !== undefined && v !== null)) {
         throw fail.badInput(
           "key",
-          `${field.key} is a system field: only its name and description can change.`,
+          `${field.key} is a system field: only its name, description and help text can change.`,
         );
       }
-      const options = input.options == null ? undefined : checkOptions(field.type, input.options);
+      const next = formUpdate(field, input);
+      if (next.defaultValue !== null && field.unique)
+        throw fail.badInput(
+          "defaultValue",
+          "A unique field cannot have a default (every new resource would share it).",
+        );
       await tx
         .update(fields)
-        .set({ name, description, required: input.required ?? undefined, options, updatedAt: sql`now()` })
+        .set({
+          name,
+          description,
+          required: input.required ?? undefined,
+          ...next,
+          helpText: checkHelpText(input.helpText),
+          updatedAt: sql`now()`,
+        })
         .where(eq(fields.id, field.id));
       await this.touchType(tx, type.id);
       return { typeKey: type.key, key: field.key };
@@ -373,6 +396,25 @@ export class MetadataService {
       return { typeKey: type.key, key: field.key };
     });
   }
+}
+
+/**
+ * The form settings after an update: changed options re-check the kept default (it must still be
+ * a writable option), and a changed cap re-checks it too.
+ */
+function formUpdate(field: FieldDef, input: UpdateFieldInput) {
+  const listed = input.options != null || input.choices != null;
+  const { options, choices } = listed
+    ? checkChoices(field.type, input.options, input.choices)
+    : { options: field.options, choices: field.choices };
+  const maxLength =
+    input.maxLength === undefined ? field.maxLength : checkMaxLength(field.type, input.maxLength);
+  const shape = { type: field.type, options, choices, maxLength };
+  const defaultValue = checkDefault(
+    shape,
+    input.defaultValue === undefined ? field.defaultValue : input.defaultValue,
+  );
+  return { options, choices, maxLength, defaultValue };
 }
 
 export function fieldOf(catalog: Catalog, typeKey: string, key: string): FieldDef {

@@ -15,6 +15,7 @@ import {
   type PreparedValues,
   prepareValues,
   type ResourceState,
+  withDefaults,
   writableState,
 } from "./values.ts";
 import type { WriteOp, WritePath } from "./writePath.ts";
@@ -120,7 +121,8 @@ export class ResourceService {
 
   private async prepareCreate(ctx: Ctx, type: TypeDef, values: unknown, prefix = ""): Promise<WriteOp> {
     const prepared = prepareValues(ctx.catalog, ctx.actor, type, values ?? {}, prefix);
-    const state = applyPrepared({ name: null, parentId: null, assigneeId: null, values: {} }, prepared);
+    const empty = { name: null, parentId: null, assigneeId: null, values: {} };
+    const state = withDefaults(type, values, applyPrepared(empty, prepared));
     assertRequired(ctx.catalog, ctx.actor, type, state, prefix);
     await checkReferences(ctx.tx, ctx.actor, ctx.catalog, prepared.references, prefix);
     return { kind: "create", type, id: newId("resource"), state, fieldPrefix: prefix };
