@@ -4,6 +4,7 @@
  * (.dependency-cruiser.cjs enforces it for new code).
  */
 
+export type { Actor } from "./actor.ts";
 export type { Authenticator } from "./authenticate.ts";
 export {
   activeMemberIds,
@@ -12,3 +13,10 @@ export {
   markMemberRemoved,
   memberWithWorkspace,
 } from "./memberLookup.ts";
+export {
+  canReadField,
+  canReadType,
+  canWriteField,
+  readableFields,
+  readableTypes,
+} from "./policy.ts";

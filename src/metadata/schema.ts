@@ -6,6 +6,7 @@ import { actorOf, type Context } from "../server/context.ts";
 import type { Catalog, FieldDef, TypeDef } from "./catalog.ts";
 import { fieldTypes, isSortable, TEXT_LIMITS } from "./fieldTypes.ts";
 import { activeOptions, choicesOf } from "./formSettings.ts";
+import { typeJsonSchema } from "./jsonSchema.ts";
 import { accessEnum, fieldTypeEnum } from "./tables.ts";
 
 /** Types and fields travel with the catalog they came from, so nested resolvers stay synchronous. */
@@ -26,6 +27,11 @@ export const FieldTypeEnum = builder.enumType("FieldType", { values: fieldTypeEn
 export const AccessEnum = builder.enumType("Access", {
   description: "What a role may do with a type or field.",
   values: accessEnum.enumValues,
+});
+
+const JsonSchemaModeEnum = builder.enumType("JsonSchemaMode", {
+  description: "Which view of a type's values a JSON Schema describes.",
+  values: ["CREATE", "UPDATE", "READ"] as const,
 });
 
 const CapabilitiesRef = builder.simpleObject("ResourceCapabilities", {
@@ -97,6 +103,14 @@ ResourceTypeRef.implement({
         const field = readableFields(catalog, actorOf(context), type).find((f) => f.key === key);
         return field ? viewField(field, catalog) : null;
       },
+    }),
+    jsonSchema: t.field({
+      type: "JSON",
+      description:
+        "JSON Schema 2020-12 of `values` as the viewer sees them: READ (fields it cannot write are readOnly), CREATE (writable fields, with required), UPDATE (writable fields, none required). Hidden fields are absent.",
+      args: { mode: t.arg({ type: JsonSchemaModeEnum, required: true }) },
+      resolve: ({ type, catalog }, { mode }, context) =>
+        typeJsonSchema(catalog, actorOf(context), type, mode),
     }),
     capabilities: t.field({
       type: CapabilitiesRef,

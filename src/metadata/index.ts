@@ -1,0 +1,3 @@
+/** metadata's public module: what other domains use of field settings. */
+
+export { writeProblem } from "./formSettings.ts";
