@@ -1,6 +1,7 @@
 import { builder } from "../schema/builder.ts";
 import { actorOf, type Context } from "../server/context.ts";
 import { ResourceRef, type ResourceView, viewResource } from "./schema.ts";
+import { MAX_BULK } from "./service.ts";
 import type { ResourceRow } from "./tables.ts";
 
 /** Resource mutations: one `input`, one payload, thin resolvers over ResourceService. */
@@ -94,6 +95,27 @@ const UpdateResourcesInput = builder.inputType("UpdateResourcesInput", {
 });
 const DeleteResourcesInput = builder.inputType("DeleteResourcesInput", {
   fields: (t) => ({ ids: t.idList({ required: true }) }),
+});
+
+const UpsertResourcesInput = builder.inputType("UpsertResourcesInput", {
+  fields: (t) => ({
+    type: t.string({ required: true }),
+    matchOn: t.string({
+      required: true,
+      description:
+        'A unique field whose value each item holds, or "id" (items with an id update it, items without create).',
+    }),
+    items: t.field({
+      type: ["JSON"],
+      required: true,
+      description: `1 to ${MAX_BULK} values objects { fieldKey: value }, applied in order, all or nothing.`,
+    }),
+    idempotencyKey: t.string(),
+  }),
+});
+
+const UpsertedResourceRef = builder.simpleObject("UpsertedResource", {
+  fields: (f) => ({ resource: f.field({ type: ResourceRef }), created: f.boolean() }),
 });
 
 const ids = (list: (string | number)[]) => list.map(String);
@@ -229,6 +251,25 @@ builder.mutationFields((t) => ({
       const items = input.items.map((item) => ({ ...item, id: String(item.id) }));
       const rows = await context.services.resources.updateMany(actorOf(context), { items });
       return { resources: await Promise.all(rows.map((row) => view(context, row))) };
+    },
+  }),
+  upsertResources: t.field({
+    type: builder.simpleObject("UpsertResourcesPayload", {
+      fields: (f) => ({
+        results: f.field({ type: [UpsertedResourceRef], description: "One per item, in the items' order." }),
+      }),
+    }),
+    args: { input: t.arg({ type: UpsertResourcesInput, required: true }) },
+    resolve: async (_root, { input }, context) => {
+      const results = await context.services.resources.upsertMany(actorOf(context), input);
+      return {
+        results: await Promise.all(
+          results.map(async ({ resource, created }) => ({
+            resource: await view(context, resource),
+            created,
+          })),
+        ),
+      };
     },
   }),
   deleteResources: t.field({

@@ -131,6 +131,14 @@ export const operations: Record<string, Operation> = {
     ...m("upsertResource", "UpsertResourceInput", `created ${RESOURCE}`),
     variables: input(() => ({ type: "contact", matchOn: ["name"], values: { name: "Upserted" } })),
   },
+  upsertResources: {
+    ...m("upsertResources", "UpsertResourcesInput", `results { created ${RESOURCE} }`),
+    variables: input((f) => ({
+      type: "contact",
+      matchOn: "id",
+      items: [{ id: f.contactId, title: "Upserted" }],
+    })),
+  },
   copyResource: {
     ...m("copyResource", "CopyResourceInput", RESOURCE),
     variables: input((f) => ({ id: f.contactId })),
