@@ -20,6 +20,12 @@ export interface CredentialRef {
   expiresAt: number | null;
 }
 
+/** The HTTP request an actor acts in: echoed on the changes it makes (`Change.request`). */
+export interface RequestMeta {
+  requestId: string | null;
+  idempotencyKey: string | null;
+}
+
 /** Who is asking: every credential resolves to one workspace and one member of it. */
 export interface Actor {
   workspaceId: string;
@@ -30,6 +36,8 @@ export interface Actor {
   credential: CredentialRef;
   /** The member as read when the credential was verified (primes the request's member loader). */
   member: MemberRow;
+  /** Set per HTTP request (a copy of the cached actor), so the write path can record it. */
+  request?: RequestMeta;
 }
 
 export function requireScope(actor: Actor, scope: Scope): void {

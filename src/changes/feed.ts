@@ -5,7 +5,7 @@ import { type Db, queryRows } from "../db/client.ts";
 import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
 import { AppError, fail } from "../schema/errors.ts";
 import type { ChangeKind } from "./record.ts";
-import type { StoredActor, StoredFieldChange } from "./tables.ts";
+import type { StoredActor, StoredFieldChange, StoredRequest } from "./tables.ts";
 
 export const MAX_CHANGES_PAGE = 1000;
 const DEFAULT_CHANGES_PAGE = 100;
@@ -31,6 +31,7 @@ export interface ChangeView {
   fields: StoredFieldChange[];
   snapshot: Record<string, unknown>;
   version: number;
+  request: StoredRequest | null;
 }
 
 export interface ChangePage {
@@ -54,6 +55,7 @@ export interface ChangeRecord {
   fields: StoredFieldChange[];
   snapshot: Record<string, unknown>;
   version: number;
+  request?: StoredRequest | null;
 }
 
 /** A filter resolved against the reader's catalog, applied in SQL and (for fields) after trimming. */
@@ -155,6 +157,7 @@ export class ChangeFeed {
       fields,
       snapshot,
       version: record.version,
+      request: record.request ?? null,
     };
   }
 
@@ -189,7 +192,7 @@ export class ChangeFeed {
     >(
       this.db,
       sql`select f.head, f.pruned_through, c.seq is not null as matched, c.seq, c.kind, c.resource_type_id,
-                 c.resource_type_key, c.resource_id, c.occurred_at, c.actor, c.fields, c.snapshot, c.version
+                 c.resource_type_key, c.resource_id, c.occurred_at, c.actor, c.fields, c.snapshot, c.version, c.request
           from change_feeds f
           left join lateral (
             select * from changes c

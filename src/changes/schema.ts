@@ -3,7 +3,7 @@ import { ResourceRef, viewResource } from "../resources/schema.ts";
 import { builder } from "../schema/builder.ts";
 import { actorOf } from "../server/context.ts";
 import type { ChangeFilter, ChangePage, ChangeView } from "./feed.ts";
-import type { StoredActor, StoredFieldChange } from "./tables.ts";
+import type { StoredActor, StoredFieldChange, StoredRequest } from "./tables.ts";
 
 export const ChangeKindEnum = builder.enumType("ChangeKind", {
   values: ["CREATED", "UPDATED", "DELETED", "RESTORED"] as const,
@@ -54,6 +54,22 @@ const FieldChangeRef = builder.objectRef<StoredFieldChange>("FieldChange").imple
   }),
 });
 
+const ChangeRequestRef = builder.objectRef<StoredRequest>("ChangeRequest").implement({
+  description: "The HTTP request a change came from: match a write to its change, or spot your own retries.",
+  fields: (t) => ({
+    idempotencyKey: t.string({
+      nullable: true,
+      description: "The request's Idempotency-Key header.",
+      resolve: (r) => r.idempotencyKey,
+    }),
+    requestId: t.string({
+      nullable: true,
+      description: "The request's X-Request-Id (sent or assigned).",
+      resolve: (r) => r.requestId,
+    }),
+  }),
+});
+
 export const ChangeRef = builder.objectRef<ChangeView>("Change").implement({
   description: "A create, update, delete or restore of a resource, with the changed fields and their values.",
   fields: (t) => ({
@@ -82,6 +98,12 @@ export const ChangeRef = builder.objectRef<ChangeView>("Change").implement({
       resolve: (c) => c.snapshot,
     }),
     version: t.int({ resolve: (c) => c.version }),
+    request: t.field({
+      type: ChangeRequestRef,
+      nullable: true,
+      description: "The request that made the change; null for background work.",
+      resolve: (c) => c.request,
+    }),
   }),
 });
 

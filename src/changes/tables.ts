@@ -35,6 +35,11 @@ export interface StoredActor {
   credentialId: string | null;
 }
 
+export interface StoredRequest {
+  requestId: string | null;
+  idempotencyKey: string | null;
+}
+
 /**
  * The change log. Writers append rows in their own transaction with `xid` = their transaction id
  * and no `seq`; the sequencer later gives committed rows the dense public `seq`, in commit order
@@ -59,6 +64,8 @@ export const changes = pgTable(
     snapshot: jsonb("snapshot").$type<Record<string, unknown>>().notNull(),
     version: integer("version").notNull(),
     occurredAt: timestamp("occurred_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    /** The request that made the change: its id and Idempotency-Key (null for background work). */
+    request: jsonb("request").$type<StoredRequest | null>(),
   },
   (t) => [
     uniqueIndex("changes_workspace_seq").on(t.workspaceId, t.seq),

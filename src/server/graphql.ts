@@ -3,13 +3,14 @@ import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createFetch } from "@whatwg-node/fetch";
 import { createYoga, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
-import type { Actor } from "../auth/actor.ts";
+import type { Actor, RequestMeta } from "../auth/actor.ts";
 import { readCredential } from "../auth/credentials.ts";
 import { fail } from "../schema/errors.ts";
 import { schema } from "../schema/index.ts";
 import { type Context, createContext } from "./context.ts";
 import type { Env } from "./env.ts";
 import { type BodyLimit, MAX_BODY_BYTES, useStreamedBodyLimit } from "./limits.ts";
+import { IDEMPOTENCY_HEADER, useIdempotencyKey } from "./plugins/idempotencyKey.ts";
 import { useInputLimits } from "./plugins/inputLimits.ts";
 import { useJitExecution } from "./plugins/jit.ts";
 import { createErrorMasker } from "./plugins/maskErrors.ts";
@@ -22,6 +23,15 @@ export interface ServerContext {
   res: ServerResponse;
   /** Set for WebSocket operations, authenticated for each operation (see websocket.ts). */
   wsActor?: Actor;
+}
+
+/** The request id (app.ts sets it on every response) and the Idempotency-Key a mutation came with. */
+function requestMeta(initial: ServerContext & { request: Request }): RequestMeta {
+  const requestId = initial.res.getHeader("x-request-id");
+  return {
+    requestId: typeof requestId === "string" ? requestId : null,
+    idempotencyKey: initial.request.headers.get(IDEMPOTENCY_HEADER)?.slice(0, 200) ?? null,
+  };
 }
 
 /** File parts one GraphQL multipart request may carry. */
@@ -98,10 +108,12 @@ export function createGraphQL(
     },
     maskedErrors: { maskError: createErrorMasker(logger) },
     context: (initial) => {
-      const actor = initial.wsActor ?? authenticate(initial.request, initial.req.socket.remoteAddress ?? "");
+      if (initial.wsActor) return createContext(services, initial.wsActor);
+      const actor = authenticate(initial.request, initial.req.socket.remoteAddress ?? "");
+      const meta = requestMeta(initial);
       return actor instanceof Promise
-        ? actor.then((verified) => createContext(services, verified))
-        : createContext(services, actor);
+        ? actor.then((verified) => createContext(services, { ...verified, request: meta }))
+        : createContext(services, actor && { ...actor, request: meta });
     },
     // Bodies are limited by refuseLargeBody (declared length) and useStreamedBodyLimit (chunked).
     maxRequestBodySize: false,
@@ -111,6 +123,7 @@ export function createGraphQL(
       useInputLimits(),
       useRequireCredential(),
       ...services.limits.plugins(),
+      useIdempotencyKey(services.db),
       useJitExecution(schema),
     ],
   });

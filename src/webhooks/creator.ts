@@ -89,6 +89,7 @@ export function recordOf(data: Record<string, unknown>): ChangeRecord {
     fields: view.fields,
     snapshot: view.snapshot,
     version: view.version,
+    request: view.request ?? null,
   };
 }
 
@@ -115,5 +116,6 @@ export function payloadData(view: ChangeView): Record<string, unknown> {
     })),
     snapshot: view.snapshot,
     version: view.version,
+    request: view.request ?? null,
   };
 }
