@@ -20,3 +20,4 @@ export {
   readableFields,
   readableTypes,
 } from "./policy.ts";
+export type { Role } from "./roles.ts";

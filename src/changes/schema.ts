@@ -14,7 +14,7 @@ const ActorKindEnum = builder.enumType("ActorKind", {
   values: ["API_KEY", "OAUTH", "MEMBER", "SYSTEM"] as const,
 });
 
-const ActorRef = builder.objectRef<StoredActor>("Actor").implement({
+export const ActorRef = builder.objectRef<StoredActor>("Actor").implement({
   description: "Who made a change.",
   fields: (t) => ({
     kind: t.field({
@@ -54,7 +54,7 @@ const FieldChangeRef = builder.objectRef<StoredFieldChange>("FieldChange").imple
   }),
 });
 
-const ChangeRequestRef = builder.objectRef<StoredRequest>("ChangeRequest").implement({
+export const ChangeRequestRef = builder.objectRef<StoredRequest>("ChangeRequest").implement({
   description: "The HTTP request a change came from: match a write to its change, or spot your own retries.",
   fields: (t) => ({
     idempotencyKey: t.string({

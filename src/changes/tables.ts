@@ -73,6 +73,49 @@ export const changes = pgTable(
   ],
 );
 
+export const schemaChangeKindEnum = pgEnum("schema_change_kind", [
+  "TYPE_CREATED",
+  "TYPE_UPDATED",
+  "TYPE_DELETED",
+  "FIELD_CREATED",
+  "FIELD_UPDATED",
+  "FIELD_DELETED",
+  "ACCESS_CHANGED",
+]);
+
+/**
+ * Changes to types, fields and access rules, written in the metadata transaction that makes them.
+ * Metadata writes hold the workspace's metadata lock until they commit, so `seq` (the previous
+ * one + 1, taken under that lock) is dense and in commit order without a sequencer.
+ */
+export const schemaChanges = pgTable(
+  "schema_changes",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    kind: schemaChangeKindEnum("kind").notNull(),
+    resourceTypeId: text("resource_type_id").notNull(),
+    resourceTypeKey: text("resource_type_key").notNull(),
+    fieldId: text("field_id"),
+    fieldKey: text("field_key"),
+    /** ACCESS_CHANGED: the role and the access it now has. */
+    role: text("role"),
+    access: text("access"),
+    /** Roles that could read the type (and field) as changed (as it was, for deletions). */
+    readableRoles: text("readable_roles").array().notNull(),
+    actor: jsonb("actor").$type<StoredActor>().notNull(),
+    request: jsonb("request").$type<StoredRequest | null>(),
+    occurredAt: timestamp("occurred_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("schema_changes_workspace_seq").on(t.workspaceId, t.seq)],
+);
+
+export type SchemaChangeRow = typeof schemaChanges.$inferSelect;
+export type SchemaChangeKind = (typeof schemaChangeKindEnum.enumValues)[number];
+
 /** Per workspace: the last public change id handed out by the sequencer. */
 export const changeFeeds = pgTable("change_feeds", {
   workspaceId: text("workspace_id")

@@ -91,6 +91,8 @@ export type CreateResourceInput = {
 export type CreateWebhookInput = {
   description?: string | null | undefined;
   filter?: ChangeFilter | null | undefined;
+  /** Also deliver schema changes (schema.type_created, schema.field_updated, …) the creator can see. */
+  includeSchemaChanges?: boolean | null | undefined;
   /** http(s); must resolve to a public address. */
   url: string;
 };
@@ -263,6 +265,7 @@ export type UpdateWebhookInput = {
   enabled?: boolean | null | undefined;
   filter?: ChangeFilter | null | undefined;
   id: string;
+  includeSchemaChanges?: boolean | null | undefined;
   url?: string | null | undefined;
 };
 

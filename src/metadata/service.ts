@@ -1,8 +1,16 @@
 import { eq, sql } from "drizzle-orm";
 import { type Actor, requireAdmin, requireScope } from "../auth/actor.ts";
 import { isUniqueViolation } from "../auth/members.ts";
-import { alwaysReadable, readableTypes, visibleField, visibleType } from "../auth/policy.ts";
+import {
+  alwaysReadable,
+  canReadField,
+  canReadType,
+  readableTypes,
+  visibleField,
+  visibleType,
+} from "../auth/policy.ts";
 import type { Role } from "../auth/roles.ts";
+import type { SchemaChangeKind } from "../changes/tables.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import { newId } from "../db/ids.ts";
 import { fail } from "../schema/errors.ts";
@@ -15,6 +23,7 @@ import {
   checkHelpText,
   checkMaxLength,
 } from "./formSettings.ts";
+import type { SchemaEvent } from "./schemaEvents.ts";
 import { systemFieldRows } from "./seed.ts";
 import { reservedFieldKeys } from "./systemFields.ts";
 import { type Access, type FieldType, fieldAccess, fields, resourceTypes, typeAccess } from "./tables.ts";
@@ -85,11 +94,51 @@ export interface UpdateFieldInput {
   helpText?: string | null;
 }
 
+/** A schema change a metadata write declares; resolved to ids and readable roles before it is recorded. */
+interface PendingEvent {
+  kind: SchemaChangeKind;
+  typeKey: string;
+  fieldKey?: string;
+  role?: Role;
+  access?: Access;
+}
+type Emit = (event: PendingEvent) => void;
+
+/** Records schema changes (and enqueues their webhook deliveries) in the metadata transaction. */
+export type SchemaChangeHook = (tx: Db, actor: Actor, events: SchemaEvent[]) => Promise<void>;
+
+const ROLES: readonly Role[] = ["OWNER", "ADMIN", "MEMBER", "VIEWER"];
+
+/** The roles that can read a type (and field) in a catalog, for any credential that may read. */
+function readableRoles(catalog: Catalog, type: TypeDef, field: FieldDef | undefined): Role[] {
+  return ROLES.filter((role) => {
+    const reader = { role, scopes: ["READ"] } as unknown as Actor;
+    return canReadType(catalog, reader, type) && (!field || canReadField(catalog, reader, field));
+  });
+}
+
+function resolveEvent(event: PendingEvent, catalog: Catalog): SchemaEvent {
+  const type = catalog.typesByKey.get(event.typeKey);
+  if (!type) throw new Error(`schema change of unknown type ${event.typeKey}`);
+  const field = event.fieldKey ? type.fieldsByKey.get(event.fieldKey) : undefined;
+  return {
+    kind: event.kind,
+    typeId: type.id,
+    typeKey: type.key,
+    fieldId: field?.id ?? null,
+    fieldKey: field?.key ?? null,
+    role: event.role ?? null,
+    access: event.access ?? null,
+    readableRoles: readableRoles(catalog, type, field),
+  };
+}
+
 /** Resource types and fields: introspection for everyone, definitions for owners and admins. */
 export class MetadataService {
   constructor(
     private readonly db: Db,
     readonly catalogs: CatalogStore,
+    private readonly onSchemaChange: SchemaChangeHook = async () => {},
   ) {}
 
   catalog(actor: Actor): Promise<Catalog> {
@@ -111,14 +160,26 @@ export class MetadataService {
     }
   }
 
-  private async mutate<T>(actor: Actor, run: (tx: Db, catalog: Catalog) => Promise<T>): Promise<T> {
+  /**
+   * One metadata write: under the workspace's metadata lock, with the schema changes it emits
+   * recorded in the same transaction — deletions as the catalog was, the rest as it now is.
+   */
+  private async mutate<T>(
+    actor: Actor,
+    run: (tx: Db, catalog: Catalog, emit: Emit) => Promise<T>,
+  ): Promise<T> {
     requireAdmin(actor);
     try {
       return await this.db.transaction(async (tx) => {
         // Serialise metadata changes per workspace (keys, indexes, versions stay consistent).
         await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`metadata:${actor.workspaceId}`}))`);
         const catalog = await this.catalogs.get(actor.workspaceId, tx);
-        const result = await run(tx, catalog);
+        const pending: PendingEvent[] = [];
+        const result = await run(tx, catalog, (event) => pending.push(event));
+        const deletion = (e: PendingEvent) => e.kind === "TYPE_DELETED" || e.kind === "FIELD_DELETED";
+        const after = pending.every(deletion) ? catalog : await this.catalogs.get(actor.workspaceId, tx);
+        const events = pending.map((e) => resolveEvent(e, deletion(e) ? catalog : after));
+        if (events.length > 0) await this.onSchemaChange(tx, actor, events);
         await this.catalogs.bump(tx, actor.workspaceId);
         return result;
       });
@@ -147,7 +208,7 @@ export class MetadataService {
     const name = checkLabel(input.name, "name") as string;
     const pluralName = checkLabel(input.pluralName ?? `${name}s`, "pluralName") as string;
     const description = checkDescription(input.description) ?? null;
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       if (catalog.typesByKey.has(input.key)) {
         throw fail.conflict(`A resource type with key ${input.key} already exists.`, { field: "key" });
       }
@@ -165,6 +226,7 @@ export class MetadataService {
         parentTypeId,
       });
       await tx.insert(fields).values(systemFieldRows(actor.workspaceId, id, parentTypeId));
+      emit({ kind: "TYPE_CREATED", typeKey: input.key });
       return input.key;
     });
   }
@@ -176,12 +238,13 @@ export class MetadataService {
     const name = checkLabel(input.name, "name");
     const pluralName = checkLabel(input.pluralName, "pluralName");
     const description = checkDescription(input.description);
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       const type = visibleType(catalog, actor, input.key, "key");
       await tx
         .update(resourceTypes)
         .set({ name, pluralName, description, updatedAt: sql`now()` })
         .where(eq(resourceTypes.id, type.id));
+      emit({ kind: "TYPE_UPDATED", typeKey: type.key });
       return type.key;
     });
   }
@@ -192,7 +255,7 @@ export class MetadataService {
     input: { key: string; force?: boolean | null },
     deleteResources: (tx: Db, catalog: Catalog, type: TypeDef) => Promise<void>,
   ): Promise<string> {
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       const type = visibleType(catalog, actor, input.key, "key");
       if (type.system) throw fail.badInput("key", `${type.key} is a built-in type and cannot be deleted.`);
       const dependents = catalog.types.flatMap((other) =>
@@ -225,6 +288,7 @@ export class MetadataService {
       for (const field of type.fields) await dropFieldIndexes(tx, field.id);
       await tx.execute(sql`delete from resources where type_id = ${type.id}`);
       await tx.delete(resourceTypes).where(eq(resourceTypes.id, type.id));
+      emit({ kind: "TYPE_DELETED", typeKey: type.key });
       return type.id;
     });
   }
@@ -247,7 +311,7 @@ export class MetadataService {
     if (input.unique && !UNIQUE_TYPES.includes(input.type)) {
       throw fail.badInput("unique", `${input.type} fields cannot be unique.`);
     }
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       const type = visibleType(catalog, actor, input.resourceType, "resourceType");
       if (type.fieldsByKey.has(input.key)) {
         throw fail.conflict(`${type.key} already has a field ${input.key}.`, { field: "key" });
@@ -292,6 +356,7 @@ export class MetadataService {
         throw error;
       }
       await this.touchType(tx, type.id);
+      emit({ kind: "FIELD_CREATED", typeKey: type.key, fieldKey: input.key });
       return { typeKey: type.key, key: input.key };
     });
   }
@@ -299,7 +364,7 @@ export class MetadataService {
   async updateField(actor: Actor, input: UpdateFieldInput): Promise<{ typeKey: string; key: string }> {
     const name = checkLabel(input.name, "name");
     const description = checkDescription(input.description);
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       const type = visibleType(catalog, actor, input.resourceType, "resourceType");
       const field = visibleField(catalog, actor, type, input.key, "key");
       const settings = [input.required, input.options, input.choices, input.defaultValue, input.maxLength];
@@ -327,13 +392,14 @@ export class MetadataService {
         })
         .where(eq(fields.id, field.id));
       await this.touchType(tx, type.id);
+      emit({ kind: "FIELD_UPDATED", typeKey: type.key, fieldKey: field.key });
       return { typeKey: type.key, key: field.key };
     });
   }
 
   /** Deletes a custom field and its values (no per-resource changes: it is a schema change). */
   async deleteField(actor: Actor, input: { resourceType: string; key: string }): Promise<string> {
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       const type = visibleType(catalog, actor, input.resourceType, "resourceType");
       const field = visibleField(catalog, actor, type, input.key, "key");
       if (field.system) throw fail.badInput("key", `${field.key} is built in and cannot be deleted.`);
@@ -343,6 +409,7 @@ export class MetadataService {
       );
       await tx.delete(fields).where(eq(fields.id, field.id));
       await this.touchType(tx, type.id);
+      emit({ kind: "FIELD_DELETED", typeKey: type.key, fieldKey: field.key });
       return field.id;
     });
   }
@@ -352,7 +419,7 @@ export class MetadataService {
     input: { resourceType: string; role: Role; access: Access },
   ): Promise<string> {
     if (input.role === "OWNER") throw fail.badInput("role", "Owners always have full access.");
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       const type = visibleType(catalog, actor, input.resourceType, "resourceType");
       await tx
         .insert(typeAccess)
@@ -367,6 +434,7 @@ export class MetadataService {
           set: { access: input.access },
         });
       await this.touchType(tx, type.id);
+      emit({ kind: "ACCESS_CHANGED", typeKey: type.key, role: input.role, access: input.access });
       return type.key;
     });
   }
@@ -376,7 +444,7 @@ export class MetadataService {
     input: { resourceType: string; field: string; role: Role; access: Access },
   ): Promise<{ typeKey: string; key: string }> {
     if (input.role === "OWNER") throw fail.badInput("role", "Owners always have full access.");
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       const type = visibleType(catalog, actor, input.resourceType, "resourceType");
       const field = visibleField(catalog, actor, type, input.field, "field");
       if (input.access === "NONE" && alwaysReadable(field)) {
@@ -393,6 +461,13 @@ export class MetadataService {
           set: { access: input.access },
         });
       await this.touchType(tx, type.id);
+      emit({
+        kind: "ACCESS_CHANGED",
+        typeKey: type.key,
+        fieldKey: field.key,
+        role: input.role,
+        access: input.access,
+      });
       return { typeKey: type.key, key: field.key };
     });
   }

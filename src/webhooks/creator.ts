@@ -4,6 +4,7 @@ import { canReadField, canReadType } from "../auth/policy.ts";
 import { roleScopes } from "../auth/roles.ts";
 import { members } from "../auth/tables.ts";
 import type { ChangeFeed, ChangeRecord, ChangeView, ResolvedFilter } from "../changes/feed.ts";
+import type { SchemaChangeView } from "../changes/index.ts";
 import type { StoredActor } from "../changes/tables.ts";
 import type { Db } from "../db/client.ts";
 import type { Catalog } from "../metadata/catalog.ts";
@@ -117,5 +118,23 @@ export function payloadData(view: ChangeView): Record<string, unknown> {
     snapshot: view.snapshot,
     version: view.version,
     request: view.request ?? null,
+  };
+}
+
+/** A schema change's payload `data` (docs/changes-and-webhooks.md, "Schema changes"). */
+export function schemaPayloadData(view: SchemaChangeView): Record<string, unknown> {
+  const actor: StoredActor = view.actor;
+  return {
+    id: view.id,
+    kind: view.kind,
+    resourceType: view.resourceType,
+    resourceTypeId: view.resourceTypeId,
+    fieldKey: view.fieldKey,
+    fieldId: view.fieldId,
+    role: view.role,
+    access: view.access,
+    occurredAt: view.occurredAt.toISOString(),
+    actor: { kind: actorKinds[actor.kind], memberId: actor.memberId, credentialId: actor.credentialId },
+    request: view.request,
   };
 }

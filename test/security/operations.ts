@@ -90,6 +90,12 @@ export const operations: Record<string, Operation> = {
     document: `{ changes(after: "0", first: 100) { nodes { id resourceId snapshot fields { key added removed } } } }`,
     variables: none,
   },
+  schemaChanges: {
+    kind: "query",
+    scope: "READ",
+    document: `{ schemaChanges(after: "0", first: 100) { nodes { id kind resourceType fieldKey role access } headCursor } }`,
+    variables: none,
+  },
   file: {
     kind: "query",
     scope: "READ",
@@ -294,6 +300,12 @@ export const operations: Record<string, Operation> = {
     kind: "subscription",
     scope: "READ",
     document: `subscription { changes(after: "0") { id resourceId snapshot fields { key added removed } } }`,
+    variables: none,
+  },
+  "subscription schemaChanges": {
+    kind: "subscription",
+    scope: "READ",
+    document: `subscription { schemaChanges(after: "0") { id kind resourceType fieldKey } }`,
     variables: none,
   },
 };
