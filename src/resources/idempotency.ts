@@ -1,7 +1,17 @@
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
+import type { Actor } from "../auth/actor.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import { AppError, fail } from "../schema/errors.ts";
+
+/**
+ * The actor with an input-level `idempotencyKey` as its request's key (unless the request sent an
+ * Idempotency-Key header), so the changes it writes echo the key the caller chose either way.
+ */
+export function withInputKey(actor: Actor, key: string | null | undefined): Actor {
+  if (key == null || actor.request?.idempotencyKey) return actor;
+  return { ...actor, request: { requestId: actor.request?.requestId ?? null, idempotencyKey: key } };
+}
 
 /** How long a key remembers its first result. */
 export const IDEMPOTENCY_TTL_HOURS = 24;

@@ -1,5 +1,6 @@
 import { builder } from "../schema/builder.ts";
 import { actorOf, type Context } from "../server/context.ts";
+import { withInputKey } from "./idempotency.ts";
 import { ResourceRef, type ResourceView, viewResource } from "./schema.ts";
 import { MAX_BULK } from "./service.ts";
 import type { ResourceRow } from "./tables.ts";
@@ -125,7 +126,10 @@ builder.mutationFields((t) => ({
     type: resourcePayload("CreateResourcePayload"),
     args: { input: t.arg({ type: CreateResourceInput, required: true }) },
     resolve: async (_root, { input }, context) => ({
-      resource: await view(context, await context.services.resources.create(actorOf(context), input)),
+      resource: await view(
+        context,
+        await context.services.resources.create(withInputKey(actorOf(context), input.idempotencyKey), input),
+      ),
     }),
   }),
   updateResource: t.field({
@@ -144,7 +148,10 @@ builder.mutationFields((t) => ({
     }),
     args: { input: t.arg({ type: UpsertResourceInput, required: true }) },
     resolve: async (_root, { input }, context) => {
-      const { resource, created } = await context.services.resources.upsert(actorOf(context), input);
+      const { resource, created } = await context.services.resources.upsert(
+        withInputKey(actorOf(context), input.idempotencyKey),
+        input,
+      );
       return { resource: await view(context, resource), created };
     },
   }),
@@ -174,7 +181,10 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => ({
       resource: await view(
         context,
-        await context.services.resources.copy(actorOf(context), { ...input, id: String(input.id) }),
+        await context.services.resources.copy(withInputKey(actorOf(context), input.idempotencyKey), {
+          ...input,
+          id: String(input.id),
+        }),
       ),
     }),
   }),
@@ -238,7 +248,10 @@ builder.mutationFields((t) => ({
     }),
     args: { input: t.arg({ type: CreateResourcesInput, required: true }) },
     resolve: async (_root, { input }, context) => {
-      const rows = await context.services.resources.createMany(actorOf(context), input);
+      const rows = await context.services.resources.createMany(
+        withInputKey(actorOf(context), input.idempotencyKey),
+        input,
+      );
       return { resources: await Promise.all(rows.map((row) => view(context, row))) };
     },
   }),
@@ -261,7 +274,10 @@ builder.mutationFields((t) => ({
     }),
     args: { input: t.arg({ type: UpsertResourcesInput, required: true }) },
     resolve: async (_root, { input }, context) => {
-      const results = await context.services.resources.upsertMany(actorOf(context), input);
+      const results = await context.services.resources.upsertMany(
+        withInputKey(actorOf(context), input.idempotencyKey),
+        input,
+      );
       return {
         results: await Promise.all(
           results.map(async ({ resource, created }) => ({

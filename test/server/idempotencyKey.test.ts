@@ -39,6 +39,20 @@ describe("Idempotency-Key header", () => {
     ]);
   });
 
+  it("an input-level idempotencyKey is echoed on the change too", async () => {
+    const created = await owner.ok(CREATE, {
+      type: "contact",
+      values: { name: "Input key" },
+      key: "input-key-1",
+    });
+    const changes = await owner.ok(
+      `query($id: ID!) { changes(last: 1, filter: { resourceIds: [$id] }) { nodes { request { idempotencyKey requestId } } } }`,
+      { id: created.createResource.resource.id },
+    );
+    expect(changes.changes.nodes[0].request).toMatchObject({ idempotencyKey: "input-key-1" });
+    expect(changes.changes.nodes[0].request.requestId).toEqual(expect.any(String));
+  });
+
   it("the same key with another body is IDEMPOTENCY_CONFLICT with HTTP 409, and runs nothing", async () => {
     await send(CREATE, { type: "contact", values: { name: "A" } }, "key-conflict");
     const before = await count("contact");
