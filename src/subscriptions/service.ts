@@ -100,6 +100,7 @@ export class SubscriptionService {
     const key = credentialKey(actor);
     let count = 0;
     for (const open of this.open) if (credentialKey(open.actor) === key) count++;
+    for (const open of this.schemaStreams) if (credentialKey(open.actor) === key) count++;
     if (count >= this.maxPerCredential) {
       throw new AppError(
         "RATE_LIMITED",
@@ -257,11 +258,12 @@ export class SubscriptionService {
   ): Promise<AsyncIterableIterator<SchemaChangeView>> {
     if (this.closed) throw new AppError("INTERNAL_SERVER_ERROR", "The server is shutting down; reconnect.");
     if (!this.schemaFeed) throw new Error("schema change feed not wired");
+    this.checkOpenLimit(actor);
     const after = parseCursor(options.after);
     // Reading once checks the cursor (not past the newest) and finds the newest for "from now".
     const { headCursor } = await this.schemaFeed.page(actor, { after: options.after ?? null, first: 1 });
     const start = after ?? Number(headCursor);
-    return schemaChangeStream(
+    const stream = schemaChangeStream(
       this.schemaFeed,
       this.catalogs,
       (holder) => this.credentials.add(holder),
@@ -269,7 +271,20 @@ export class SubscriptionService {
       start,
       options.onRevoked,
     );
+    // Counted with the change streams against the per-credential limit while it is open.
+    const entry = { actor };
+    const streams = this.schemaStreams;
+    return (async function* tracked() {
+      streams.add(entry);
+      try {
+        yield* stream;
+      } finally {
+        streams.delete(entry);
+      }
+    })();
   }
+
+  private readonly schemaStreams = new Set<{ actor: Actor }>();
 
   /** The schema change log (wired after construction: services.ts builds both). */
   schemaFeed: SchemaChangeFeed | null = null;
