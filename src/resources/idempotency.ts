@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
-import type { Actor } from "../auth/actor.ts";
+import type { Actor } from "../auth/index.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import { AppError, fail } from "../schema/errors.ts";
 
