@@ -20,6 +20,12 @@ export interface CredentialRef {
   expiresAt: number | null;
 }
 
+/** The HTTP request an actor acts in: echoed on the changes it makes (`Change.request`). */
+export interface RequestMeta {
+  requestId: string | null;
+  idempotencyKey: string | null;
+}
+
 /** Who is asking: every credential resolves to one workspace and one member of it. */
 export interface Actor {
   workspaceId: string;
@@ -32,6 +38,8 @@ export interface Actor {
   member: MemberRow;
   /** The request's `X-Plugboard-Origin` header: stored on every change it writes. */
   origin?: string | null;
+  /** Set per HTTP request (a copy of the cached actor), so the write path can record it. */
+  request?: RequestMeta;
 }
 
 export function requireScope(actor: Actor, scope: Scope): void {

@@ -13,4 +13,13 @@ export {
   markMemberRemoved,
   memberWithWorkspace,
 } from "./memberLookup.ts";
-export { readableField, readableTypes, visibleType } from "./policy.ts";
+export {
+  canReadField,
+  canReadType,
+  canWriteField,
+  readableField,
+  readableFields,
+  readableTypes,
+  visibleType,
+} from "./policy.ts";
+export type { Role } from "./roles.ts";

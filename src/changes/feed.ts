@@ -6,7 +6,7 @@ import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
 import { AppError, fail } from "../schema/errors.ts";
 import { type ChangeFilter, type ResolvedFilter, resolveChangeFilter } from "./filter.ts";
 import type { ChangeKind } from "./record.ts";
-import type { StoredActor, StoredFieldChange } from "./tables.ts";
+import type { StoredActor, StoredFieldChange, StoredRequest } from "./tables.ts";
 
 export const MAX_CHANGES_PAGE = 1000;
 const DEFAULT_CHANGES_PAGE = 100;
@@ -27,6 +27,7 @@ export interface ChangeView {
   version: number;
   /** The `X-Plugboard-Origin` header of the request that made the change. */
   origin: string | null;
+  request: StoredRequest | null;
 }
 
 export interface ChangePage {
@@ -51,6 +52,7 @@ export interface ChangeRecord {
   snapshot: Record<string, unknown>;
   version: number;
   origin?: string | null;
+  request?: StoredRequest | null;
 }
 
 /**
@@ -130,6 +132,7 @@ export class ChangeFeed {
       snapshot,
       version: record.version,
       origin: record.origin ?? null,
+      request: record.request ?? null,
     };
   }
 
@@ -154,7 +157,7 @@ export class ChangeFeed {
       this.db,
       sql`select f.head, f.pruned_through, c.seq is not null as matched, c.seq, c.kind, c.resource_type_id,
                  c.resource_type_key, c.resource_id, c.occurred_at, c.actor, c.fields, c.snapshot, c.version,
-                 c.origin
+                 c.origin, c.request
           from change_feeds f
           left join lateral (
             select * from changes c
@@ -247,7 +250,7 @@ export class ChangeFeed {
       this.db,
       sql`select f.head, f.pruned_through, c.seq is not null as matched, c.seq, c.kind, c.resource_type_id,
                  c.resource_type_key, c.resource_id, c.occurred_at, c.actor, c.fields, c.snapshot, c.version,
-                 c.origin
+                 c.origin, c.request
           from change_feeds f
           left join lateral (
             select * from changes c

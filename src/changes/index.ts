@@ -1,6 +1,7 @@
 /**
  * changes' public module: the change filter other domains (subscriptions, webhooks) resolve and
- * run. New code imports it rather than changes' files (.dependency-cruiser.cjs).
+ * run, and the schema change log. New code imports it rather than changes' files
+ * (.dependency-cruiser.cjs).
  */
 
 export {
@@ -13,3 +14,9 @@ export {
   type ResolvedFilter,
   selfExclusion,
 } from "./filter.ts";
+export {
+  canSeeSchemaChange,
+  recordSchemaChanges,
+  SchemaChangeFeed,
+  type SchemaChangeView,
+} from "./schemaChanges.ts";

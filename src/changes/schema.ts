@@ -4,7 +4,7 @@ import { builder } from "../schema/builder.ts";
 import { actorOf } from "../server/context.ts";
 import type { ChangePage, ChangeView } from "./feed.ts";
 import type { ChangeFilter } from "./filter.ts";
-import type { StoredActor, StoredFieldChange } from "./tables.ts";
+import type { StoredActor, StoredFieldChange, StoredRequest } from "./tables.ts";
 
 export const ChangeKindEnum = builder.enumType("ChangeKind", {
   values: ["CREATED", "UPDATED", "DELETED", "RESTORED"] as const,
@@ -15,7 +15,7 @@ const ActorKindEnum = builder.enumType("ActorKind", {
   values: ["API_KEY", "OAUTH", "MEMBER", "SYSTEM"] as const,
 });
 
-const ActorRef = builder.objectRef<StoredActor>("Actor").implement({
+export const ActorRef = builder.objectRef<StoredActor>("Actor").implement({
   description: "Who made a change.",
   fields: (t) => ({
     kind: t.field({
@@ -55,6 +55,22 @@ const FieldChangeRef = builder.objectRef<StoredFieldChange>("FieldChange").imple
   }),
 });
 
+export const ChangeRequestRef = builder.objectRef<StoredRequest>("ChangeRequest").implement({
+  description: "The HTTP request a change came from: match a write to its change, or spot your own retries.",
+  fields: (t) => ({
+    idempotencyKey: t.string({
+      nullable: true,
+      description: "The request's Idempotency-Key header.",
+      resolve: (r) => r.idempotencyKey,
+    }),
+    requestId: t.string({
+      nullable: true,
+      description: "The request's X-Request-Id (sent or assigned).",
+      resolve: (r) => r.requestId,
+    }),
+  }),
+});
+
 export const ChangeRef = builder.objectRef<ChangeView>("Change").implement({
   description: "A create, update, delete or restore of a resource, with the changed fields and their values.",
   fields: (t) => ({
@@ -88,6 +104,12 @@ export const ChangeRef = builder.objectRef<ChangeView>("Change").implement({
       description:
         "The X-Plugboard-Origin header of the request that made the change (filter on it with origins / excludeOrigins).",
       resolve: (c) => c.origin,
+    }),
+    request: t.field({
+      type: ChangeRequestRef,
+      nullable: true,
+      description: "The request that made the change; null for background work.",
+      resolve: (c) => c.request,
     }),
   }),
 });

@@ -49,6 +49,11 @@ export interface StoredActor {
   credentialId: string | null;
 }
 
+export interface StoredRequest {
+  requestId: string | null;
+  idempotencyKey: string | null;
+}
+
 /**
  * The change log. Writers append rows in their own transaction with `xid` = their transaction id
  * and no `seq`; the sequencer later gives committed rows the dense public `seq`, in commit order
@@ -75,6 +80,8 @@ export const changes = pgTable(
     occurredAt: timestamp("occurred_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     /** The `X-Plugboard-Origin` header of the writing request: lets a connector skip its own writes. */
     origin: text("origin"),
+    /** The request that made the change: its id and Idempotency-Key (null for background work). */
+    request: jsonb("request").$type<StoredRequest | null>(),
   },
   (t) => [
     uniqueIndex("changes_workspace_seq").on(t.workspaceId, t.seq),
@@ -83,6 +90,49 @@ export const changes = pgTable(
     index("changes_unsequenced").on(t.workspaceId, t.xid, t.id).where(sql`${t.seq} is null`),
   ],
 );
+
+export const schemaChangeKindEnum = pgEnum("schema_change_kind", [
+  "TYPE_CREATED",
+  "TYPE_UPDATED",
+  "TYPE_DELETED",
+  "FIELD_CREATED",
+  "FIELD_UPDATED",
+  "FIELD_DELETED",
+  "ACCESS_CHANGED",
+]);
+
+/**
+ * Changes to types, fields and access rules, written in the metadata transaction that makes them.
+ * Metadata writes hold the workspace's metadata lock until they commit, so `seq` (the previous
+ * one + 1, taken under that lock) is dense and in commit order without a sequencer.
+ */
+export const schemaChanges = pgTable(
+  "schema_changes",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    kind: schemaChangeKindEnum("kind").notNull(),
+    resourceTypeId: text("resource_type_id").notNull(),
+    resourceTypeKey: text("resource_type_key").notNull(),
+    fieldId: text("field_id"),
+    fieldKey: text("field_key"),
+    /** ACCESS_CHANGED: the role and the access it now has. */
+    role: text("role"),
+    access: text("access"),
+    /** Roles that could read the type (and field) as changed (as it was, for deletions). */
+    readableRoles: text("readable_roles").array().notNull(),
+    actor: jsonb("actor").$type<StoredActor>().notNull(),
+    request: jsonb("request").$type<StoredRequest | null>(),
+    occurredAt: timestamp("occurred_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("schema_changes_workspace_seq").on(t.workspaceId, t.seq)],
+);
+
+export type SchemaChangeRow = typeof schemaChanges.$inferSelect;
+export type SchemaChangeKind = (typeof schemaChangeKindEnum.enumValues)[number];
 
 /** Per workspace: the last public change id handed out by the sequencer. */
 export const changeFeeds = pgTable("change_feeds", {

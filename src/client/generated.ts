@@ -76,8 +76,15 @@ export type CreateApiKeyInput = {
 };
 
 export type CreateFieldInput = {
+  /** Options with labels; instead of options. */
+  choices?: Array<FieldChoiceInput> | null | undefined;
+  /** Set on create when the input leaves the field out. */
+  defaultValue?: unknown;
   description?: string | null | undefined;
+  helpText?: string | null | undefined;
   key: string;
+  /** TEXT / LONG_TEXT: the longest value accepted. */
+  maxLength?: number | null | undefined;
   name: string;
   options?: Array<string> | null | undefined;
   referenceType?: string | null | undefined;
@@ -112,6 +119,8 @@ export type CreateResourceInput = {
 export type CreateWebhookInput = {
   description?: string | null | undefined;
   filter?: ChangeFilter | null | undefined;
+  /** Also deliver schema changes (schema.type_created, schema.field_updated, …) the creator can see. */
+  includeSchemaChanges?: boolean | null | undefined;
   /** http(s); must resolve to a public address. */
   url: string;
 };
@@ -135,6 +144,14 @@ export type DeliveryStatus =
   | 'PENDING'
   | 'SKIPPED'
   | 'SUCCEEDED';
+
+export type FieldChoiceInput = {
+  /** Refused in new writes; existing values stay readable. */
+  archived?: boolean | null | undefined;
+  /** Defaults to value. */
+  label?: string | null | undefined;
+  value: string;
+};
 
 export type FieldType =
   | 'BOOLEAN'
@@ -276,6 +293,7 @@ export type UpdateWebhookInput = {
   enabled?: boolean | null | undefined;
   filter?: ChangeFilter | null | undefined;
   id: string;
+  includeSchemaChanges?: boolean | null | undefined;
   url?: string | null | undefined;
 };
 

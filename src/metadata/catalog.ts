@@ -189,5 +189,17 @@ export class CatalogStore {
     this.generation++;
     this.cache.delete(workspaceId);
     this.reading.delete(workspaceId);
+    for (const listener of this.listeners) listener(workspaceId);
+  }
+
+  private readonly listeners = new Set<(workspaceId: string) => void>();
+
+  /**
+   * Calls `listener` with the workspace id whenever a catalog may have changed (a local metadata
+   * write ended, or another process's was notified): schema change streams wake on it.
+   */
+  onChange(listener: (workspaceId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 }

@@ -189,6 +189,20 @@ export const fieldTypes: Record<FieldType, FieldTypeSpec> = {
   },
 };
 
+/** Field types `orderBy` can sort by (arrays, JSON and long text cannot be compared meaningfully). */
+export function isSortable(type: FieldType): boolean {
+  return !fieldTypes[type].array && type !== "JSON" && type !== "LONG_TEXT";
+}
+
+/** The longest string each text-like type holds; a TEXT / LONG_TEXT field may set a lower `maxLength`. */
+export const TEXT_LIMITS: Partial<Record<FieldType, number>> = {
+  TEXT: MAX_TEXT,
+  LONG_TEXT: MAX_LONG_TEXT,
+  EMAIL: 320,
+  URL: 2048,
+  PHONE: 40,
+};
+
 /** Normalises a value for a field: null/undefined/empty arrays clear it. */
 export function coerceValue(field: FieldShape, value: unknown): unknown {
   if (value === null || value === undefined) return null;

@@ -1,7 +1,9 @@
 /**
- * metadata's public module: what other domains use of the catalog (types, fields and their value
- * rules). New code imports it rather than metadata's files (.dependency-cruiser.cjs).
+ * metadata's public module: what other domains use of the catalog (types, fields, their value
+ * rules and form settings). New code imports it rather than metadata's files (.dependency-cruiser.cjs).
  */
 
-export type { Catalog, FieldDef, TypeDef } from "./catalog.ts";
+export type { Catalog, CatalogStore, FieldDef, TypeDef } from "./catalog.ts";
 export { coerceValue, type FilterOperator, fieldTypes, InvalidValue } from "./fieldTypes.ts";
+export { writeProblem } from "./formSettings.ts";
+export type { SchemaEvent } from "./schemaEvents.ts";

@@ -4,6 +4,9 @@ import { builder } from "../schema/builder.ts";
 import { NodeRef, registerNode } from "../schema/node.ts";
 import { actorOf, type Context } from "../server/context.ts";
 import type { Catalog, FieldDef, TypeDef } from "./catalog.ts";
+import { fieldTypes, isSortable, TEXT_LIMITS } from "./fieldTypes.ts";
+import { activeOptions, choicesOf } from "./formSettings.ts";
+import { typeJsonSchema } from "./jsonSchema.ts";
 import { accessEnum, fieldTypeEnum } from "./tables.ts";
 
 /** Types and fields travel with the catalog they came from, so nested resolvers stay synchronous. */
@@ -26,6 +29,11 @@ export const AccessEnum = builder.enumType("Access", {
   values: accessEnum.enumValues,
 });
 
+const JsonSchemaModeEnum = builder.enumType("JsonSchemaMode", {
+  description: "Which view of a type's values a JSON Schema describes.",
+  values: ["CREATE", "UPDATE", "READ"] as const,
+});
+
 const CapabilitiesRef = builder.simpleObject("ResourceCapabilities", {
   description: "What the viewer may do with this type's resources.",
   fields: (t) => ({
@@ -36,6 +44,23 @@ const CapabilitiesRef = builder.simpleObject("ResourceCapabilities", {
     link: t.boolean(),
     assign: t.boolean(),
     move: t.boolean(),
+  }),
+});
+
+const ChoiceRef = builder.simpleObject("FieldChoice", {
+  description: "An option of a SELECT / MULTI_SELECT field.",
+  fields: (t) => ({
+    value: t.string({ description: "What values hold and filters compare." }),
+    label: t.string({ description: "What people see." }),
+    archived: t.boolean({ description: "Kept for existing values; new writes refuse it." }),
+  }),
+});
+
+const FieldChoiceInput = builder.inputType("FieldChoiceInput", {
+  fields: (t) => ({
+    value: t.string({ required: true }),
+    label: t.string({ description: "Defaults to value." }),
+    archived: t.boolean({ description: "Refused in new writes; existing values stay readable." }),
   }),
 });
 
@@ -79,6 +104,14 @@ ResourceTypeRef.implement({
         return field ? viewField(field, catalog) : null;
       },
     }),
+    jsonSchema: t.field({
+      type: "JSON",
+      description:
+        "JSON Schema 2020-12 of `values` as the viewer sees them: READ (fields it cannot write are readOnly), CREATE (writable fields, with required), UPDATE (writable fields, none required). Hidden fields are absent.",
+      args: { mode: t.arg({ type: JsonSchemaModeEnum, required: true }) },
+      resolve: ({ type, catalog }, { mode }, context) =>
+        typeJsonSchema(catalog, actorOf(context), type, mode),
+    }),
     capabilities: t.field({
       type: CapabilitiesRef,
       resolve: ({ type, catalog }, _args, context) => capabilitiesFor(catalog, actorOf(context), type),
@@ -112,7 +145,52 @@ FieldRef.implement({
       description: "Can the viewer set it (false for read-only system fields).",
       resolve: ({ field, catalog }, _args, context) => canWriteField(catalog, actorOf(context), field),
     }),
-    options: t.stringList({ nullable: true, resolve: ({ field }) => field.options ?? null }),
+    createable: t.boolean({
+      description:
+        "Can the viewer set it when creating a resource (false for read-only fields and for a VIEWER).",
+      resolve: ({ field, catalog }, _args, context) => canWriteField(catalog, actorOf(context), field),
+    }),
+    updateable: t.boolean({
+      description:
+        "Can the viewer change it on an existing resource (false for read-only fields and for a VIEWER).",
+      resolve: ({ field, catalog }, _args, context) => canWriteField(catalog, actorOf(context), field),
+    }),
+    defaultValue: t.field({
+      type: "JSON",
+      nullable: true,
+      description: "Set on create when the input leaves the field out.",
+      resolve: ({ field }) => field.defaultValue ?? null,
+    }),
+    options: t.stringList({
+      nullable: true,
+      description: "SELECT / MULTI_SELECT: the values new writes may use (archived ones are in choices).",
+      resolve: ({ field }) => activeOptions(field),
+    }),
+    choices: t.field({
+      type: [ChoiceRef],
+      nullable: true,
+      description:
+        "SELECT / MULTI_SELECT: every option with its label; archived ones stay readable, new writes refuse them.",
+      resolve: ({ field }) => choicesOf(field),
+    }),
+    operators: t.stringList({
+      description: "The ResourceFilter operators this field supports (e.g. eq, in, gt, contains).",
+      resolve: ({ field }) => [...fieldTypes[field.type].operators],
+    }),
+    sortable: t.boolean({
+      description: "Can resources be ordered by it (orderBy).",
+      resolve: ({ field }) => isSortable(field.type),
+    }),
+    maxLength: t.int({
+      nullable: true,
+      description: "Text-like fields: the longest value accepted.",
+      resolve: ({ field }) => field.maxLength ?? TEXT_LIMITS[field.type] ?? null,
+    }),
+    helpText: t.string({
+      nullable: true,
+      description: "Guidance shown next to the field in forms.",
+      resolve: ({ field }) => field.helpText,
+    }),
     referenceType: t.field({
       type: ResourceTypeRef,
       nullable: true,
@@ -222,7 +300,14 @@ const CreateFieldInput = builder.inputType("CreateFieldInput", {
     required: t.boolean(),
     unique: t.boolean(),
     options: t.stringList(),
+    choices: t.field({ type: [FieldChoiceInput], description: "Options with labels; instead of options." }),
     referenceType: t.string(),
+    defaultValue: t.field({
+      type: "JSON",
+      description: "Set on create when the input leaves the field out.",
+    }),
+    maxLength: t.int({ description: "TEXT / LONG_TEXT: the longest value accepted." }),
+    helpText: t.string(),
   }),
 });
 const UpdateFieldInput = builder.inputType("UpdateFieldInput", {
@@ -232,7 +317,15 @@ const UpdateFieldInput = builder.inputType("UpdateFieldInput", {
     name: t.string(),
     description: t.string(),
     required: t.boolean(),
-    options: t.stringList(),
+    options: t.stringList({ description: "Replaces the options (labels reset to the values)." }),
+    choices: t.field({
+      type: [FieldChoiceInput],
+      description:
+        "Replaces the options with labels and archived flags; archive rather than remove a used option.",
+    }),
+    defaultValue: t.field({ type: "JSON", description: "null removes the default." }),
+    maxLength: t.int({ description: "null returns to the type's own limit." }),
+    helpText: t.string(),
   }),
 });
 const DeleteFieldInput = builder.inputType("DeleteFieldInput", {

@@ -1,13 +1,29 @@
 import { eq, sql } from "drizzle-orm";
 import { type Actor, requireAdmin, requireScope } from "../auth/actor.ts";
 import { isUniqueViolation } from "../auth/members.ts";
-import { alwaysReadable, readableTypes, visibleField, visibleType } from "../auth/policy.ts";
+import {
+  alwaysReadable,
+  canReadField,
+  canReadType,
+  readableTypes,
+  visibleField,
+  visibleType,
+} from "../auth/policy.ts";
 import type { Role } from "../auth/roles.ts";
+import type { SchemaChangeKind } from "../changes/tables.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import { newId } from "../db/ids.ts";
 import { fail } from "../schema/errors.ts";
 import type { Catalog, CatalogStore, FieldDef, TypeDef } from "./catalog.ts";
 import { createFieldIndexes, dropFieldIndexes, UNIQUE_TYPES } from "./fieldIndexes.ts";
+import {
+  type ChoiceInput,
+  checkChoices,
+  checkDefault,
+  checkHelpText,
+  checkMaxLength,
+} from "./formSettings.ts";
+import type { SchemaEvent } from "./schemaEvents.ts";
 import { systemFieldRows } from "./seed.ts";
 import { reservedFieldKeys } from "./systemFields.ts";
 import { type Access, type FieldType, fieldAccess, fields, resourceTypes, typeAccess } from "./tables.ts";
@@ -48,23 +64,6 @@ function checkDescription(value: string | null | undefined): string | null | und
   return value;
 }
 
-function checkOptions(type: FieldType, options: string[] | null | undefined): string[] | null {
-  const selectable = type === "SELECT" || type === "MULTI_SELECT";
-  if (!selectable) {
-    if (options?.length)
-      throw fail.badInput("options", `options apply only to SELECT and MULTI_SELECT fields.`);
-    return null;
-  }
-  if (!options?.length) throw fail.badInput("options", `A ${type} field needs at least one option.`);
-  if (options.length > 500) throw fail.badInput("options", "At most 500 options.");
-  for (const option of options) {
-    if (!option.trim() || option.length > 100)
-      throw fail.badInput("options", "Each option is 1 to 100 characters.");
-  }
-  if (new Set(options).size !== options.length) throw fail.badInput("options", "Options must be distinct.");
-  return options;
-}
-
 export interface CreateFieldInput {
   resourceType: string;
   key: string;
@@ -74,7 +73,64 @@ export interface CreateFieldInput {
   required?: boolean | null;
   unique?: boolean | null;
   options?: string[] | null;
+  choices?: ChoiceInput[] | null;
   referenceType?: string | null;
+  defaultValue?: unknown;
+  maxLength?: number | null;
+  helpText?: string | null;
+}
+
+export interface UpdateFieldInput {
+  resourceType: string;
+  key: string;
+  name?: string | null;
+  description?: string | null;
+  required?: boolean | null;
+  options?: string[] | null;
+  choices?: ChoiceInput[] | null;
+  /** Absent: unchanged; null: no default. */
+  defaultValue?: unknown;
+  maxLength?: number | null;
+  helpText?: string | null;
+}
+
+/** A schema change a metadata write declares; resolved to ids and readable roles before it is recorded. */
+interface PendingEvent {
+  kind: SchemaChangeKind;
+  typeKey: string;
+  fieldKey?: string;
+  role?: Role;
+  access?: Access;
+}
+type Emit = (event: PendingEvent) => void;
+
+/** Records schema changes (and enqueues their webhook deliveries) in the metadata transaction. */
+export type SchemaChangeHook = (tx: Db, actor: Actor, events: SchemaEvent[]) => Promise<void>;
+
+const ROLES: readonly Role[] = ["OWNER", "ADMIN", "MEMBER", "VIEWER"];
+
+/** The roles that can read a type (and field) in a catalog, for any credential that may read. */
+function readableRoles(catalog: Catalog, type: TypeDef, field: FieldDef | undefined): Role[] {
+  return ROLES.filter((role) => {
+    const reader = { role, scopes: ["READ"] } as unknown as Actor;
+    return canReadType(catalog, reader, type) && (!field || canReadField(catalog, reader, field));
+  });
+}
+
+function resolveEvent(event: PendingEvent, catalog: Catalog): SchemaEvent {
+  const type = catalog.typesByKey.get(event.typeKey);
+  if (!type) throw new Error(`schema change of unknown type ${event.typeKey}`);
+  const field = event.fieldKey ? type.fieldsByKey.get(event.fieldKey) : undefined;
+  return {
+    kind: event.kind,
+    typeId: type.id,
+    typeKey: type.key,
+    fieldId: field?.id ?? null,
+    fieldKey: field?.key ?? null,
+    role: event.role ?? null,
+    access: event.access ?? null,
+    readableRoles: readableRoles(catalog, type, field),
+  };
 }
 
 /** Resource types and fields: introspection for everyone, definitions for owners and admins. */
@@ -82,6 +138,7 @@ export class MetadataService {
   constructor(
     private readonly db: Db,
     readonly catalogs: CatalogStore,
+    private readonly onSchemaChange: SchemaChangeHook = async () => {},
   ) {}
 
   catalog(actor: Actor): Promise<Catalog> {
@@ -103,14 +160,26 @@ export class MetadataService {
     }
   }
 
-  private async mutate<T>(actor: Actor, run: (tx: Db, catalog: Catalog) => Promise<T>): Promise<T> {
+  /**
+   * One metadata write: under the workspace's metadata lock, with the schema changes it emits
+   * recorded in the same transaction — deletions as the catalog was, the rest as it now is.
+   */
+  private async mutate<T>(
+    actor: Actor,
+    run: (tx: Db, catalog: Catalog, emit: Emit) => Promise<T>,
+  ): Promise<T> {
     requireAdmin(actor);
     try {
       return await this.db.transaction(async (tx) => {
         // Serialise metadata changes per workspace (keys, indexes, versions stay consistent).
         await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`metadata:${actor.workspaceId}`}))`);
         const catalog = await this.catalogs.get(actor.workspaceId, tx);
-        const result = await run(tx, catalog);
+        const pending: PendingEvent[] = [];
+        const result = await run(tx, catalog, (event) => pending.push(event));
+        const deletion = (e: PendingEvent) => e.kind === "TYPE_DELETED" || e.kind === "FIELD_DELETED";
+        const after = pending.every(deletion) ? catalog : await this.catalogs.get(actor.workspaceId, tx);
+        const events = pending.map((e) => resolveEvent(e, deletion(e) ? catalog : after));
+        if (events.length > 0) await this.onSchemaChange(tx, actor, events);
         await this.catalogs.bump(tx, actor.workspaceId);
         return result;
       });
@@ -139,7 +208,7 @@ export class MetadataService {
     const name = checkLabel(input.name, "name") as string;
     const pluralName = checkLabel(input.pluralName ?? `${name}s`, "pluralName") as string;
     const description = checkDescription(input.description) ?? null;
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       if (catalog.typesByKey.has(input.key)) {
         throw fail.conflict(`A resource type with key ${input.key} already exists.`, { field: "key" });
       }
@@ -157,6 +226,7 @@ export class MetadataService {
         parentTypeId,
       });
       await tx.insert(fields).values(systemFieldRows(actor.workspaceId, id, parentTypeId));
+      emit({ kind: "TYPE_CREATED", typeKey: input.key });
       return input.key;
     });
   }
@@ -168,12 +238,13 @@ export class MetadataService {
     const name = checkLabel(input.name, "name");
     const pluralName = checkLabel(input.pluralName, "pluralName");
     const description = checkDescription(input.description);
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       const type = visibleType(catalog, actor, input.key, "key");
       await tx
         .update(resourceTypes)
         .set({ name, pluralName, description, updatedAt: sql`now()` })
         .where(eq(resourceTypes.id, type.id));
+      emit({ kind: "TYPE_UPDATED", typeKey: type.key });
       return type.key;
     });
   }
@@ -184,7 +255,7 @@ export class MetadataService {
     input: { key: string; force?: boolean | null },
     deleteResources: (tx: Db, catalog: Catalog, type: TypeDef) => Promise<void>,
   ): Promise<string> {
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       const type = visibleType(catalog, actor, input.key, "key");
       if (type.system) throw fail.badInput("key", `${type.key} is a built-in type and cannot be deleted.`);
       const dependents = catalog.types.flatMap((other) =>
@@ -217,6 +288,7 @@ export class MetadataService {
       for (const field of type.fields) await dropFieldIndexes(tx, field.id);
       await tx.execute(sql`delete from resources where type_id = ${type.id}`);
       await tx.delete(resourceTypes).where(eq(resourceTypes.id, type.id));
+      emit({ kind: "TYPE_DELETED", typeKey: type.key });
       return type.id;
     });
   }
@@ -227,11 +299,19 @@ export class MetadataService {
       throw fail.badInput("key", `${input.key} is reserved; choose another key.`);
     const name = checkLabel(input.name, "name") as string;
     const description = checkDescription(input.description) ?? null;
-    const options = checkOptions(input.type, input.options);
+    const { options, choices } = checkChoices(input.type, input.options, input.choices);
+    const maxLength = checkMaxLength(input.type, input.maxLength);
+    const helpText = checkHelpText(input.helpText) ?? null;
+    const defaultValue = checkDefault({ type: input.type, options, choices, maxLength }, input.defaultValue);
+    if (input.unique && defaultValue !== null)
+      throw fail.badInput(
+        "defaultValue",
+        "A unique field cannot have a default (every new resource would share it).",
+      );
     if (input.unique && !UNIQUE_TYPES.includes(input.type)) {
       throw fail.badInput("unique", `${input.type} fields cannot be unique.`);
     }
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       const type = visibleType(catalog, actor, input.resourceType, "resourceType");
       if (type.fieldsByKey.has(input.key)) {
         throw fail.conflict(`${type.key} already has a field ${input.key}.`, { field: "key" });
@@ -256,6 +336,10 @@ export class MetadataService {
         required: input.required ?? false,
         unique: input.unique ?? false,
         options,
+        choices,
+        defaultValue,
+        maxLength,
+        helpText,
         referenceTypeId,
         position: 1000 + type.fields.length,
       };
@@ -272,45 +356,50 @@ export class MetadataService {
         throw error;
       }
       await this.touchType(tx, type.id);
+      emit({ kind: "FIELD_CREATED", typeKey: type.key, fieldKey: input.key });
       return { typeKey: type.key, key: input.key };
     });
   }
 
-  async updateField(
-    actor: Actor,
-    input: {
-      resourceType: string;
-      key: string;
-      name?: string | null;
-      description?: string | null;
-      required?: boolean | null;
-      options?: string[] | null;
-    },
-  ): Promise<{ typeKey: string; key: string }> {
+  async updateField(actor: Actor, input: UpdateFieldInput): Promise<{ typeKey: string; key: string }> {
     const name = checkLabel(input.name, "name");
     const description = checkDescription(input.description);
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       const type = visibleType(catalog, actor, input.resourceType, "resourceType");
       const field = visibleField(catalog, actor, type, input.key, "key");
-      if (field.column && (input.required != null || input.options != null)) {
+      const settings = [input.required, input.options, input.choices, input.defaultValue, input.maxLength];
+      if (field.column && settings.some((v) => v !== undefined && v !== null)) {
         throw fail.badInput(
           "key",
-          `${field.key} is a system field: only its name and description can change.`,
+          `${field.key} is a system field: only its name, description and help text can change.`,
         );
       }
-      const options = input.options == null ? undefined : checkOptions(field.type, input.options);
+      const next = formUpdate(field, input);
+      if (next.defaultValue !== null && field.unique)
+        throw fail.badInput(
+          "defaultValue",
+          "A unique field cannot have a default (every new resource would share it).",
+        );
       await tx
         .update(fields)
-        .set({ name, description, required: input.required ?? undefined, options, updatedAt: sql`now()` })
+        .set({
+          name,
+          description,
+          required: input.required ?? undefined,
+          ...next,
+          helpText: checkHelpText(input.helpText),
+          updatedAt: sql`now()`,
+        })
         .where(eq(fields.id, field.id));
       await this.touchType(tx, type.id);
+      emit({ kind: "FIELD_UPDATED", typeKey: type.key, fieldKey: field.key });
       return { typeKey: type.key, key: field.key };
     });
   }
 
   /** Deletes a custom field and its values (no per-resource changes: it is a schema change). */
   async deleteField(actor: Actor, input: { resourceType: string; key: string }): Promise<string> {
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       const type = visibleType(catalog, actor, input.resourceType, "resourceType");
       const field = visibleField(catalog, actor, type, input.key, "key");
       if (field.system) throw fail.badInput("key", `${field.key} is built in and cannot be deleted.`);
@@ -320,6 +409,7 @@ export class MetadataService {
       );
       await tx.delete(fields).where(eq(fields.id, field.id));
       await this.touchType(tx, type.id);
+      emit({ kind: "FIELD_DELETED", typeKey: type.key, fieldKey: field.key });
       return field.id;
     });
   }
@@ -329,7 +419,7 @@ export class MetadataService {
     input: { resourceType: string; role: Role; access: Access },
   ): Promise<string> {
     if (input.role === "OWNER") throw fail.badInput("role", "Owners always have full access.");
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       const type = visibleType(catalog, actor, input.resourceType, "resourceType");
       await tx
         .insert(typeAccess)
@@ -344,6 +434,7 @@ export class MetadataService {
           set: { access: input.access },
         });
       await this.touchType(tx, type.id);
+      emit({ kind: "ACCESS_CHANGED", typeKey: type.key, role: input.role, access: input.access });
       return type.key;
     });
   }
@@ -353,7 +444,7 @@ export class MetadataService {
     input: { resourceType: string; field: string; role: Role; access: Access },
   ): Promise<{ typeKey: string; key: string }> {
     if (input.role === "OWNER") throw fail.badInput("role", "Owners always have full access.");
-    return this.mutate(actor, async (tx, catalog) => {
+    return this.mutate(actor, async (tx, catalog, emit) => {
       const type = visibleType(catalog, actor, input.resourceType, "resourceType");
       const field = visibleField(catalog, actor, type, input.field, "field");
       if (input.access === "NONE" && alwaysReadable(field)) {
@@ -370,9 +461,35 @@ export class MetadataService {
           set: { access: input.access },
         });
       await this.touchType(tx, type.id);
+      emit({
+        kind: "ACCESS_CHANGED",
+        typeKey: type.key,
+        fieldKey: field.key,
+        role: input.role,
+        access: input.access,
+      });
       return { typeKey: type.key, key: field.key };
     });
   }
+}
+
+/**
+ * The form settings after an update: changed options re-check the kept default (it must still be
+ * a writable option), and a changed cap re-checks it too.
+ */
+function formUpdate(field: FieldDef, input: UpdateFieldInput) {
+  const listed = input.options != null || input.choices != null;
+  const { options, choices } = listed
+    ? checkChoices(field.type, input.options, input.choices)
+    : { options: field.options, choices: field.choices };
+  const maxLength =
+    input.maxLength === undefined ? field.maxLength : checkMaxLength(field.type, input.maxLength);
+  const shape = { type: field.type, options, choices, maxLength };
+  const defaultValue = checkDefault(
+    shape,
+    input.defaultValue === undefined ? field.defaultValue : input.defaultValue,
+  );
+  return { options, choices, maxLength, defaultValue };
 }
 
 export function fieldOf(catalog: Catalog, typeKey: string, key: string): FieldDef {

@@ -76,7 +76,15 @@ export const fields = pgTable(
     system: boolean("system").notNull().default(false),
     required: boolean("required").notNull().default(false),
     unique: boolean("unique").notNull().default(false),
+    /** SELECT / MULTI_SELECT: every value a resource may hold, archived ones included. */
     options: jsonb("options").$type<string[] | null>(),
+    /** Labels and archived flags of `options`; null means every option is its own label, none archived. */
+    choices: jsonb("choices").$type<Choice[] | null>(),
+    /** Applied on create when the input omits the field; checked against the field's type when set. */
+    defaultValue: jsonb("default_value").$type<unknown>(),
+    /** TEXT / LONG_TEXT: a tighter cap than the type's own. */
+    maxLength: integer("max_length"),
+    helpText: text("help_text"),
     referenceTypeId: text("reference_type_id"),
     position: integer("position").notNull().default(0),
     ...timestamps,
@@ -127,6 +135,13 @@ export const schemaVersions = pgTable("schema_versions", {
   version: integer("version").notNull().default(0),
   updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
 });
+
+/** One option of a SELECT / MULTI_SELECT field: archived ones stay readable but are refused in writes. */
+export interface Choice {
+  value: string;
+  label: string;
+  archived: boolean;
+}
 
 export type ResourceTypeRow = typeof resourceTypes.$inferSelect;
 export type FieldRow = typeof fields.$inferSelect;

@@ -1,6 +1,8 @@
 import { builder } from "../schema/builder.ts";
 import { actorOf, type Context } from "../server/context.ts";
+import { withInputKey } from "./idempotency.ts";
 import { ResourceRef, type ResourceView, viewResource } from "./schema.ts";
+import { MAX_BULK } from "./service.ts";
 import type { ResourceRow } from "./tables.ts";
 
 /** Resource mutations: one `input`, one payload, thin resolvers over ResourceService. */
@@ -96,6 +98,27 @@ const DeleteResourcesInput = builder.inputType("DeleteResourcesInput", {
   fields: (t) => ({ ids: t.idList({ required: true }) }),
 });
 
+const UpsertResourcesInput = builder.inputType("UpsertResourcesInput", {
+  fields: (t) => ({
+    type: t.string({ required: true }),
+    matchOn: t.string({
+      required: true,
+      description:
+        'A unique field whose value each item holds, or "id" (items with an id update it, items without create).',
+    }),
+    items: t.field({
+      type: ["JSON"],
+      required: true,
+      description: `1 to ${MAX_BULK} values objects { fieldKey: value }, applied in order, all or nothing.`,
+    }),
+    idempotencyKey: t.string(),
+  }),
+});
+
+const UpsertedResourceRef = builder.simpleObject("UpsertedResource", {
+  fields: (f) => ({ resource: f.field({ type: ResourceRef }), created: f.boolean() }),
+});
+
 const ids = (list: (string | number)[]) => list.map(String);
 
 builder.mutationFields((t) => ({
@@ -103,7 +126,10 @@ builder.mutationFields((t) => ({
     type: resourcePayload("CreateResourcePayload"),
     args: { input: t.arg({ type: CreateResourceInput, required: true }) },
     resolve: async (_root, { input }, context) => ({
-      resource: await view(context, await context.services.resources.create(actorOf(context), input)),
+      resource: await view(
+        context,
+        await context.services.resources.create(withInputKey(actorOf(context), input.idempotencyKey), input),
+      ),
     }),
   }),
   updateResource: t.field({
@@ -122,7 +148,10 @@ builder.mutationFields((t) => ({
     }),
     args: { input: t.arg({ type: UpsertResourceInput, required: true }) },
     resolve: async (_root, { input }, context) => {
-      const { resource, created } = await context.services.resources.upsert(actorOf(context), input);
+      const { resource, created } = await context.services.resources.upsert(
+        withInputKey(actorOf(context), input.idempotencyKey),
+        input,
+      );
       return { resource: await view(context, resource), created };
     },
   }),
@@ -152,7 +181,10 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => ({
       resource: await view(
         context,
-        await context.services.resources.copy(actorOf(context), { ...input, id: String(input.id) }),
+        await context.services.resources.copy(withInputKey(actorOf(context), input.idempotencyKey), {
+          ...input,
+          id: String(input.id),
+        }),
       ),
     }),
   }),
@@ -216,7 +248,10 @@ builder.mutationFields((t) => ({
     }),
     args: { input: t.arg({ type: CreateResourcesInput, required: true }) },
     resolve: async (_root, { input }, context) => {
-      const rows = await context.services.resources.createMany(actorOf(context), input);
+      const rows = await context.services.resources.createMany(
+        withInputKey(actorOf(context), input.idempotencyKey),
+        input,
+      );
       return { resources: await Promise.all(rows.map((row) => view(context, row))) };
     },
   }),
@@ -229,6 +264,28 @@ builder.mutationFields((t) => ({
       const items = input.items.map((item) => ({ ...item, id: String(item.id) }));
       const rows = await context.services.resources.updateMany(actorOf(context), { items });
       return { resources: await Promise.all(rows.map((row) => view(context, row))) };
+    },
+  }),
+  upsertResources: t.field({
+    type: builder.simpleObject("UpsertResourcesPayload", {
+      fields: (f) => ({
+        results: f.field({ type: [UpsertedResourceRef], description: "One per item, in the items' order." }),
+      }),
+    }),
+    args: { input: t.arg({ type: UpsertResourcesInput, required: true }) },
+    resolve: async (_root, { input }, context) => {
+      const results = await context.services.resources.upsertMany(
+        withInputKey(actorOf(context), input.idempotencyKey),
+        input,
+      );
+      return {
+        results: await Promise.all(
+          results.map(async ({ resource, created }) => ({
+            resource: await view(context, resource),
+            created,
+          })),
+        ),
+      };
     },
   }),
   deleteResources: t.field({

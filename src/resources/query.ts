@@ -5,7 +5,7 @@ import { childTypes, visibleType } from "../auth/policy.ts";
 import { type Db, PLANNED_PER_EXECUTION, queryRows } from "../db/client.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { sqlIdLiteral } from "../metadata/fieldIndexes.ts";
-import { fieldTypes, InvalidValue, MAX_TEXT, normalizeDateTime } from "../metadata/fieldTypes.ts";
+import { fieldTypes, InvalidValue, isSortable, MAX_TEXT, normalizeDateTime } from "../metadata/fieldTypes.ts";
 import { fail } from "../schema/errors.ts";
 import {
   compileFilter,
@@ -157,8 +157,7 @@ function sortKeys(catalog: Catalog, actor: Actor, type: TypeDef, orderBy: ListAr
   const keys: SortKey[] = (orderBy ?? []).map(({ field, direction }) => {
     const target = resolveFilterField(catalog, actor, type, field, "orderBy");
     if (target.kind === "field") {
-      const spec = fieldTypes[target.field.type];
-      if (spec.array || target.field.type === "JSON" || target.field.type === "LONG_TEXT") {
+      if (!isSortable(target.field.type)) {
         throw fail.badInput("orderBy", `${field} is ${target.field.type}; it cannot be sorted.`);
       }
     }

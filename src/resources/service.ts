@@ -3,7 +3,7 @@ import type { Actor } from "../auth/actor.ts";
 import { assertCanWriteType, canReadType, visibleField, visibleType } from "../auth/policy.ts";
 import type { Db } from "../db/client.ts";
 import { newId } from "../db/ids.ts";
-import type { Catalog, CatalogStore, TypeDef } from "../metadata/catalog.ts";
+import type { Catalog, CatalogStore, FieldDef, TypeDef } from "../metadata/catalog.ts";
 import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
 import { AppError, fail } from "../schema/errors.ts";
 import { withIdempotency } from "./idempotency.ts";
@@ -15,6 +15,7 @@ import {
   type PreparedValues,
   prepareValues,
   type ResourceState,
+  withDefaults,
   writableState,
 } from "./values.ts";
 import type { WriteOp, WritePath } from "./writePath.ts";
@@ -120,7 +121,8 @@ export class ResourceService {
 
   private async prepareCreate(ctx: Ctx, type: TypeDef, values: unknown, prefix = ""): Promise<WriteOp> {
     const prepared = prepareValues(ctx.catalog, ctx.actor, type, values ?? {}, prefix);
-    const state = applyPrepared({ name: null, parentId: null, assigneeId: null, values: {} }, prepared);
+    const empty = { name: null, parentId: null, assigneeId: null, values: {} };
+    const state = withDefaults(type, values, applyPrepared(empty, prepared));
     assertRequired(ctx.catalog, ctx.actor, type, state, prefix);
     await checkReferences(ctx.tx, ctx.actor, ctx.catalog, prepared.references, prefix);
     return { kind: "create", type, id: newId("resource"), state, fieldPrefix: prefix };
@@ -252,6 +254,88 @@ export class ResourceService {
       const [resource] = written ?? (await this.replayed(ctx, result.ids));
       return { resource: resource as ResourceRow, created: result.created };
     });
+  }
+
+  /**
+   * Bulk upsert: each item is a values object; `matchOn` names a unique field (the item holds its
+   * value) or "id" (an item with an id updates that resource, one without creates). Items apply in
+   * order in one transaction, each through the write path, so a later item sees an earlier one's
+   * resource; any bad item fails the whole call naming `items[i].<field>`.
+   */
+  async upsertMany(
+    actor: Actor,
+    input: { type: string; matchOn: string; items: unknown[]; idempotencyKey?: string | null },
+  ): Promise<{ resource: ResourceRow; created: boolean }[]> {
+    checkBulk(input.items.length, "items");
+    return this.transact(actor, async (ctx) => {
+      const type = visibleType(ctx.catalog, actor, input.type);
+      assertCanWriteType(ctx.catalog, actor, type);
+      const field =
+        input.matchOn === "id" ? null : visibleField(ctx.catalog, actor, type, input.matchOn, "matchOn");
+      if (field && !field.unique) {
+        throw fail.badInput("matchOn", `${field.key} is not unique; matchOn names a unique field or "id".`);
+      }
+      let written: ResourceRow[] | undefined;
+      const { result } = await withIdempotency(
+        ctx.tx,
+        actor.workspaceId,
+        input.idempotencyKey,
+        "upsertResources",
+        input,
+        async () => {
+          written = [];
+          const created: boolean[] = [];
+          for (const [index, item] of input.items.entries()) {
+            const prefix = `items[${index}].`;
+            if (!item || typeof item !== "object" || Array.isArray(item))
+              throw fail.badInput(`items[${index}]`, "Each item is a JSON object of { fieldKey: value }.");
+            const existing = await this.itemMatch(ctx, type, field, item as Record<string, unknown>, prefix);
+            const { id: _id, ...values } = item as Record<string, unknown>;
+            const op = existing
+              ? await this.prepareUpdate(ctx, existing, type, field ? item : values, prefix)
+              : await this.prepareCreate(ctx, type, field ? item : values, prefix);
+            written.push(...(await this.writes.commit(ctx.tx, actor, ctx.catalog, [op])));
+            created.push(!existing);
+          }
+          return { ids: written.map((r) => r.id), created };
+        },
+      );
+      const rows = written ?? (await this.replayed(ctx, result.ids));
+      return rows.map((resource, i) => ({ resource, created: result.created[i] ?? false }));
+    });
+  }
+
+  /** The resource an upsert item names: by its unique field's value, or by `id` (none: create). */
+  private async itemMatch(
+    ctx: Ctx,
+    type: TypeDef,
+    field: FieldDef | null,
+    item: Record<string, unknown>,
+    prefix: string,
+  ): Promise<ResourceRow | undefined> {
+    if (!field) {
+      if (item.id == null) return undefined;
+      if (typeof item.id !== "string") throw fail.badInput(`${prefix}id`, "id must be a resource id string.");
+      // A missing resource is a bad item here (the batch is refused as a whole), not NOT_FOUND.
+      const { row, type: found } = await this.lock(ctx, item.id).catch((error: unknown) => {
+        if (error instanceof AppError && error.code === "NOT_FOUND")
+          throw fail.badInput(`${prefix}id`, `${prefix}id: ${error.message}`);
+        throw prefixError(`${prefix}id`)(error);
+      });
+      if (found.id !== type.id) throw fail.badInput(`${prefix}id`, `${item.id} is not a ${type.key}.`);
+      return row;
+    }
+    if (item[field.key] == null)
+      throw fail.badInput(`${prefix}${field.key}`, `Each item needs ${field.key}, which matchOn names.`);
+    try {
+      return await this.findMatch(ctx, type, {
+        [field.column ?? field.id]: coerceValue(field, item[field.key]),
+      });
+    } catch (error) {
+      if (error instanceof InvalidValue)
+        throw fail.badInput(`${prefix}${field.key}`, `${field.key} ${error.message}.`);
+      throw error;
+    }
   }
 
   private async findMatch(

@@ -2,6 +2,7 @@ import type { Actor } from "../auth/actor.ts";
 import { canReadField, canWriteField, readableFields, writableFields } from "../auth/policy.ts";
 import type { Catalog, FieldDef, TypeDef } from "../metadata/catalog.ts";
 import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
+import { writeProblem } from "../metadata/index.ts";
 import type { SystemColumn } from "../metadata/systemFields.ts";
 import { AppError, fail } from "../schema/errors.ts";
 import type { ResourceRow } from "./tables.ts";
@@ -88,6 +89,8 @@ export function prepareValues(
       if (error instanceof InvalidValue) throw fail.badInput(name, `${key} ${error.message}.`);
       throw error;
     }
+    const problem = writeProblem(field, value);
+    if (problem) throw fail.badInput(name, `${key} ${problem}.`);
     if (value === null && field.required) throw fail.badInput(name, `${key} is required.`);
     if (field.column) {
       const property = columnProperty[field.column];
@@ -106,6 +109,21 @@ export function prepareValues(
     }
   }
   return prepared;
+}
+
+/**
+ * A new resource's state with each field's default where the input left the field out. Defaults
+ * belong to the type, so they apply whether or not the creator may see the field.
+ */
+export function withDefaults(type: TypeDef, input: unknown, state: ResourceState): ResourceState {
+  const given = isPlainObject(input) ? input : {};
+  let values = state.values;
+  for (const field of type.fields) {
+    if (field.column || field.defaultValue == null || field.key in given) continue;
+    if (values === state.values) values = { ...state.values };
+    values[field.id] = field.defaultValue;
+  }
+  return values === state.values ? state : { ...state, values };
 }
 
 /**

@@ -31,7 +31,7 @@ function cleanValues(values: Record<string, unknown>): Record<string, unknown> {
 
 /**
  * One statement writes a row and appends its change row. The row statement's parameters come
- * first; the change's kind, type key, actor, fields, snapshot and origin follow. The change takes the row's
+ * first; the change's kind, type key, actor, fields, snapshot, origin and request follow. The change takes the row's
  * workspace, type, id and new version from what was written, and a snapshot of the new state takes
  * its timestamps from it too (they are the database's `now()`).
  */
@@ -43,9 +43,9 @@ function withChange(row: { text: string; params: number }, snapshotOfState: "new
       : `${$(5)}::jsonb`;
   return `with written as (${row.text} returning ${RESOURCE_COLUMNS}),
     change as (
-      insert into changes (workspace_id, kind, resource_type_id, resource_type_key, resource_id, actor, fields, snapshot, version, origin)
+      insert into changes (workspace_id, kind, resource_type_id, resource_type_key, resource_id, actor, fields, snapshot, version, origin, request)
       select written.workspace_id, ${$(1)}::change_kind, written.type_id, ${$(2)}::text, written.id, ${$(3)}::jsonb,
-             ${$(4)}::jsonb, ${snapshot}, written.version, ${$(6)}::text
+             ${$(4)}::jsonb, ${snapshot}, written.version, ${$(6)}::text, ${$(7)}::jsonb
       from written
     )
     select * from written`;
@@ -121,6 +121,7 @@ async function apply(
   catalog: Catalog,
   op: WriteOp,
   actorJson: string,
+  requestJson: string | null,
 ): Promise<ResourceRow> {
   const write = async (
     statement: string,
@@ -137,6 +138,7 @@ async function apply(
       JSON.stringify(fields),
       JSON.stringify(snapshotOf(op.type, snapshot)),
       actor.origin ?? null,
+      requestJson,
     ];
     const [written] = await queryTuples(tx, { text: statement, params }, fromTuple);
     if (!written) throw new Error("the write returned no row");
@@ -199,8 +201,9 @@ export async function commitWrites(
   ops: WriteOp[],
 ): Promise<ResourceRow[]> {
   const actorJson = JSON.stringify(storedActor(actor));
+  const requestJson = actor.request ? JSON.stringify(actor.request) : null;
   const rows: ResourceRow[] = [];
-  for (const op of ops) rows.push(await apply(tx, actor, catalog, op, actorJson));
+  for (const op of ops) rows.push(await apply(tx, actor, catalog, op, actorJson, requestJson));
   return rows;
 }
 

@@ -6,6 +6,7 @@ import "../metadata/schema.ts";
 import "../resources/schema.ts";
 import "../resources/mutations.ts";
 import "../changes/schema.ts";
+import "../changes/schemaChangesSchema.ts";
 import "../webhooks/schema.ts";
 import "../webhooks/mutations.ts";
 import "../subscriptions/schema.ts";

@@ -3,13 +3,14 @@ import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createFetch } from "@whatwg-node/fetch";
 import { createYoga, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
-import type { Actor } from "../auth/actor.ts";
+import type { Actor, RequestMeta } from "../auth/actor.ts";
 import { readCredential } from "../auth/credentials.ts";
 import { fail } from "../schema/errors.ts";
 import { schema } from "../schema/index.ts";
 import { type Context, createContext } from "./context.ts";
 import type { Env } from "./env.ts";
 import { type BodyLimit, MAX_BODY_BYTES, useStreamedBodyLimit } from "./limits.ts";
+import { IDEMPOTENCY_HEADER, useIdempotencyKey } from "./plugins/idempotencyKey.ts";
 import { useInputLimits } from "./plugins/inputLimits.ts";
 import { useJitExecution } from "./plugins/jit.ts";
 import { createErrorMasker } from "./plugins/maskErrors.ts";
@@ -45,6 +46,15 @@ export function readOrigin(value: string | string[] | null | undefined): string 
 /** The actor with the request's origin (a copy: verified actors are cached and shared). */
 function withOrigin(actor: Actor | null, origin: string | null): Actor | null {
   return actor && origin !== null ? { ...actor, origin } : actor;
+}
+
+/** The request id (app.ts sets it on every response) and the Idempotency-Key a mutation came with. */
+function requestMeta(initial: ServerContext & { request: Request }): RequestMeta {
+  const requestId = initial.res.getHeader("x-request-id");
+  return {
+    requestId: typeof requestId === "string" ? requestId : null,
+    idempotencyKey: initial.request.headers.get(IDEMPOTENCY_HEADER)?.slice(0, 200) ?? null,
+  };
 }
 
 /** File parts one GraphQL multipart request may carry. */
@@ -127,10 +137,15 @@ export function createGraphQL(
           ? initial.req.headers["x-plugboard-origin"]
           : initial.request.headers.get("x-plugboard-origin"),
       );
-      const actor = initial.wsActor ?? authenticate(initial.request, initial.req.socket.remoteAddress ?? "");
+      if (initial.wsActor) return createContext(services, withOrigin(initial.wsActor, origin));
+      const actor = authenticate(initial.request, initial.req.socket.remoteAddress ?? "");
+      const meta = requestMeta(initial);
+      // A copy per request: verified actors are cached and shared.
+      const forRequest = (verified: Actor | null) =>
+        verified && { ...verified, request: meta, ...(origin !== null ? { origin } : {}) };
       return actor instanceof Promise
-        ? actor.then((verified) => createContext(services, withOrigin(verified, origin)))
-        : createContext(services, withOrigin(actor, origin));
+        ? actor.then((verified) => createContext(services, forRequest(verified)))
+        : createContext(services, forRequest(actor));
     },
     // Bodies are limited by refuseLargeBody (declared length) and useStreamedBodyLimit (chunked).
     maxRequestBodySize: false,
@@ -140,6 +155,7 @@ export function createGraphQL(
       useInputLimits(),
       useRequireCredential(),
       ...services.limits.plugins(),
+      useIdempotencyKey(services.db),
       useJitExecution(schema),
     ],
   });

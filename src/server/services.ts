@@ -3,6 +3,7 @@ import { ApiKeyService } from "../auth/apiKeys.ts";
 import { Authenticator } from "../auth/authenticate.ts";
 import { MemberService } from "../auth/members.ts";
 import { ChangeFeed } from "../changes/feed.ts";
+import { SchemaChangeFeed } from "../changes/index.ts";
 import { Sequencer } from "../changes/sequencer.ts";
 import type { DatabaseHandles, Db } from "../db/client.ts";
 import { FileService } from "../files/service.ts";
@@ -15,6 +16,7 @@ import { oauthTokenVerifier } from "../oauth/tokens.ts";
 import { ResourceService } from "../resources/service.ts";
 import { changeCapturingWrites } from "../resources/writePath.ts";
 import { SubscriptionService } from "../subscriptions/service.ts";
+import { recordSchemaChangesAndDeliveries } from "../webhooks/schemaChanges.ts";
 import { disableCreatorWebhooks, WebhookService } from "../webhooks/service.ts";
 import { WebhookWorker } from "../webhooks/worker.ts";
 import type { Env } from "./env.ts";
@@ -34,6 +36,7 @@ export interface Services {
   sequencer: Sequencer;
   resources: ResourceService;
   changes: ChangeFeed;
+  schemaChanges: SchemaChangeFeed;
   webhooks: WebhookService;
   webhookWorker: WebhookWorker;
   subscriptions: SubscriptionService;
@@ -64,6 +67,8 @@ export function createServices(
   members.onRemoved.push(disableCreatorWebhooks, revokeMemberOAuth);
   const subscriptions = new SubscriptionService(changes, catalogs, sequencer, auth, listen, logger);
   subscriptions.maxPerCredential = env.PLUGBOARD_MAX_SUBSCRIPTIONS;
+  const schemaChanges = new SchemaChangeFeed(db, catalogs);
+  subscriptions.schemaFeed = schemaChanges;
   // Writes through other processes wake this process's webhook worker too (LISTEN/NOTIFY); like
   // local advances, only when it has active webhooks (every write's NOTIFY used to cost a pass).
   subscriptions.notifier.subscribeAll({ wake: webhookWorker.feedAdvanced });
@@ -76,7 +81,8 @@ export function createServices(
     members,
     apiKeys: new ApiKeyService(db, auth),
     catalogs,
-    metadata: new MetadataService(db, catalogs),
+    metadata: new MetadataService(db, catalogs, recordSchemaChangesAndDeliveries),
+    schemaChanges,
     sequencer,
     resources: new ResourceService(db, catalogs, changeCapturingWrites(sequencer)),
     changes,

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Actor } from "../auth/actor.ts";
 import type { Authenticator } from "../auth/authenticate.ts";
 import { type ChangeFeed, type ChangeRecord, type ChangeView, parseCursor } from "../changes/feed.ts";
-import type { ChangeFilter } from "../changes/index.ts";
+import type { ChangeFilter, SchemaChangeFeed, SchemaChangeView } from "../changes/index.ts";
 import type { Sequencer } from "../changes/sequencer.ts";
 import type { Listen } from "../db/client.ts";
 import { credentialKey } from "../limits/keys.ts";
@@ -10,6 +10,7 @@ import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
 import { AppError, fail } from "../schema/errors.ts";
 import { type CredentialHolder, CredentialWatch } from "./credentials.ts";
 import { Notifier } from "./notifier.ts";
+import { schemaChangeStream } from "./schemaStream.ts";
 import { ChangeSubscription } from "./subscription.ts";
 import { FeedTail } from "./tail.ts";
 
@@ -93,6 +94,7 @@ export class SubscriptionService {
     const key = credentialKey(actor);
     let count = 0;
     for (const open of this.open) if (credentialKey(open.actor) === key) count++;
+    for (const open of this.schemaStreams) if (credentialKey(open.actor) === key) count++;
     if (count >= this.maxPerCredential) {
       throw new AppError(
         "RATE_LIMITED",
@@ -238,6 +240,47 @@ export class SubscriptionService {
     const entry = this.tails.get(workspaceId);
     if (entry && --entry.users === 0) this.tails.delete(workspaceId);
   }
+
+  /**
+   * `Subscription.schemaChanges`: checks the cursor now (a bad one fails before the stream starts),
+   * then streams from it (without one, from the newest schema change).
+   */
+  async schemaChanges(
+    actor: Actor,
+    options: { after: string | null | undefined; onRevoked?: (() => void) | undefined },
+  ): Promise<AsyncIterableIterator<SchemaChangeView>> {
+    if (this.closed) throw new AppError("INTERNAL_SERVER_ERROR", "The server is shutting down; reconnect.");
+    if (!this.schemaFeed) throw new Error("schema change feed not wired");
+    this.checkOpenLimit(actor);
+    const after = parseCursor(options.after);
+    // Reading once checks the cursor (not past the newest) and finds the newest for "from now".
+    const { headCursor } = await this.schemaFeed.page(actor, { after: options.after ?? null, first: 1 });
+    const start = after ?? Number(headCursor);
+    const stream = schemaChangeStream(
+      this.schemaFeed,
+      this.catalogs,
+      (holder) => this.credentials.add(holder),
+      actor,
+      start,
+      options.onRevoked,
+    );
+    // Counted with the change streams against the per-credential limit while it is open.
+    const entry = { actor };
+    const streams = this.schemaStreams;
+    return (async function* tracked() {
+      streams.add(entry);
+      try {
+        yield* stream;
+      } finally {
+        streams.delete(entry);
+      }
+    })();
+  }
+
+  private readonly schemaStreams = new Set<{ actor: Actor }>();
+
+  /** The schema change log (wired after construction: services.ts builds both). */
+  schemaFeed: SchemaChangeFeed | null = null;
 
   /** Graceful shutdown: completes every open stream (clients get `complete`), then stops listening. */
   async close(): Promise<void> {

@@ -4,7 +4,12 @@ import { canReadField, canReadType } from "../auth/policy.ts";
 import { roleScopes } from "../auth/roles.ts";
 import { members } from "../auth/tables.ts";
 import type { ChangeFeed, ChangeRecord, ChangeView } from "../changes/feed.ts";
-import { type ChangeFilter, MATCH_NOTHING, type ResolvedFilter } from "../changes/index.ts";
+import {
+  type ChangeFilter,
+  MATCH_NOTHING,
+  type ResolvedFilter,
+  type SchemaChangeView,
+} from "../changes/index.ts";
 import type { StoredActor } from "../changes/tables.ts";
 import type { Db } from "../db/client.ts";
 import type { Catalog } from "../metadata/catalog.ts";
@@ -101,6 +106,7 @@ export function recordOf(data: Record<string, unknown>): ChangeRecord {
     snapshot: view.snapshot,
     version: view.version,
     origin: view.origin ?? null,
+    request: view.request ?? null,
   };
 }
 
@@ -128,5 +134,24 @@ export function payloadData(view: ChangeView): Record<string, unknown> {
     snapshot: view.snapshot,
     version: view.version,
     origin: view.origin,
+    request: view.request ?? null,
+  };
+}
+
+/** A schema change's payload `data` (docs/changes-and-webhooks.md, "Schema changes"). */
+export function schemaPayloadData(view: SchemaChangeView): Record<string, unknown> {
+  const actor: StoredActor = view.actor;
+  return {
+    id: view.id,
+    kind: view.kind,
+    resourceType: view.resourceType,
+    resourceTypeId: view.resourceTypeId,
+    fieldKey: view.fieldKey,
+    fieldId: view.fieldId,
+    role: view.role,
+    access: view.access,
+    occurredAt: view.occurredAt.toISOString(),
+    actor: { kind: actorKinds[actor.kind], memberId: actor.memberId, credentialId: actor.credentialId },
+    request: view.request,
   };
 }

@@ -10,6 +10,10 @@ const CreateWebhookInput = builder.inputType("CreateWebhookInput", {
     url: t.string({ required: true, description: "http(s); must resolve to a public address." }),
     filter: t.field({ type: ChangeFilterInput }),
     description: t.string(),
+    includeSchemaChanges: t.boolean({
+      description:
+        "Also deliver schema changes (schema.type_created, schema.field_updated, …) the creator can see.",
+    }),
   }),
 });
 const UpdateWebhookInput = builder.inputType("UpdateWebhookInput", {
@@ -18,6 +22,7 @@ const UpdateWebhookInput = builder.inputType("UpdateWebhookInput", {
     url: t.string(),
     filter: t.field({ type: ChangeFilterInput }),
     description: t.string(),
+    includeSchemaChanges: t.boolean(),
     enabled: t.boolean({ description: "true re-enables a disabled webhook; it resumes from its cursor." }),
   }),
 });
@@ -78,6 +83,7 @@ builder.mutationFields((t) => ({
         url: input.url,
         filter: toChangeFilter(input.filter),
         description: input.description ?? null,
+        includeSchemaChanges: input.includeSchemaChanges ?? false,
       }),
   }),
   updateWebhook: t.field({
@@ -89,6 +95,7 @@ builder.mutationFields((t) => ({
         url: input.url ?? null,
         filter: input.filter === undefined ? undefined : toChangeFilter(input.filter),
         description: input.description,
+        includeSchemaChanges: input.includeSchemaChanges ?? null,
         enabled: input.enabled ?? null,
       }),
     }),

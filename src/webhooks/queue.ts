@@ -72,6 +72,37 @@ export async function enqueue(
   });
 }
 
+/**
+ * Schema changes, in the metadata transaction that makes them (an outbox): one PENDING delivery per
+ * change for each active webhook that opted in and whose creator's role could see it. They carry
+ * no change id (like pings) and are sent with the same signing, in the order they were enqueued.
+ */
+export async function enqueueSchemaDeliveries(
+  tx: Db,
+  workspaceId: string,
+  changes: { readableRoles: string[]; eventType: string; data: Record<string, unknown> }[],
+): Promise<void> {
+  const hooks = await queryRows<{ id: string; role: string }>(
+    tx,
+    sql`select w.id, m.role from webhooks w join members m on m.id = w.created_by_id
+        where w.workspace_id = ${workspaceId} and w.status = 'ACTIVE' and w.include_schema_changes`,
+  );
+  const values = changes.flatMap((change) =>
+    hooks
+      .filter((hook) => hook.role === "OWNER" || change.readableRoles.includes(hook.role))
+      .map(
+        (hook) =>
+          sql`(${newId("delivery")}, ${hook.id}, ${workspaceId}, null, ${change.eventType},
+               ${JSON.stringify(change.data)}::jsonb, 'PENDING'::delivery_status, now())`,
+      ),
+  );
+  if (values.length === 0) return;
+  await tx.execute(
+    sql`insert into webhook_deliveries (id, webhook_id, workspace_id, change_seq, event_type, data, status, next_attempt_at)
+        values ${sql.join(values, sql`, `)}`,
+  );
+}
+
 /** Leases up to `limit` active webhooks that have deliveries due and no live lease. */
 export async function claimWebhooks(
   db: Db,

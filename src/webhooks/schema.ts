@@ -87,7 +87,9 @@ export const WebhookDeliveryRef = builder.objectRef<DeliveryWithAttempts>("Webho
       description: "Null for a ping.",
       resolve: (d) => (d.changeSeq == null ? null : String(d.changeSeq)),
     }),
-    eventType: t.exposeString("eventType", { description: '"<resourceType>.<kind lowercased>" or "ping".' }),
+    eventType: t.exposeString("eventType", {
+      description: '"<resourceType>.<kind lowercased>", "schema.<kind lowercased>" or "ping".',
+    }),
     status: t.field({ type: DeliveryStatusEnum, resolve: (d) => d.status }),
     attempts: t.field({ type: [DeliveryAttemptRef], resolve: (d) => d.attempts }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
@@ -130,6 +132,10 @@ export const WebhookRef = builder.objectRef<WebhookRow>("Webhook").implement({
     url: t.exposeString("url"),
     description: t.exposeString("description", { nullable: true }),
     filter: t.field({ type: ChangeFilterSpecRef, resolve: (w) => w.filter }),
+    includeSchemaChanges: t.boolean({
+      description: "Whether schema changes the creator can see are delivered too (schema.<kind lowercased>).",
+      resolve: (w) => w.includeSchemaChanges,
+    }),
     status: t.field({ type: WebhookStatusEnum, resolve: (w) => w.status }),
     disabledReason: t.exposeString("disabledReason", { nullable: true }),
     consecutiveFailures: t.exposeInt("consecutiveFailures"),

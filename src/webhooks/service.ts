@@ -124,7 +124,12 @@ export class WebhookService {
 
   async create(
     actor: Actor,
-    input: { url: string; filter?: ChangeFilter | null; description?: string | null },
+    input: {
+      url: string;
+      filter?: ChangeFilter | null;
+      description?: string | null;
+      includeSchemaChanges?: boolean | null;
+    },
   ): Promise<{ webhook: WebhookRow; secret: string }> {
     requireScope(actor, "READ");
     const filter = await this.checkFilter(actor, input.filter);
@@ -145,6 +150,7 @@ export class WebhookService {
         description: input.description ?? null,
         filter,
         secret,
+        includeSchemaChanges: input.includeSchemaChanges ?? false,
         cursor: head,
       })
       .returning();
@@ -159,6 +165,7 @@ export class WebhookService {
       url?: string | null;
       filter?: ChangeFilter | null;
       description?: string | null;
+      includeSchemaChanges?: boolean | null;
       enabled?: boolean | null;
     },
   ): Promise<WebhookRow> {
@@ -172,6 +179,7 @@ export class WebhookService {
       this.checkDescription(input.description);
       set.description = input.description;
     }
+    if (input.includeSchemaChanges != null) set.includeSchemaChanges = input.includeSchemaChanges;
     if (input.enabled === true && current.status === "DISABLED") {
       if (!(await creatorActor(this.db, current)))
         throw fail.badInput("enabled", `${CREATOR_LEFT} Create a new webhook instead.`);

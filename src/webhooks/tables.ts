@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   bigserial,
+  boolean,
   index,
   integer,
   jsonb,
@@ -69,6 +70,8 @@ export const webhooks = pgTable(
     /** Start of the current run of failed attempts; five days of it disables the webhook. */
     failingSince: at("failing_since"),
     lastDeliveryAt: at("last_delivery_at"),
+    /** Also deliver schema changes (types, fields, access) the creator can see, enqueued as they commit. */
+    includeSchemaChanges: boolean("include_schema_changes").notNull().default(false),
     /** The last change id the worker has turned into deliveries (or passed over). */
     cursor: bigint("cursor", { mode: "number" }).notNull(),
     /** Which process is delivering for this webhook, and until when (a killed process's lease lapses). */

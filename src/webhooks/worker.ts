@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { ChangeFeed } from "../changes/feed.ts";
+import { canSeeSchemaChange } from "../changes/index.ts";
 import type { Sequencer } from "../changes/sequencer.ts";
 import type { Db } from "../db/client.ts";
 import type { CatalogStore } from "../metadata/catalog.ts";
@@ -217,7 +218,20 @@ export class WebhookWorker {
         for (const delivery of due) {
           if (this.stopped) break;
           let data: Record<string, unknown> = {};
-          if (delivery.changeSeq !== null) {
+          if (delivery.eventType.startsWith("schema.")) {
+            // Enqueued for the creator's role; a type or field hidden from it since is not sent.
+            const { resourceTypeId, fieldId } = delivery.data as {
+              resourceTypeId: string;
+              fieldId: string | null;
+            };
+            if (
+              !canSeeSchemaChange(catalog, actor, { resourceTypeId, fieldId, readableRoles: [actor.role] })
+            ) {
+              await markSkipped(this.db, delivery.id);
+              continue;
+            }
+            data = delivery.data;
+          } else if (delivery.changeSeq !== null) {
             // Re-trimmed with the creator's access as it is now: a field hidden since enqueueing stays hidden.
             const view = this.feed.trim(catalog, actor, recordOf(delivery.data));
             if (!view) {

@@ -96,6 +96,12 @@ export const operations: Record<string, Operation> = {
     document: `{ changes(after: "0", first: 100) { nodes { id resourceId snapshot fields { key added removed } } } }`,
     variables: none,
   },
+  schemaChanges: {
+    kind: "query",
+    scope: "READ",
+    document: `{ schemaChanges(after: "0", first: 100) { nodes { id kind resourceType fieldKey role access } headCursor } }`,
+    variables: none,
+  },
   file: {
     kind: "query",
     scope: "READ",
@@ -136,6 +142,14 @@ export const operations: Record<string, Operation> = {
   upsertResource: {
     ...m("upsertResource", "UpsertResourceInput", `created ${RESOURCE}`),
     variables: input(() => ({ type: "contact", matchOn: ["name"], values: { name: "Upserted" } })),
+  },
+  upsertResources: {
+    ...m("upsertResources", "UpsertResourcesInput", `results { created ${RESOURCE} }`),
+    variables: input((f) => ({
+      type: "contact",
+      matchOn: "id",
+      items: [{ id: f.contactId, title: "Upserted" }],
+    })),
   },
   copyResource: {
     ...m("copyResource", "CopyResourceInput", RESOURCE),
@@ -292,6 +306,12 @@ export const operations: Record<string, Operation> = {
     kind: "subscription",
     scope: "READ",
     document: `subscription { changes(after: "0") { id resourceId snapshot fields { key added removed } } }`,
+    variables: none,
+  },
+  "subscription schemaChanges": {
+    kind: "subscription",
+    scope: "READ",
+    document: `subscription { schemaChanges(after: "0") { id kind resourceType fieldKey } }`,
     variables: none,
   },
 };

@@ -1,0 +1,15 @@
+import type { Role } from "../auth/index.ts";
+import type { SchemaChangeKind } from "../changes/tables.ts";
+
+/** A schema change as the metadata service describes it, inside its transaction. */
+export interface SchemaEvent {
+  kind: SchemaChangeKind;
+  typeId: string;
+  typeKey: string;
+  fieldId: string | null;
+  fieldKey: string | null;
+  role: Role | null;
+  access: string | null;
+  /** Roles that can read what changed (as changed; as it was, for deletions). */
+  readableRoles: Role[];
+}
