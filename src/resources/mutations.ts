@@ -101,10 +101,10 @@ const DeleteResourcesInput = builder.inputType("DeleteResourcesInput", {
 const UpsertResourcesInput = builder.inputType("UpsertResourcesInput", {
   fields: (t) => ({
     type: t.string({ required: true }),
-    matchOn: t.string({
+    matchOn: t.stringList({
       required: true,
       description:
-        'A unique field whose value each item holds, or "id" (items with an id update it, items without create).',
+        'Unique fields (or name) whose values each item holds, as for upsertResource; or ["id"]: items with an id update it, items without create.',
     }),
     items: t.field({
       type: ["JSON"],

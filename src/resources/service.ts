@@ -214,26 +214,10 @@ export class ResourceService {
     return this.transact(actor, async (ctx) => {
       const type = visibleType(ctx.catalog, actor, input.type);
       assertCanWriteType(ctx.catalog, actor, type);
-      if (input.matchOn.length === 0 || input.matchOn.length > 10) {
-        throw fail.badInput("matchOn", "matchOn names 1 to 10 fields whose values identify the resource.");
-      }
       const values = (input.values ?? {}) as Record<string, unknown>;
-      const match: Record<string, unknown> = {};
-      for (const key of input.matchOn) {
-        const field = visibleField(ctx.catalog, actor, type, key, "matchOn");
-        if (!field.unique && field.key !== "name") {
-          throw fail.badInput("matchOn", `${key} is not unique; upsert matches on unique fields (or name).`);
-        }
-        if (typeof values !== "object" || values === null || values[key] == null) {
-          throw fail.badInput(`values.${key}`, `values must include ${key}, which matchOn names.`);
-        }
-        try {
-          match[field.column ?? field.id] = coerceValue(field, values[key]);
-        } catch (error) {
-          if (error instanceof InvalidValue) throw fail.badInput(key, `${key} ${error.message}.`);
-          throw error;
-        }
-      }
+      if (typeof values !== "object" || values === null || Array.isArray(values))
+        throw fail.badInput("values", "values is a JSON object of { fieldKey: value }.");
+      const match = matchValues(matchFields(ctx.catalog, actor, type, input.matchOn), values, "values.");
       let written: ResourceRow[] | undefined;
       const { result } = await withIdempotency(
         ctx.tx,
@@ -257,24 +241,22 @@ export class ResourceService {
   }
 
   /**
-   * Bulk upsert: each item is a values object; `matchOn` names a unique field (the item holds its
-   * value) or "id" (an item with an id updates that resource, one without creates). Items apply in
+   * Bulk upsert: each item is a values object; `matchOn` names unique fields (or name) as for
+   * `upsert`, whose values each item holds, or is `["id"]` (an item with an id updates that
+   * resource, one without creates). Items apply in
    * order in one transaction, each through the write path, so a later item sees an earlier one's
    * resource; any bad item fails the whole call naming `items[i].<field>`.
    */
   async upsertMany(
     actor: Actor,
-    input: { type: string; matchOn: string; items: unknown[]; idempotencyKey?: string | null },
+    input: { type: string; matchOn: string[]; items: unknown[]; idempotencyKey?: string | null },
   ): Promise<{ resource: ResourceRow; created: boolean }[]> {
     checkBulk(input.items.length, "items");
     return this.transact(actor, async (ctx) => {
       const type = visibleType(ctx.catalog, actor, input.type);
       assertCanWriteType(ctx.catalog, actor, type);
-      const field =
-        input.matchOn === "id" ? null : visibleField(ctx.catalog, actor, type, input.matchOn, "matchOn");
-      if (field && !field.unique) {
-        throw fail.badInput("matchOn", `${field.key} is not unique; matchOn names a unique field or "id".`);
-      }
+      const byId = input.matchOn.length === 1 && input.matchOn[0] === "id";
+      const fields = byId ? null : matchFields(ctx.catalog, actor, type, input.matchOn);
       let written: ResourceRow[] | undefined;
       const { result } = await withIdempotency(
         ctx.tx,
@@ -289,11 +271,11 @@ export class ResourceService {
             const prefix = `items[${index}].`;
             if (!item || typeof item !== "object" || Array.isArray(item))
               throw fail.badInput(`items[${index}]`, "Each item is a JSON object of { fieldKey: value }.");
-            const existing = await this.itemMatch(ctx, type, field, item as Record<string, unknown>, prefix);
+            const existing = await this.itemMatch(ctx, type, fields, item as Record<string, unknown>, prefix);
             const { id: _id, ...values } = item as Record<string, unknown>;
             const op = existing
-              ? await this.prepareUpdate(ctx, existing, type, field ? item : values, prefix)
-              : await this.prepareCreate(ctx, type, field ? item : values, prefix);
+              ? await this.prepareUpdate(ctx, existing, type, fields ? item : values, prefix)
+              : await this.prepareCreate(ctx, type, fields ? item : values, prefix);
             written.push(...(await this.writes.commit(ctx.tx, actor, ctx.catalog, [op])));
             created.push(!existing);
           }
@@ -305,15 +287,15 @@ export class ResourceService {
     });
   }
 
-  /** The resource an upsert item names: by its unique field's value, or by `id` (none: create). */
+  /** The resource an upsert item names: by its match fields' values, or by `id` (none: create). */
   private async itemMatch(
     ctx: Ctx,
     type: TypeDef,
-    field: FieldDef | null,
+    fields: FieldDef[] | null,
     item: Record<string, unknown>,
     prefix: string,
   ): Promise<ResourceRow | undefined> {
-    if (!field) {
+    if (!fields) {
       if (item.id == null) return undefined;
       if (typeof item.id !== "string") throw fail.badInput(`${prefix}id`, "id must be a resource id string.");
       // A missing resource is a bad item here (the batch is refused as a whole), not NOT_FOUND.
@@ -325,17 +307,7 @@ export class ResourceService {
       if (found.id !== type.id) throw fail.badInput(`${prefix}id`, `${item.id} is not a ${type.key}.`);
       return row;
     }
-    if (item[field.key] == null)
-      throw fail.badInput(`${prefix}${field.key}`, `Each item needs ${field.key}, which matchOn names.`);
-    try {
-      return await this.findMatch(ctx, type, {
-        [field.column ?? field.id]: coerceValue(field, item[field.key]),
-      });
-    } catch (error) {
-      if (error instanceof InvalidValue)
-        throw fail.badInput(`${prefix}${field.key}`, `${field.key} ${error.message}.`);
-      throw error;
-    }
+    return this.findMatch(ctx, type, matchValues(fields, item, prefix));
   }
 
   private async findMatch(
@@ -566,4 +538,39 @@ function renameField(from: string, to: string) {
     }
     throw error;
   };
+}
+
+/** The fields an upsert matches on: 1 to 10 visible fields, each unique or `name`. */
+function matchFields(catalog: Catalog, actor: Actor, type: TypeDef, matchOn: string[]): FieldDef[] {
+  if (matchOn.length === 0 || matchOn.length > 10) {
+    throw fail.badInput("matchOn", "matchOn names 1 to 10 fields whose values identify the resource.");
+  }
+  return matchOn.map((key) => {
+    const field = visibleField(catalog, actor, type, key, "matchOn");
+    if (!field.unique && field.key !== "name") {
+      throw fail.badInput("matchOn", `${key} is not unique; upsert matches on unique fields (or name).`);
+    }
+    return field;
+  });
+}
+
+/** The stored values to find: each match field's value in `values`, which must hold them all. */
+function matchValues(
+  fields: FieldDef[],
+  values: Record<string, unknown>,
+  prefix: string,
+): Record<string, unknown> {
+  const match: Record<string, unknown> = {};
+  for (const field of fields) {
+    if (values[field.key] == null)
+      throw fail.badInput(`${prefix}${field.key}`, `${prefix}${field.key} is needed: matchOn names it.`);
+    try {
+      match[field.column ?? field.id] = coerceValue(field, values[field.key]);
+    } catch (error) {
+      if (error instanceof InvalidValue)
+        throw fail.badInput(`${prefix}${field.key}`, `${field.key} ${error.message}.`);
+      throw error;
+    }
+  }
+  return match;
 }

@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-const UPSERT = `mutation($matchOn: String!, $items: [JSON!]!, $key: String) {
+const UPSERT = `mutation($matchOn: [String!]!, $items: [JSON!]!, $key: String) {
   upsertResources(input: { type: "product", matchOn: $matchOn, items: $items, idempotencyKey: $key }) {
     results { created resource { id name values } } } }`;
 const head = async () =>
@@ -74,7 +74,7 @@ describe("upsertResources", () => {
     const [anvil] = (await owner.ok(UPSERT, { matchOn: "sku", items: [{ sku: "A-1" }] })).upsertResources
       .results;
     const data = await owner.ok(UPSERT, {
-      matchOn: "id",
+      matchOn: ["id"],
       items: [
         { id: anvil.resource.id, price: 99 },
         { name: "Drill", sku: "D-4" },

@@ -147,7 +147,7 @@ export const operations: Record<string, Operation> = {
     ...m("upsertResources", "UpsertResourcesInput", `results { created ${RESOURCE} }`),
     variables: input((f) => ({
       type: "contact",
-      matchOn: "id",
+      matchOn: ["id"],
       items: [{ id: f.contactId, title: "Upserted" }],
     })),
   },
