@@ -47,7 +47,8 @@ export async function startServeProcess(port: number, env: Record<string, string
     try {
       return await startServeOn(attempt === 1 ? port : freePort(), env);
     } catch (error) {
-      if (attempt >= 5 || !String(error).includes("EADDRINUSE")) throw error;
+      // The server says so in a sentence ("port N on HOST is already in use"), not by error code.
+      if (attempt >= 5 || !/EADDRINUSE|already in use/.test(String(error))) throw error;
     }
   }
 }

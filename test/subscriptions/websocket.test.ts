@@ -10,7 +10,16 @@ afterAll(() => server?.close());
 
 describe("Subscription.changes over graphql-ws", () => {
   it("streams live changes with their field diffs, starting at the head", async () => {
+    const start = await headCursor(server.graphqlUrl, server.owner.token);
     const before = await createContact(server.graphqlUrl, server.owner.token, "Before Start");
+    // "Before Start" must be numbered before the subscription reads the head: a change committed
+    // but not yet numbered (numbering waits for older write transactions anywhere on the
+    // PostgreSQL instance) is numbered after the head, and streamed.
+    const deadline = Date.now() + 10_000;
+    while ((await feedIds(server.graphqlUrl, server.owner.token, start)).length === 0) {
+      if (Date.now() > deadline) throw new Error("the change before the subscription was never numbered");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const subscription = subscribeWs(server.wsUrl, server.owner.token);
     // Give the subscription time to start at the head, so "Before Start" is not part of it.
     await new Promise((resolve) => setTimeout(resolve, 300));
