@@ -1,6 +1,7 @@
 import { MemberRef } from "../auth/schema.ts";
 import { ResourceFilterInput, ResourceRef, SortDirection, viewResource } from "../resources/schema.ts";
 import { builder } from "../schema/builder.ts";
+import { PageInfoRef } from "../schema/pageInfo.ts";
 import { actorOf } from "../server/context.ts";
 import type { ChangePage, ChangeView } from "./feed.ts";
 import type { ChangeFilter } from "./filter.ts";
@@ -187,23 +188,16 @@ const ChangeEdgeRef = builder.objectRef<ChangeView>("ChangeEdge").implement({
   }),
 });
 
-const ChangePageInfo = builder.objectRef<ChangePage>("ChangePageInfo").implement({
-  fields: (t) => ({
-    hasNextPage: t.exposeBoolean("hasNextPage"),
-    hasPreviousPage: t.exposeBoolean("hasPreviousPage"),
-    startCursor: t.exposeString("startCursor", { nullable: true }),
-    endCursor: t.exposeString("endCursor", {
-      nullable: true,
-      description: "Pass as `after` next time; it advances past scanned changes even when none matched.",
-    }),
-  }),
-});
-
 const ChangeConnectionRef = builder.objectRef<ChangePage>("ChangeConnection").implement({
   fields: (t) => ({
     edges: t.field({ type: [ChangeEdgeRef], resolve: (page) => page.nodes }),
     nodes: t.field({ type: [ChangeRef], resolve: (page) => page.nodes }),
-    pageInfo: t.field({ type: ChangePageInfo, resolve: (page) => page }),
+    pageInfo: t.field({
+      type: PageInfoRef,
+      description:
+        "Pass `endCursor` as `after` next time: it advances past scanned changes even when none matched.",
+      resolve: (page) => page,
+    }),
     headCursor: t.exposeString("headCursor", { description: 'The newest change id, for "start from now".' }),
   }),
 });

@@ -1,4 +1,5 @@
 import { builder } from "../schema/builder.ts";
+import { PageInfoRef } from "../schema/pageInfo.ts";
 import { actorOf } from "../server/context.ts";
 import { ActorRef, ChangeRequestRef } from "./schema.ts";
 import type { SchemaChangePage, SchemaChangeView } from "./schemaChanges.ts";
@@ -48,23 +49,16 @@ const SchemaChangeEdgeRef = builder.objectRef<SchemaChangeView>("SchemaChangeEdg
   }),
 });
 
-const SchemaChangePageInfo = builder.objectRef<SchemaChangePage>("SchemaChangePageInfo").implement({
-  fields: (t) => ({
-    hasNextPage: t.exposeBoolean("hasNextPage"),
-    hasPreviousPage: t.exposeBoolean("hasPreviousPage"),
-    startCursor: t.exposeString("startCursor", { nullable: true }),
-    endCursor: t.exposeString("endCursor", {
-      nullable: true,
-      description: "Pass as `after` next time; it advances past scanned changes even when none were visible.",
-    }),
-  }),
-});
-
 const SchemaChangeConnectionRef = builder.objectRef<SchemaChangePage>("SchemaChangeConnection").implement({
   fields: (t) => ({
     edges: t.field({ type: [SchemaChangeEdgeRef], resolve: (page) => page.nodes }),
     nodes: t.field({ type: [SchemaChangeRef], resolve: (page) => page.nodes }),
-    pageInfo: t.field({ type: SchemaChangePageInfo, resolve: (page) => page }),
+    pageInfo: t.field({
+      type: PageInfoRef,
+      description:
+        "Pass `endCursor` as `after` next time: it advances past scanned changes even when none were visible.",
+      resolve: (page) => page,
+    }),
     headCursor: t.exposeString("headCursor", {
       description: 'The newest schema change id, for "start from now".',
     }),

@@ -6,6 +6,7 @@ import { ResourceTypeRef, viewType } from "../metadata/schema.ts";
 import { builder } from "../schema/builder.ts";
 import { fail } from "../schema/errors.ts";
 import { NodeRef, registerNode } from "../schema/node.ts";
+import { PageInfoRef } from "../schema/pageInfo.ts";
 import { actorOf, type Context } from "../server/context.ts";
 import type { ResourceFilter } from "./filters.ts";
 import { ResourcePage } from "./page.ts";
@@ -69,15 +70,6 @@ export const ResourceOrderInput = builder.inputType("ResourceOrder", {
   fields: (t) => ({
     field: t.string({ required: true }),
     direction: t.field({ type: SortDirection, defaultValue: "ASC" }),
-  }),
-});
-
-export const PageInfoRef = builder.simpleObject("PageInfo", {
-  fields: (t) => ({
-    hasNextPage: t.boolean(),
-    hasPreviousPage: t.boolean(),
-    startCursor: t.string({ nullable: true }),
-    endCursor: t.string({ nullable: true }),
   }),
 });
 

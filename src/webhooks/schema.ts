@@ -3,6 +3,7 @@ import type { ActorSet, ChangeTransition } from "../changes/index.ts";
 import { ChangeKindEnum } from "../changes/schema.ts";
 import { builder } from "../schema/builder.ts";
 import { NodeRef, registerNode } from "../schema/node.ts";
+import { PageInfoRef } from "../schema/pageInfo.ts";
 import { actorOf } from "../server/context.ts";
 import type { DeliveryPage, DeliveryWithAttempts } from "./service.ts";
 import type { AttemptRow, StoredFilter, WebhookRow } from "./tables.ts";
@@ -109,18 +110,21 @@ const WebhookDeliveryEdgeRef = builder.objectRef<DeliveryWithAttempts>("WebhookD
   }),
 });
 
-const WebhookDeliveryPageInfoRef = builder.objectRef<DeliveryPage>("WebhookDeliveryPageInfo").implement({
-  fields: (t) => ({
-    hasNextPage: t.exposeBoolean("hasNextPage"),
-    endCursor: t.exposeString("endCursor", { nullable: true }),
-  }),
-});
-
 const WebhookDeliveryConnectionRef = builder.objectRef<DeliveryPage>("WebhookDeliveryConnection").implement({
   fields: (t) => ({
     edges: t.field({ type: [WebhookDeliveryEdgeRef], resolve: (p) => p.nodes }),
     nodes: t.field({ type: [WebhookDeliveryRef], resolve: (p) => p.nodes }),
-    pageInfo: t.field({ type: WebhookDeliveryPageInfoRef, resolve: (p) => p }),
+    pageInfo: t.field({
+      type: PageInfoRef,
+      description: "Newest first: pass `endCursor` as `after` for older deliveries.",
+      resolve: (p) => ({
+        hasNextPage: p.hasNextPage,
+        // Paging runs forward only (older deliveries); Relay allows false here.
+        hasPreviousPage: false,
+        startCursor: p.nodes[0]?.id ?? null,
+        endCursor: p.endCursor,
+      }),
+    }),
   }),
 });
 
