@@ -63,14 +63,14 @@ export function createServices(
   const sequencer = new Sequencer(backgroundDb, logger);
   const changes = new ChangeFeed(db, catalogs);
   const members = new MemberService(db, auth);
-  const webhookWorker = new WebhookWorker(backgroundDb, env, logger, changes, catalogs, sequencer);
+  const webhookWorker = new WebhookWorker(backgroundDb, env, logger, changes, catalogs);
   members.onRemoved.push(disableCreatorWebhooks, revokeMemberOAuth);
   const subscriptions = new SubscriptionService(changes, catalogs, sequencer, auth, listen, logger);
   subscriptions.maxPerCredential = env.PLUGBOARD_MAX_SUBSCRIPTIONS;
   const schemaChanges = new SchemaChangeFeed(db, catalogs);
   subscriptions.schemaFeed = schemaChanges;
-  // Writes through other processes wake this process's webhook worker too (LISTEN/NOTIFY); like
-  // local advances, only when it has active webhooks (every write's NOTIFY used to cost a pass).
+  // The notifier wakes the webhook worker once per advance, this process's or another's
+  // (LISTEN/NOTIFY); the worker looks for work only when it has active webhooks.
   subscriptions.notifier.subscribeAll({ wake: webhookWorker.feedAdvanced });
   return {
     db,

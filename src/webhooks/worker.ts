@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { ChangeFeed } from "../changes/feed.ts";
 import { canSeeSchemaChange } from "../changes/index.ts";
-import type { Sequencer } from "../changes/sequencer.ts";
 import type { Db } from "../db/client.ts";
 import type { CatalogStore } from "../metadata/catalog.ts";
 import { AppError } from "../schema/errors.ts";
@@ -68,7 +67,10 @@ export class WebhookWorker {
    * process is found within POLL_MS, and its cursor loses nothing meanwhile).
    */
   private anyActive = true;
-  /** A feed advanced (this process's sequencer, or another's NOTIFY): look for work if any can exist. */
+  /**
+   * A feed advanced (this process's sequencer, or another's NOTIFY, both through the notifier that
+   * services.ts subscribes this to): look for work if any can exist.
+   */
   readonly feedAdvanced = (): void => {
     if (this.anyActive || this.lanes.size > 0) this.kick();
   };
@@ -79,7 +81,6 @@ export class WebhookWorker {
     private readonly logger: Logger,
     private readonly feed: ChangeFeed,
     private readonly catalogs: CatalogStore,
-    private readonly sequencer: Sequencer,
   ) {
     this.sender = new WebhookSender(env.PLUGBOARD_WEBHOOK_ALLOW_PRIVATE, env.PLUGBOARD_WEBHOOK_TIMEOUT_MS);
     // A lease outlives the slowest attempt comfortably; it is renewed before every attempt.
@@ -88,7 +89,6 @@ export class WebhookWorker {
 
   start(slower = 1): void {
     if (this.timer) return;
-    this.sequencer.on("advanced", this.feedAdvanced);
     this.timer = setInterval(() => this.kick(), POLL_MS * slower);
     this.timer.unref();
     const prune = () =>
@@ -307,7 +307,6 @@ export class WebhookWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.sequencer.off("advanced", this.feedAdvanced);
     if (this.timer) clearInterval(this.timer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.timer = null;
