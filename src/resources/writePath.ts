@@ -87,7 +87,20 @@ const WRITE_STATEMENTS = {
 /** Timestamps of a state not yet written: the statement replaces them with the database's. */
 const NOT_YET_WRITTEN = "1970-01-01T00:00:00.000Z";
 
-const UNIQUE_INDEX = /resources_unique_(fld_[0-9a-z]+)/;
+/** A unique field's index is `resources_unique_<field id>` (metadata/fieldIndexes.ts). */
+const UNIQUE_INDEX_PREFIX = "resources_unique_";
+
+/**
+ * The index a unique violation (SQLSTATE 23505) broke, from the driver's error or Drizzle's wrapper
+ * around it: postgres.js names it `constraint_name`, PGlite `constraint`. Null for other errors.
+ */
+function violatedUniqueIndex(error: unknown): string | null {
+  for (const candidate of [error, (error as { cause?: unknown } | undefined)?.cause]) {
+    const err = candidate as { code?: string; constraint_name?: string; constraint?: string } | undefined;
+    if (err?.code === "23505") return err.constraint_name ?? err.constraint ?? null;
+  }
+  return null;
+}
 
 /**
  * A unique-index violation becomes CONFLICT naming the field — unless the actor cannot read it
@@ -95,12 +108,10 @@ const UNIQUE_INDEX = /resources_unique_(fld_[0-9a-z]+)/;
  * exist for them is not named. Anything else is rethrown.
  */
 function asConflict(error: unknown, actor: Actor, catalog: Catalog, fieldPrefix = ""): never {
-  const messages = [error, (error as { cause?: unknown })?.cause].map((e) => {
-    const err = e as { message?: string; constraint_name?: string; constraint?: string } | undefined;
-    return `${err?.message ?? ""} ${err?.constraint_name ?? ""} ${err?.constraint ?? ""}`;
-  });
-  const match = messages.join(" ").match(UNIQUE_INDEX);
-  const field = match?.[1] ? catalog.fieldsById.get(match[1]) : undefined;
+  const index = violatedUniqueIndex(error);
+  const field = index?.startsWith(UNIQUE_INDEX_PREFIX)
+    ? catalog.fieldsById.get(index.slice(UNIQUE_INDEX_PREFIX.length))
+    : undefined;
   if (field && !canReadField(catalog, actor, field)) {
     throw fail.conflict(
       "Another resource already has a value this one holds in a field that must be unique; ask an admin.",
