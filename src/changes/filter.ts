@@ -207,7 +207,17 @@ function whereOnTypes(
       if (!firstError || (firstError.message.startsWith("Unknown field") && !missing)) firstError = error;
     }
   }
-  if (alternatives.length === 0 && firstError) throw firstError;
+  if (alternatives.length === 0 && firstError) {
+    // No filtered type has the field: name them all, not just the first one tried.
+    if (types.length > 1 && firstError.message.startsWith("Unknown field")) {
+      const field = firstError.extensions.field;
+      throw fail.badInput(
+        typeof field === "string" ? field : argument,
+        `Unknown field ${JSON.stringify(field)}: none of the filtered types (${types.map((t) => t.key).join(", ")}) has it; see resourceType(key).fields.`,
+      );
+    }
+    throw firstError;
+  }
   return or(...alternatives);
 }
 

@@ -154,6 +154,10 @@ describe("a change filter compiles to SQL and to an in-memory predicate that agr
       "nope",
       expect.stringContaining("nope"),
     ]);
+    // With no `types`, every readable type is filtered: the message names them all, not one.
+    expect(refused({ where: { field: "nope", eq: 1 } })?.[2]).toMatch(
+      /none of the filtered types \(.+, .+\)/,
+    );
     expect(refused({ transitions: [{ field: "nope" }] })?.slice(0, 2)).toEqual([
       "BAD_USER_INPUT",
       "filter.transitions[0].field",
