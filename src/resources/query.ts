@@ -207,6 +207,22 @@ function cursorValue(key: SortKey, row: ResourceRow): unknown {
 }
 
 /**
+ * The first page of an unfiltered listing in ascending id order, as a range of the type's index
+ * `(workspace_id, type_id, id)`: with only the equalities, when (nearly) every row is of the type
+ * PostgreSQL reckons the smaller primary key cheaper and filters it — reading every row of other
+ * types whose ids sort first (1,000 accounts before 100,000 contacts: ~0.1 ms of its CPU a page).
+ * Beside the equalities the comparison is always true (every id is longer than ''), in any
+ * collation; PostgreSQL estimates a row comparison by its first column, `workspace_id > $1`, so it
+ * takes this range, generic plan or custom. (Descending, the primary key read backwards would need
+ * an upper bound no id passes; not done.)
+ */
+type TypeRange = SQL;
+
+function typeRangeOf(workspaceId: string, type: TypeDef): TypeRange {
+  return sql`("resources"."workspace_id", "resources"."type_id", "resources"."id") > (${workspaceId}, ${sql.raw(sqlIdLiteral(type.id))}, '')`;
+}
+
+/**
  * Runs a keyset-paginated query over resources matching `base`, in the order of `keys`; `filtered`
  * (a client's where/match) has it planned for its values each time (`PLANNED_PER_EXECUTION`).
  */
@@ -217,6 +233,7 @@ export async function paginate(
   args: PageArgs,
   filtered = false,
   linked?: { workspaceId: string; fieldIds: string[] },
+  typeRange?: TypeRange,
 ): Promise<Connection<ResourceRow>> {
   const { size, backward } = pageSize(args);
   const cursorArg = backward ? "before" : "after";
@@ -225,6 +242,15 @@ export async function paginate(
   const conditions = [base];
   if (cursor != null)
     conditions.push(keyset(keys, decodeCursor(cursor, keys, signature, cursorArg), backward));
+  else if (
+    typeRange &&
+    !filtered &&
+    keys.length === 1 &&
+    keys[0]?.target.kind === "id" &&
+    !keys[0].descending &&
+    !backward
+  )
+    conditions.push(typeRange);
   const order = sql.join(
     keys.flatMap((k) =>
       k.columns.map((c) => sql`${c} ${sql.raw(k.descending !== backward ? "desc" : "asc")}`),
@@ -297,10 +323,15 @@ export async function listResources(
     const field = type.fieldsByKey.get(key);
     return field?.type === "LINKS" && canReadField(catalog, actor, field) ? [field.id] : [];
   });
-  return paginate(db, sql.join(conditions, sql` and `), keys, args, conditions.length > 2, {
-    workspaceId: actor.workspaceId,
-    fieldIds,
-  });
+  return paginate(
+    db,
+    sql.join(conditions, sql` and `),
+    keys,
+    args,
+    conditions.length > 2,
+    { workspaceId: actor.workspaceId, fieldIds },
+    typeRangeOf(actor.workspaceId, type),
+  );
 }
 
 /**

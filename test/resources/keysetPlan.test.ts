@@ -46,6 +46,11 @@ beforeAll(async () => {
       jsonb_build_object(${code}::text, 'k' || g) ||
         case when g % 7 = 0 then '{}'::jsonb else jsonb_build_object(${score}::text, (g * 7919) % 1000) end
     from generate_series(1, ${ROWS}) g`);
+  // 1,000 accounts whose ids sort before every contact's (see "the first page").
+  await server.database.db.execute(sql`insert into resources (id, workspace_id, type_id, name)
+    select 'res_a' || lpad(g::text, 8, '0'), ${workspaceId},
+      (select id from resource_types where workspace_id = ${workspaceId} and key = 'account'), 'Account ' || g
+    from generate_series(1, 1000) g`);
   await server.database.db.execute(sql`vacuum analyze resources`);
   explainer = postgres(server.env.DATABASE_URL as string, { max: 1, onnotice: () => {} });
 }, 120_000);
@@ -123,6 +128,22 @@ describe.skipIf(testDbKind !== "postgres")("the page after a cursor, at 100,000 
         });
       }
     }
+  }
+
+  // Every contact passes the type filter, so PostgreSQL reckoned the smaller primary key cheaper
+  // and read (then dropped) the 1,000 accounts sorted before the first contact.
+  for (const [label, variables] of [
+    ["first", { first: 50 }],
+    ["last", { last: 50 }],
+    ["first, id DESC", { first: 50, orderBy: [{ field: "id", direction: "DESC" }] }],
+  ] as const) {
+    it(`the first page in id order (${label}) reads only its type's rows`, async () => {
+      const { plan, text } = await explainPage(variables);
+      const scans = nodes(plan).filter((p) => /^Index (Only )?Scan/.test(p["Node Type"]));
+      expect(scans, text).toHaveLength(1);
+      expect((scans[0] as PlanNode)["Rows Removed by Filter"] ?? 0, text).toBe(0);
+      expect((scans[0] as PlanNode)["Actual Rows"], text).toBeLessThanOrEqual(51);
+    });
   }
 
   it("plans a filtered listing for its values every time, an unfiltered page once", async () => {
