@@ -212,14 +212,22 @@ function cursorValue(key: SortKey, row: ResourceRow): unknown {
  * PostgreSQL reckons the smaller primary key cheaper and filters it — reading every row of other
  * types whose ids sort first (1,000 accounts before 100,000 contacts: ~0.1 ms of its CPU a page).
  * Beside the equalities the comparison is always true (every id is longer than ''), in any
- * collation; PostgreSQL estimates a row comparison by its first column, `workspace_id > $1`, so it
- * takes this range, generic plan or custom. (Descending, the primary key read backwards would need
- * an upper bound no id passes; not done.)
+ * collation; PostgreSQL estimates a row comparison by its first column, `workspace_id > 'ws_…'`,
+ * as nearly no row, so it takes this range. The ids are literals, not parameters: a prepared
+ * statement's generic plan guesses a third of the rows for a comparison with a parameter, and kept
+ * the primary key. (The type id is a literal already, so this adds no statement text.) Descending,
+ * the primary key read backwards would need an upper bound no id passes; not done.
  */
-type TypeRange = SQL;
+type TypeRange = SQL | undefined;
 
 function typeRangeOf(workspaceId: string, type: TypeDef): TypeRange {
-  return sql`("resources"."workspace_id", "resources"."type_id", "resources"."id") > (${workspaceId}, ${sql.raw(sqlIdLiteral(type.id))}, '')`;
+  let literals: string;
+  try {
+    literals = `${sqlIdLiteral(workspaceId)}, ${sqlIdLiteral(type.id)}`;
+  } catch {
+    return undefined; // an id no literal can hold: the plain equalities still give the right rows
+  }
+  return sql.raw(`("resources"."workspace_id", "resources"."type_id", "resources"."id") > (${literals}, '')`);
 }
 
 /**
