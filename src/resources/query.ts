@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
-import { childTypes, visibleType } from "../auth/policy.ts";
+import { canReadField, childTypes, visibleType } from "../auth/policy.ts";
 import { type Db, PLANNED_PER_EXECUTION, queryRows } from "../db/client.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { sqlIdLiteral } from "../metadata/fieldIndexes.ts";
@@ -15,7 +15,7 @@ import {
   type Sortable,
   sortColumns,
 } from "./filters.ts";
-import { selectResources } from "./rows.ts";
+import { selectPageWithLinked, selectResources } from "./rows.ts";
 import type { ResourceRow } from "./tables.ts";
 import { fieldValue } from "./values.ts";
 
@@ -34,6 +34,8 @@ export interface ListArgs extends PageArgs {
   where?: ResourceFilter | null;
   match?: unknown;
   orderBy?: { field: string; direction?: "ASC" | "DESC" | null }[] | null;
+  /** Keys of LINKS fields whose rows to read with the page (`selectedLinkedKeys`). */
+  linked?: readonly string[];
 }
 
 export interface Connection<T> {
@@ -48,6 +50,11 @@ export interface Connection<T> {
   };
   /** Counted only when the client asks for it. */
   totalCount: () => number | Promise<number>;
+  /**
+   * What the page's LINKS fields `fieldIds` point to, read with the page (`rows`: any type, live or
+   * not): the caller runs them through the access policy into the request's resource loader.
+   */
+  linked?: { fieldIds: readonly string[]; rows: readonly T[] };
 }
 
 interface SortKey {
@@ -199,6 +206,30 @@ function cursorValue(key: SortKey, row: ResourceRow): unknown {
 }
 
 /**
+ * The first page of an unfiltered listing in ascending id order, as a range of the type's index
+ * `(workspace_id, type_id, id)`: with only the equalities, when (nearly) every row is of the type
+ * PostgreSQL reckons the smaller primary key cheaper and filters it — reading every row of other
+ * types whose ids sort first (1,000 accounts before 100,000 contacts: ~0.1 ms of its CPU a page).
+ * Beside the equalities the comparison is always true (every id is longer than ''), in any
+ * collation; PostgreSQL estimates a row comparison by its first column, `workspace_id > 'ws_…'`,
+ * as nearly no row, so it takes this range. The ids are literals, not parameters: a prepared
+ * statement's generic plan guesses a third of the rows for a comparison with a parameter, and kept
+ * the primary key. (The type id is a literal already, so this adds no statement text.) Descending,
+ * the primary key read backwards would need an upper bound no id passes; not done.
+ */
+type TypeRange = SQL | undefined;
+
+function typeRangeOf(workspaceId: string, type: TypeDef): TypeRange {
+  let literals: string;
+  try {
+    literals = `${sqlIdLiteral(workspaceId)}, ${sqlIdLiteral(type.id)}`;
+  } catch {
+    return undefined; // an id no literal can hold: the plain equalities still give the right rows
+  }
+  return sql.raw(`("resources"."workspace_id", "resources"."type_id", "resources"."id") > (${literals}, '')`);
+}
+
+/**
  * Runs a keyset-paginated query over resources matching `base`, in the order of `keys`; `filtered`
  * (a client's where/match) has it planned for its values each time (`PLANNED_PER_EXECUTION`).
  */
@@ -208,6 +239,8 @@ export async function paginate(
   keys: SortKey[],
   args: PageArgs,
   filtered = false,
+  linked?: { workspaceId: string; fieldIds: string[] },
+  typeRange?: TypeRange,
 ): Promise<Connection<ResourceRow>> {
   const { size, backward } = pageSize(args);
   const cursorArg = backward ? "before" : "after";
@@ -216,6 +249,15 @@ export async function paginate(
   const conditions = [base];
   if (cursor != null)
     conditions.push(keyset(keys, decodeCursor(cursor, keys, signature, cursorArg), backward));
+  else if (
+    typeRange &&
+    !filtered &&
+    keys.length === 1 &&
+    keys[0]?.target.kind === "id" &&
+    !keys[0].descending &&
+    !backward
+  )
+    conditions.push(typeRange);
   const order = sql.join(
     keys.flatMap((k) =>
       k.columns.map((c) => sql`${c} ${sql.raw(k.descending !== backward ? "desc" : "asc")}`),
@@ -225,15 +267,19 @@ export async function paginate(
   // The limit is inlined (a validated integer): as a parameter, PostgreSQL's generic plan can't
   // know it, so it planned every execution anew (~0.25 ms of its CPU per page).
   const limit = sql.raw(String(size + 1));
-  const rows =
-    size === 0
-      ? []
-      : await selectResources(
-          db,
-          sql.join(conditions, sql` and `),
-          sql`order by ${order} limit ${limit}`,
-          filtered,
-        );
+  const where = sql.join(conditions, sql` and `);
+  const rest = sql`order by ${order} limit ${limit}`;
+  let rows: ResourceRow[] = [];
+  let linkedRows: Connection<ResourceRow>["linked"];
+  // Only prepared (unfiltered) pages: planned per execution, the joined statement cost PostgreSQL
+  // more planning than the second, prepared round trip it saves (0.45 ms against 0.21 + 0.04).
+  if (size > 0 && linked?.fieldIds.length && !filtered) {
+    const read = await selectPageWithLinked(db, where, rest, linked.workspaceId, linked.fieldIds);
+    rows = read.rows;
+    linkedRows = { fieldIds: linked.fieldIds, rows: read.linked };
+  } else if (size > 0) {
+    rows = await selectResources(db, where, rest, filtered);
+  }
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();
@@ -245,6 +291,7 @@ export async function paginate(
   let counted: Promise<number> | null = null;
   return {
     nodes: page,
+    linked: linkedRows,
     cursorAt,
     pageInfo: {
       hasNextPage: backward ? args.before != null : more,
@@ -278,7 +325,20 @@ export async function listResources(
   if (args.match != null)
     conditions.push(compileFilter(catalog, actor, type, matchToFilter(args.match), "match"));
   const keys = sortKeys(catalog, actor, type, args.orderBy);
-  return paginate(db, sql.join(conditions, sql` and `), keys, args, conditions.length > 2);
+  // Only fields the actor may read: a hidden LINKS field's ids are not followed, even into the loader.
+  const fieldIds = (args.linked ?? []).flatMap((key) => {
+    const field = type.fieldsByKey.get(key);
+    return field?.type === "LINKS" && canReadField(catalog, actor, field) ? [field.id] : [];
+  });
+  return paginate(
+    db,
+    sql.join(conditions, sql` and `),
+    keys,
+    args,
+    conditions.length > 2,
+    { workspaceId: actor.workspaceId, fieldIds },
+    typeRangeOf(actor.workspaceId, type),
+  );
 }
 
 /**

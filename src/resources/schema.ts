@@ -1,5 +1,5 @@
 import type { Actor } from "../auth/actor.ts";
-import { readableField, visibleField } from "../auth/policy.ts";
+import { canReadResource, readableField, visibleField } from "../auth/policy.ts";
 import { MemberRef } from "../auth/schema.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { ResourceTypeRef, viewType } from "../metadata/schema.ts";
@@ -11,6 +11,7 @@ import { actorOf, type Context } from "../server/context.ts";
 import type { ResourceFilter } from "./filters.ts";
 import { ResourcePage } from "./page.ts";
 import { type Connection, listChildren, listResources, pageSize } from "./query.ts";
+import { selectedLinkedKeys } from "./selection.ts";
 import type { ResourceRow } from "./tables.ts";
 import { fieldValue, visibleValues } from "./values.ts";
 
@@ -112,8 +113,36 @@ export async function connectionOf(
 ): Promise<ResourceConnectionShape> {
   const catalog = await context.catalog();
   const actor = actorOf(context);
+  if (connection.linked) primeLinked(context, catalog, actor, connection);
   const page = new ResourcePage(connection.nodes);
   return { connection, views: page.rows.map((row) => viewResource(row, catalog, actor, page)) };
+}
+
+/**
+ * Hands the rows read with a page to the request's resource loader, through the policy it applies
+ * (`canReadResource`; an id with no row is null, as the loader's own batch would make it), so
+ * `linked` finds them there instead of reading them again.
+ */
+function primeLinked(
+  context: Context,
+  catalog: Catalog,
+  actor: Actor,
+  connection: Connection<ResourceRow>,
+): void {
+  const { fieldIds, rows } = connection.linked as NonNullable<Connection<ResourceRow>["linked"]>;
+  const loader = context.loaders.resource;
+  const found = new Map<string, ResourceRow>();
+  for (const row of rows) found.set(row.id, row);
+  const ids = new Set<string>();
+  for (const row of connection.nodes) {
+    for (const fieldId of fieldIds) {
+      for (const id of (row.values[fieldId] as string[] | undefined) ?? []) ids.add(id);
+    }
+  }
+  for (const id of ids) {
+    const row = found.get(id);
+    loader.prime(id, row && canReadResource(catalog, actor, row) ? row : null);
+  }
 }
 
 /**
@@ -272,11 +301,15 @@ builder.queryFields((t) => ({
       last: t.arg.int(),
       before: t.arg.string(),
     },
-    resolve: async (_root, args, context) => {
+    resolve: async (_root, args, context, info) => {
       const actor = actorOf(context);
       if (!actor.scopes.includes("READ")) throw fail.forbidden("This credential lacks the READ scope.");
       const catalog = await context.catalog();
-      return connectionOf(context, await listResources(context.services.db, actor, catalog, args));
+      const linked = selectedLinkedKeys(info);
+      return connectionOf(
+        context,
+        await listResources(context.services.db, actor, catalog, { ...args, linked }),
+      );
     },
   }),
   resource: t.field({

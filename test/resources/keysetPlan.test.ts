@@ -46,6 +46,11 @@ beforeAll(async () => {
       jsonb_build_object(${code}::text, 'k' || g) ||
         case when g % 7 = 0 then '{}'::jsonb else jsonb_build_object(${score}::text, (g * 7919) % 1000) end
     from generate_series(1, ${ROWS}) g`);
+  // 1,000 accounts whose ids sort before every contact's (see "the first page").
+  await server.database.db.execute(sql`insert into resources (id, workspace_id, type_id, name)
+    select 'res_a' || lpad(g::text, 8, '0'), ${workspaceId},
+      (select id from resource_types where workspace_id = ${workspaceId} and key = 'account'), 'Account ' || g
+    from generate_series(1, 1000) g`);
   await server.database.db.execute(sql`vacuum analyze resources`);
   explainer = postgres(server.env.DATABASE_URL as string, { max: 1, onnotice: () => {} });
 }, 120_000);
@@ -62,8 +67,11 @@ interface PlanNode {
 }
 const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
 
-/** The page query the server ran for `variables`, explained with its own parameters. */
-async function explainPage(variables: Data): Promise<{ plan: PlanNode; text: string }> {
+/**
+ * The page query the server ran for `variables`, explained with its own parameters, and as the
+ * generic plan a prepared statement gets after five executions (`generic`).
+ */
+async function explainPage(variables: Data): Promise<{ plan: PlanNode; text: string; generic: PlanNode }> {
   captured = [];
   await owner.ok(LIST, variables);
   const pages = captured.filter((s) => /from "resources" where .* order by /s.test(s.text));
@@ -76,7 +84,18 @@ async function explainPage(variables: Data): Promise<{ plan: PlanNode; text: str
   );
   const [explained] = (result as unknown as { "QUERY PLAN": { Plan: PlanNode }[] })["QUERY PLAN"];
   if (!explained) throw new Error("no plan");
-  return { plan: explained.Plan, text };
+  const literal = (value: unknown) => `'${String(value).replaceAll("'", "''")}'`;
+  const generic = await explainer.begin(async (tx) => {
+    await tx`set local plan_cache_mode = force_generic_plan`;
+    await tx.unsafe(`prepare page as ${text}`);
+    const [row] = await tx.unsafe(
+      `explain (analyze, format json) execute page(${params.map(literal).join(", ")})`,
+    );
+    await tx.unsafe("deallocate page");
+    return (row as unknown as { "QUERY PLAN": { Plan: PlanNode }[] })["QUERY PLAN"][0]?.Plan;
+  });
+  if (!generic) throw new Error("no generic plan");
+  return { plan: explained.Plan, text, generic };
 }
 
 /** A cursor at the row `n` under `orderBy`: the only row of a filtered page (same orderBy, so valid). */
@@ -123,6 +142,24 @@ describe.skipIf(testDbKind !== "postgres")("the page after a cursor, at 100,000 
         });
       }
     }
+  }
+
+  // Every contact passes the type filter, so PostgreSQL reckoned the smaller primary key cheaper
+  // and read (then dropped) the 1,000 accounts sorted before the first contact.
+  for (const [label, variables] of [
+    ["first", { first: 50 }],
+    ["last", { last: 50 }],
+    ["first, id DESC", { first: 50, orderBy: [{ field: "id", direction: "DESC" }] }],
+  ] as const) {
+    it(`the first page in id order (${label}) reads only its type's rows, custom plan or generic`, async () => {
+      const { plan, text, generic } = await explainPage(variables);
+      for (const explained of [plan, generic]) {
+        const scans = nodes(explained).filter((p) => /^Index (Only )?Scan/.test(p["Node Type"]));
+        expect(scans, text).toHaveLength(1);
+        expect((scans[0] as PlanNode)["Rows Removed by Filter"] ?? 0, text).toBe(0);
+        expect((scans[0] as PlanNode)["Actual Rows"], text).toBeLessThanOrEqual(51);
+      }
+    });
   }
 
   it("plans a filtered listing for its values every time, an unfiltered page once", async () => {

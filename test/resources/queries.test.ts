@@ -187,6 +187,35 @@ describe("resources(type, where, match, orderBy)", () => {
     expect(large).toBeLessThanOrEqual(4);
   });
 
+  it("reads an unfiltered page and the rows its selected links point to in one statement", async () => {
+    const account = await createResource(owner, "account", { name: "One Trip Co" });
+    await createResource(owner, "contact", { name: "One trip", accounts: [account.id] });
+    await server.app.services.webhookWorker.stop();
+    await server.app.services.sequencer.stop();
+    // Plain, through edges, through a named fragment with the key in a variable: each one statement.
+    const queries = [
+      `{ resources(type: "contact", orderBy: [{ field: "createdAt", direction: DESC }], first: 1) { nodes { name linked(field: "accounts") { nodes { name } } } } }`,
+      `{ resources(type: "contact", orderBy: [{ field: "createdAt", direction: DESC }], first: 1) { edges { node { name linked(field: "accounts") { nodes { name } } } } } }`,
+      `query($key: String!) { resources(type: "contact", orderBy: [{ field: "createdAt", direction: DESC }], first: 1) { nodes { ...Links } } }
+       fragment Links on Resource { name linked(field: $key) { nodes { name } } }`,
+    ];
+    for (const query of queries) {
+      await owner.ok(query, { key: "accounts" }); // warm the catalog cache
+      sent.length = 0;
+      const data = await owner.ok(query, { key: "accounts" });
+      const nodes = data.resources.nodes ?? data.resources.edges.map((e: Data) => e.node);
+      const linked = nodes.find((n: Data) => n.name === "One trip").linked.nodes;
+      expect(
+        linked.map((a: Data) => a.name),
+        query,
+      ).toEqual(["One Trip Co"]);
+      expect(
+        sent.filter((q) => /\bresources\b/.test(q)),
+        query,
+      ).toHaveLength(1);
+    }
+  });
+
   it("gives each row of a page its own linked resources (one batch per page)", async () => {
     const [north, south] = [
       await createResource(owner, "account", { name: "North" }),
