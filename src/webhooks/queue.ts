@@ -207,6 +207,12 @@ export async function recordAttempts(
   if (outcomes.length === 0) return true;
   return db.transaction(async (tx) => {
     await relaxCommit(tx);
+    // Webhook rows before their deliveries, the order deleteWebhook takes them in (the webhook,
+    // then its deliveries by cascade): a delete racing recorded attempts waits for them. Each
+    // attempt's statement updates its delivery first, so without this they deadlocked.
+    for (const id of [...new Set(outcomes.map((o) => o.webhookId))].sort()) {
+      await tx.execute(sql`select 1 from webhooks where id = ${id} for no key update`);
+    }
     let keep = true;
     for (const outcome of outcomes) keep = (await recordAttempt(tx, outcome, owner, leaseSeconds)) && keep;
     return keep;
