@@ -75,6 +75,15 @@ describe("changes(since) and cursorAt(time)", () => {
     const later = await createResource(owner, "task", { name: "at" });
     await sleep(30);
     await createResource(owner, "task", { name: "after" });
+    // Read once all three are numbered: a mutation waits for its number only so long, and
+    // numbering waits for older write transactions anywhere on the PostgreSQL instance.
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(20)) {
+      const [pending] = await queryRows<{ count: number }>(
+        server.database.db,
+        sql`select count(*)::int as count from changes where seq is null`,
+      );
+      if (pending?.count === 0) break;
+    }
     const [row] = await queryRows<{ seq: string | number; occurred_at: Date }>(
       server.database.db,
       sql`select seq, occurred_at from changes where resource_id = ${later.id}`,

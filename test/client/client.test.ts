@@ -187,6 +187,12 @@ describe("changes()", () => {
     const start = (await client.changesPage({ first: 0 })).headCursor;
     const a = await client.createResource({ type: "contact", values: { name: "Feed A" } });
     const b = await client.createResource({ type: "contact", values: { name: "Feed B" } });
+    // Both numbered before reading: numbering waits for older write transactions anywhere on the
+    // PostgreSQL instance, longer than a mutation waits for it.
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      if ((await client.changesPage({ after: start })).nodes.length >= 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const seen: string[] = [];
     let stored = start;
     for await (const { change, cursor } of client.changes({ after: start, follow: false, pageSize: 1 })) {
