@@ -14,6 +14,7 @@ export {
   type ResolvedFilter,
   selfExclusion,
 } from "./filter.ts";
+export { isValidOrigin } from "./origin.ts";
 export {
   canSeeSchemaChange,
   recordSchemaChanges,

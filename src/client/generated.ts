@@ -14,6 +14,8 @@ export type AssignResourceInput = {
   id: string;
   /** null unassigns. */
   memberId?: string | null | undefined;
+  /** A label stored on the changes this mutation writes (Change.origin), as the X-Plugboard-Origin header is; it overrides the header. 1 to 200 printable ASCII characters. */
+  origin?: string | null | undefined;
 };
 
 /** Changes made by any of these are left out. */
@@ -62,6 +64,8 @@ export type ChangeTransition = {
 export type CopyResourceInput = {
   id: string;
   idempotencyKey?: string | null | undefined;
+  /** A label stored on the changes this mutation writes (Change.origin), as the X-Plugboard-Origin header is; it overrides the header. 1 to 200 printable ASCII characters. */
+  origin?: string | null | undefined;
   /** Values to override in the copy. The copy holds the values of the fields you may write. */
   values?: unknown;
 };
@@ -111,6 +115,8 @@ export type CreateOAuthClientInput = {
 export type CreateResourceInput = {
   /** A retry with the same key and input returns the first result (24 h). */
   idempotencyKey?: string | null | undefined;
+  /** A label stored on the changes this mutation writes (Change.origin), as the X-Plugboard-Origin header is; it overrides the header. 1 to 200 printable ASCII characters. */
+  origin?: string | null | undefined;
   type: string;
   /** { fieldKey: value } */
   values?: unknown;
@@ -132,6 +138,8 @@ export type DeleteOAuthClientInput = {
 export type DeleteResourceInput = {
   expectedVersion?: number | null | undefined;
   id: string;
+  /** A label stored on the changes this mutation writes (Change.origin), as the X-Plugboard-Origin header is; it overrides the header. 1 to 200 printable ASCII characters. */
+  origin?: string | null | undefined;
 };
 
 export type DeleteWebhookInput = {
@@ -176,11 +184,15 @@ export type LinkResourcesInput = {
   /** A LINKS field of the resource's type. */
   field: string;
   id: string;
+  /** A label stored on the changes this mutation writes (Change.origin), as the X-Plugboard-Origin header is; it overrides the header. 1 to 200 printable ASCII characters. */
+  origin?: string | null | undefined;
   targetIds: Array<string>;
 };
 
 export type MoveResourceInput = {
   id: string;
+  /** A label stored on the changes this mutation writes (Change.origin), as the X-Plugboard-Origin header is; it overrides the header. 1 to 200 printable ASCII characters. */
+  origin?: string | null | undefined;
   /** null moves to the top level. */
   parentId?: string | null | undefined;
 };
@@ -227,6 +239,8 @@ export type ResourceOrder = {
 
 export type RestoreResourceInput = {
   id: string;
+  /** A label stored on the changes this mutation writes (Change.origin), as the X-Plugboard-Origin header is; it overrides the header. 1 to 200 printable ASCII characters. */
+  origin?: string | null | undefined;
 };
 
 export type RevokeApiKeyInput = {
@@ -271,6 +285,8 @@ export type UnlinkResourcesInput = {
   /** A LINKS field of the resource's type. */
   field: string;
   id: string;
+  /** A label stored on the changes this mutation writes (Change.origin), as the X-Plugboard-Origin header is; it overrides the header. 1 to 200 printable ASCII characters. */
+  origin?: string | null | undefined;
   targetIds: Array<string>;
 };
 
@@ -283,6 +299,8 @@ export type UpdateResourceInput = {
   /** Fail with CONFLICT unless the resource is at this version. */
   expectedVersion?: number | null | undefined;
   id: string;
+  /** A label stored on the changes this mutation writes (Change.origin), as the X-Plugboard-Origin header is; it overrides the header. 1 to 200 printable ASCII characters. */
+  origin?: string | null | undefined;
   /** Only the fields to change; null clears a field. */
   values?: unknown;
 };
@@ -311,6 +329,8 @@ export type UpsertResourceInput = {
   idempotencyKey?: string | null | undefined;
   /** Unique fields (or name) whose values find the resource. */
   matchOn: Array<string>;
+  /** A label stored on the changes this mutation writes (Change.origin), as the X-Plugboard-Origin header is; it overrides the header. 1 to 200 printable ASCII characters. */
+  origin?: string | null | undefined;
   type: string;
   values: unknown;
 };

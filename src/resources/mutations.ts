@@ -1,4 +1,7 @@
+import type { Actor } from "../auth/actor.ts";
+import { isValidOrigin } from "../changes/index.ts";
 import { builder } from "../schema/builder.ts";
+import { fail } from "../schema/errors.ts";
 import { actorOf, type Context } from "../server/context.ts";
 import { withInputKey } from "./idempotency.ts";
 import { ResourceRef, type ResourceView, viewResource } from "./schema.ts";
@@ -14,8 +17,29 @@ async function view(context: Context, row: ResourceRow): Promise<ResourceView> {
 const resourcePayload = (name: string) =>
   builder.simpleObject(name, { fields: (t) => ({ resource: t.field({ type: ResourceRef }) }) });
 
+/** Every write mutation's `origin`: the same label as the `X-Plugboard-Origin` header, which it overrides. */
+const ORIGIN = {
+  description:
+    "A label stored on the changes this mutation writes (Change.origin), as the X-Plugboard-Origin header is; it overrides the header. 1 to 200 printable ASCII characters.",
+};
+
+/**
+ * The actor a mutation writes as: the request's, with the input's `origin` (over the header's) and
+ * its `idempotencyKey` echoed on the changes it writes.
+ */
+function writer(context: Context, input: { origin?: string | null; idempotencyKey?: string | null }): Actor {
+  let actor = actorOf(context);
+  if (input.origin != null) {
+    if (!isValidOrigin(input.origin))
+      throw fail.badInput("origin", "origin is 1 to 200 printable ASCII characters.");
+    actor = { ...actor, origin: input.origin };
+  }
+  return withInputKey(actor, input.idempotencyKey);
+}
+
 const CreateResourceInput = builder.inputType("CreateResourceInput", {
   fields: (t) => ({
+    origin: t.string(ORIGIN),
     type: t.string({ required: true }),
     values: t.field({ type: "JSON", description: "{ fieldKey: value }" }),
     idempotencyKey: t.string({
@@ -25,6 +49,7 @@ const CreateResourceInput = builder.inputType("CreateResourceInput", {
 });
 const UpdateResourceInput = builder.inputType("UpdateResourceInput", {
   fields: (t) => ({
+    origin: t.string(ORIGIN),
     id: t.id({ required: true }),
     values: t.field({ type: "JSON", description: "Only the fields to change; null clears a field." }),
     expectedVersion: t.int({ description: "Fail with CONFLICT unless the resource is at this version." }),
@@ -32,6 +57,7 @@ const UpdateResourceInput = builder.inputType("UpdateResourceInput", {
 });
 const UpsertResourceInput = builder.inputType("UpsertResourceInput", {
   fields: (t) => ({
+    origin: t.string(ORIGIN),
     type: t.string({ required: true }),
     matchOn: t.stringList({
       required: true,
@@ -42,13 +68,21 @@ const UpsertResourceInput = builder.inputType("UpsertResourceInput", {
   }),
 });
 const DeleteResourceInput = builder.inputType("DeleteResourceInput", {
-  fields: (t) => ({ id: t.id({ required: true }), expectedVersion: t.int() }),
+  fields: (t) => ({
+    origin: t.string(ORIGIN),
+    id: t.id({ required: true }),
+    expectedVersion: t.int(),
+  }),
 });
 const RestoreResourceInput = builder.inputType("RestoreResourceInput", {
-  fields: (t) => ({ id: t.id({ required: true }) }),
+  fields: (t) => ({
+    origin: t.string(ORIGIN),
+    id: t.id({ required: true }),
+  }),
 });
 const CopyResourceInput = builder.inputType("CopyResourceInput", {
   fields: (t) => ({
+    origin: t.string(ORIGIN),
     id: t.id({ required: true }),
     values: t.field({
       type: "JSON",
@@ -60,16 +94,22 @@ const CopyResourceInput = builder.inputType("CopyResourceInput", {
 const LinkResourcesInput = (name: string) =>
   builder.inputType(name, {
     fields: (t) => ({
+      origin: t.string(ORIGIN),
       id: t.id({ required: true }),
       field: t.string({ required: true, description: "A LINKS field of the resource's type." }),
       targetIds: t.idList({ required: true }),
     }),
   });
 const AssignResourceInput = builder.inputType("AssignResourceInput", {
-  fields: (t) => ({ id: t.id({ required: true }), memberId: t.id({ description: "null unassigns." }) }),
+  fields: (t) => ({
+    origin: t.string(ORIGIN),
+    id: t.id({ required: true }),
+    memberId: t.id({ description: "null unassigns." }),
+  }),
 });
 const MoveResourceInput = builder.inputType("MoveResourceInput", {
   fields: (t) => ({
+    origin: t.string(ORIGIN),
     id: t.id({ required: true }),
     parentId: t.id({ description: "null moves to the top level." }),
   }),
@@ -79,6 +119,7 @@ const CreateResourcesItem = builder.inputType("CreateResourcesItem", {
 });
 const CreateResourcesInput = builder.inputType("CreateResourcesInput", {
   fields: (t) => ({
+    origin: t.string(ORIGIN),
     type: t.string({ required: true }),
     items: t.field({ type: [CreateResourcesItem], required: true }),
     idempotencyKey: t.string(),
@@ -92,14 +133,21 @@ const UpdateResourcesItem = builder.inputType("UpdateResourcesItem", {
   }),
 });
 const UpdateResourcesInput = builder.inputType("UpdateResourcesInput", {
-  fields: (t) => ({ items: t.field({ type: [UpdateResourcesItem], required: true }) }),
+  fields: (t) => ({
+    origin: t.string(ORIGIN),
+    items: t.field({ type: [UpdateResourcesItem], required: true }),
+  }),
 });
 const DeleteResourcesInput = builder.inputType("DeleteResourcesInput", {
-  fields: (t) => ({ ids: t.idList({ required: true }) }),
+  fields: (t) => ({
+    origin: t.string(ORIGIN),
+    ids: t.idList({ required: true }),
+  }),
 });
 
 const UpsertResourcesInput = builder.inputType("UpsertResourcesInput", {
   fields: (t) => ({
+    origin: t.string(ORIGIN),
     type: t.string({ required: true }),
     matchOn: t.stringList({
       required: true,
@@ -126,10 +174,7 @@ builder.mutationFields((t) => ({
     type: resourcePayload("CreateResourcePayload"),
     args: { input: t.arg({ type: CreateResourceInput, required: true }) },
     resolve: async (_root, { input }, context) => ({
-      resource: await view(
-        context,
-        await context.services.resources.create(withInputKey(actorOf(context), input.idempotencyKey), input),
-      ),
+      resource: await view(context, await context.services.resources.create(writer(context, input), input)),
     }),
   }),
   updateResource: t.field({
@@ -138,7 +183,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => ({
       resource: await view(
         context,
-        await context.services.resources.update(actorOf(context), { ...input, id: String(input.id) }),
+        await context.services.resources.update(writer(context, input), { ...input, id: String(input.id) }),
       ),
     }),
   }),
@@ -148,10 +193,7 @@ builder.mutationFields((t) => ({
     }),
     args: { input: t.arg({ type: UpsertResourceInput, required: true }) },
     resolve: async (_root, { input }, context) => {
-      const { resource, created } = await context.services.resources.upsert(
-        withInputKey(actorOf(context), input.idempotencyKey),
-        input,
-      );
+      const { resource, created } = await context.services.resources.upsert(writer(context, input), input);
       return { resource: await view(context, resource), created };
     },
   }),
@@ -159,7 +201,7 @@ builder.mutationFields((t) => ({
     type: builder.simpleObject("DeleteResourcePayload", { fields: (f) => ({ deletedId: f.id() }) }),
     args: { input: t.arg({ type: DeleteResourceInput, required: true }) },
     resolve: async (_root, { input }, context) => ({
-      deletedId: await context.services.resources.delete(actorOf(context), {
+      deletedId: await context.services.resources.delete(writer(context, input), {
         ...input,
         id: String(input.id),
       }),
@@ -171,7 +213,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => ({
       resource: await view(
         context,
-        await context.services.resources.restore(actorOf(context), { id: String(input.id) }),
+        await context.services.resources.restore(writer(context, input), { id: String(input.id) }),
       ),
     }),
   }),
@@ -181,7 +223,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => ({
       resource: await view(
         context,
-        await context.services.resources.copy(withInputKey(actorOf(context), input.idempotencyKey), {
+        await context.services.resources.copy(writer(context, input), {
           ...input,
           id: String(input.id),
         }),
@@ -194,7 +236,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => ({
       resource: await view(
         context,
-        await context.services.resources.link(actorOf(context), {
+        await context.services.resources.link(writer(context, input), {
           id: String(input.id),
           field: input.field,
           targetIds: ids(input.targetIds),
@@ -209,7 +251,7 @@ builder.mutationFields((t) => ({
       resource: await view(
         context,
         await context.services.resources.link(
-          actorOf(context),
+          writer(context, input),
           { id: String(input.id), field: input.field, targetIds: ids(input.targetIds) },
           true,
         ),
@@ -222,7 +264,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => ({
       resource: await view(
         context,
-        await context.services.resources.assign(actorOf(context), {
+        await context.services.resources.assign(writer(context, input), {
           id: String(input.id),
           memberId: input.memberId == null ? null : String(input.memberId),
         }),
@@ -235,7 +277,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => ({
       resource: await view(
         context,
-        await context.services.resources.move(actorOf(context), {
+        await context.services.resources.move(writer(context, input), {
           id: String(input.id),
           parentId: input.parentId == null ? null : String(input.parentId),
         }),
@@ -248,10 +290,7 @@ builder.mutationFields((t) => ({
     }),
     args: { input: t.arg({ type: CreateResourcesInput, required: true }) },
     resolve: async (_root, { input }, context) => {
-      const rows = await context.services.resources.createMany(
-        withInputKey(actorOf(context), input.idempotencyKey),
-        input,
-      );
+      const rows = await context.services.resources.createMany(writer(context, input), input);
       return { resources: await Promise.all(rows.map((row) => view(context, row))) };
     },
   }),
@@ -262,7 +301,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateResourcesInput, required: true }) },
     resolve: async (_root, { input }, context) => {
       const items = input.items.map((item) => ({ ...item, id: String(item.id) }));
-      const rows = await context.services.resources.updateMany(actorOf(context), { items });
+      const rows = await context.services.resources.updateMany(writer(context, input), { items });
       return { resources: await Promise.all(rows.map((row) => view(context, row))) };
     },
   }),
@@ -274,10 +313,7 @@ builder.mutationFields((t) => ({
     }),
     args: { input: t.arg({ type: UpsertResourcesInput, required: true }) },
     resolve: async (_root, { input }, context) => {
-      const results = await context.services.resources.upsertMany(
-        withInputKey(actorOf(context), input.idempotencyKey),
-        input,
-      );
+      const results = await context.services.resources.upsertMany(writer(context, input), input);
       return {
         results: await Promise.all(
           results.map(async ({ resource, created }) => ({
@@ -292,7 +328,9 @@ builder.mutationFields((t) => ({
     type: builder.simpleObject("DeleteResourcesPayload", { fields: (f) => ({ deletedIds: f.idList() }) }),
     args: { input: t.arg({ type: DeleteResourcesInput, required: true }) },
     resolve: async (_root, { input }, context) => ({
-      deletedIds: await context.services.resources.deleteMany(actorOf(context), { ids: ids(input.ids) }),
+      deletedIds: await context.services.resources.deleteMany(writer(context, input), {
+        ids: ids(input.ids),
+      }),
     }),
   }),
 }));

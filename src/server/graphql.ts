@@ -5,6 +5,7 @@ import { createYoga, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
 import type { Actor, RequestMeta } from "../auth/actor.ts";
 import { readCredential } from "../auth/credentials.ts";
+import { isValidOrigin } from "../changes/index.ts";
 import { fail } from "../schema/errors.ts";
 import { schema } from "../schema/index.ts";
 import { type Context, createContext } from "./context.ts";
@@ -26,14 +27,13 @@ export interface ServerContext {
 }
 
 /**
- * `X-Plugboard-Origin`: a label the caller gives its writes (stored on their changes as `origin`),
- * so a connector that writes and also triggers can leave out its own changes. Printable ASCII, at
- * most 200 characters; anything else is refused before the operation runs.
+ * `X-Plugboard-Origin`: the label stored on the changes the request writes (changes/origin.ts);
+ * a bad one is refused before the operation runs.
  */
 export function readOrigin(value: string | string[] | null | undefined): string | null {
   if (Array.isArray(value)) value = value.join(", ");
   if (value == null || value === "") return null;
-  if (value.length > 200 || !/^[\x20-\x7e]+$/.test(value)) {
+  if (!isValidOrigin(value)) {
     throw fail.badInput(
       "X-Plugboard-Origin",
       "The X-Plugboard-Origin header is 1 to 200 printable ASCII characters.",

@@ -184,6 +184,29 @@ describe("ChangeFilter on the feed, graphql-ws and webhooks", () => {
     expect(await headCursor(server.graphqlUrl, owner)).toBe(start);
   });
 
+  it("takes the origin as a mutation argument too, over the header; a bad one writes nothing", async () => {
+    const owner = server.owner.token;
+    const start = await headCursor(server.graphqlUrl, owner);
+    const WITH_ORIGIN = `mutation($id: ID!, $origin: String) {
+      updateResource(input: { id: $id, values: { name: "renamed" }, origin: $origin }) { resource { id } } }`;
+    const created = (await write(owner, CREATE, { type: "task", values: { name: "labelled" } }))
+      .createResource;
+    await write(owner, WITH_ORIGIN, { id: created.resource.id, origin: "argument" }, "header");
+    const refused = await gql(
+      server.graphqlUrl,
+      WITH_ORIGIN,
+      { id: created.resource.id, origin: "tab\there" },
+      { token: owner },
+    );
+    expect(firstError(refused)).toMatchObject({ code: "BAD_USER_INPUT", field: "origin" });
+    const nodes = (await gqlOk<Data>(server.graphqlUrl, FEED, { after: start }, { token: owner })).changes
+      .nodes;
+    expect(nodes.map((n: Data) => [n.kind, n.origin])).toEqual([
+      ["CREATED", null],
+      ["UPDATED", "argument"],
+    ]);
+  });
+
   const HIDDEN: [string, Data][] = [
     ["where", { where: { field: "email", eq: "b@example.com" } }],
     ["transitions", { transitions: [{ field: "email", to: "b@example.com" }] }],
