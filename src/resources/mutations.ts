@@ -1,4 +1,4 @@
-import type { Actor } from "../auth/actor.ts";
+import type { Actor } from "../auth/index.ts";
 import { isValidOrigin } from "../changes/index.ts";
 import { builder } from "../schema/builder.ts";
 import { fail } from "../schema/errors.ts";

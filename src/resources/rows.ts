@@ -1,6 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, PLANNED_PER_EXECUTION, queryTuples } from "../db/client.ts";
-import { sqlIdLiteral } from "../metadata/fieldIndexes.ts";
+import { sqlIdLiteral } from "../metadata/index.ts";
 import type { ResourceRow } from "./tables.ts";
 
 // Every read of resource rows goes through this module and skips Drizzle's query builder and row
