@@ -75,6 +75,20 @@ async function gql<T>(base: string, query: string, variables: Record<string, unk
   return body.data;
 }
 
+/** Writes `count` contacts through createResources, 100 a call: `count` changes to deliver. */
+async function createContacts(base: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i += 100) {
+    const items = Array.from({ length: Math.min(100, count - i) }, (_, j) => ({
+      values: { name: `Contact ${i + j}`, email: `c${i + j}@example.com` },
+    }));
+    await gql(
+      base,
+      `mutation($items: [CreateResourcesItem!]!) { createResources(input: { type: "contact", items: $items }) { resources { id } } }`,
+      { items },
+    );
+  }
+}
+
 async function withDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   const name = `plugboard_bench_${randomBytes(4).toString("hex")}`;
@@ -140,16 +154,7 @@ async function throughput(processes: number) {
           },
         );
       }
-      for (let i = 0; i < N; i += 100) {
-        const items = Array.from({ length: Math.min(100, N - i) }, (_, j) => ({
-          values: { name: `Contact ${i + j}`, email: `c${i + j}@example.com` },
-        }));
-        await gql(
-          base,
-          `mutation($items: [CreateResourcesItem!]!) { createResources(input: { type: "contact", items: $items }) { resources { id } } }`,
-          { items },
-        );
-      }
+      await createContacts(base, N);
       await waitFor(async () => {
         const { changes } = await gql<{ changes: { headCursor: string } }>(
           base,
@@ -268,16 +273,7 @@ async function wherePredicateCost() {
         "{ changes(first: 0) { headCursor } }",
       );
       const start = changes.headCursor;
-      for (let i = 0; i < N; i += 100) {
-        const items = Array.from({ length: Math.min(100, N - i) }, (_, j) => ({
-          values: { name: `Contact ${i + j}`, email: `c${i + j}@example.com` },
-        }));
-        await gql(
-          base,
-          `mutation($items: [CreateResourcesItem!]!) { createResources(input: { type: "contact", items: $items }) { resources { id } } }`,
-          { items },
-        );
-      }
+      await createContacts(base, N);
       const seconds: Record<"plain" | "where", number[]> = { plain: [], where: [] };
       for (let round = 0; round < rounds; round++) {
         const kind = round % 2 === 0 ? "plain" : "where";

@@ -13,6 +13,11 @@ const DEFAULT_CHANGES_PAGE = 100;
 /** A page never scans more than this many ids past its cursor, so sparse filters stay cheap. */
 const SCAN_WINDOW = 50_000;
 
+/** A `ChangeRecord`'s columns of the change row aliased `c`: both page reads select them. */
+const RECORD_COLUMNS = sql.raw(
+  "c.seq, c.kind, c.resource_type_id, c.resource_type_key, c.resource_id, c.occurred_at, c.actor, c.fields, c.snapshot, c.version, c.origin, c.request",
+);
+
 /** A change as one reader may see it: trimmed by the access policy. */
 export interface ChangeView {
   id: string;
@@ -155,9 +160,7 @@ export class ChangeFeed {
       ChangeRecord & { head: number | string; pruned_through: number | string; matched: boolean }
     >(
       this.db,
-      sql`select f.head, f.pruned_through, c.seq is not null as matched, c.seq, c.kind, c.resource_type_id,
-                 c.resource_type_key, c.resource_id, c.occurred_at, c.actor, c.fields, c.snapshot, c.version,
-                 c.origin, c.request
+      sql`select f.head, f.pruned_through, c.seq is not null as matched, ${RECORD_COLUMNS}
           from change_feeds f
           left join lateral (
             select * from changes c
@@ -248,9 +251,7 @@ export class ChangeFeed {
       ChangeRecord & { head: number | string; pruned_through: number | string; matched: boolean }
     >(
       this.db,
-      sql`select f.head, f.pruned_through, c.seq is not null as matched, c.seq, c.kind, c.resource_type_id,
-                 c.resource_type_key, c.resource_id, c.occurred_at, c.actor, c.fields, c.snapshot, c.version,
-                 c.origin, c.request
+      sql`select f.head, f.pruned_through, c.seq is not null as matched, ${RECORD_COLUMNS}
           from change_feeds f
           left join lateral (
             select * from changes c
