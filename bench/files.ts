@@ -5,7 +5,8 @@
  * streams a generated body over a raw node:http request and reads downloads without keeping them.
  *
  *   npm run bench:files                       # BENCH_MB=64 BENCH_ROUNDS=3 by default
- *   BENCH_DATABASE_URL=postgres://… npm run bench:files
+ *   BENCH_DATA=text npm run bench:files       # a compressible body (CSV text) instead of random bytes
+ *   BENCH_TARGETS=floor,PostgreSQL npm run bench:files   # only the targets whose label has one of those
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -24,7 +25,16 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const size = megabytes * 1024 * 1024;
 const cli = fileURLToPath(new URL("../bin/plugboard.mjs", import.meta.url));
 const floor = fileURLToPath(new URL("./files-floor.mjs", import.meta.url));
-const block = randomBytes(64 * 1024);
+/** What the client sends, repeated: random bytes (a photo, a zip) or CSV text (compressible). */
+const block =
+  process.env.BENCH_DATA === "text"
+    ? Buffer.from(
+        Array.from({ length: 1600 }, (_, i) => `${i},Contact ${i * 7919},c${i * 104729}@example.com\n`)
+          .join("")
+          .slice(0, 64 * 1024)
+          .padEnd(64 * 1024, "x"),
+      )
+    : randomBytes(64 * 1024);
 
 /** Streams `size` bytes to POST /files over node:http; resolves with the new id and the seconds. */
 function upload(): Promise<{ id: string; seconds: number }> {
@@ -95,7 +105,7 @@ const serve = (label: string, env: () => Promise<Record<string, string>>): Targe
   },
 });
 
-const targets: Target[] = [
+const allTargets: Target[] = [
   {
     label: "floor: node:http + pipeline to disk",
     async start() {
@@ -118,6 +128,11 @@ const targets: Target[] = [
     DATABASE_URL: await freshDatabase("plugboard_bench_files"),
   })),
 ];
+const wanted = process.env.BENCH_TARGETS?.split(",").map((name) => name.trim().toLowerCase());
+// The floor always runs first: every ratio is against it, measured in the same run.
+const targets = allTargets.filter(
+  (target, i) => i === 0 || !wanted || wanted.some((name) => target.label.toLowerCase().includes(name)),
+);
 
 const rows: Record<string, string | number>[] = [];
 const means = new Map<string, { up: number; down: number }>();
