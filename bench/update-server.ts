@@ -31,7 +31,7 @@ const rowsOnly: WritePath = {
     }
     return rows;
   },
-  committed: async () => {},
+  committed: () => {},
 };
 
 const env = loadEnv(process.env);

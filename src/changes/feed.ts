@@ -93,9 +93,15 @@ export interface PageArgs {
  * webhook deliveries all read changes through `resolveFilter` → `readAfter` → `trim`.
  */
 export class ChangeFeed {
+  /**
+   * `settle` numbers every change committed so far in a workspace (the sequencer's `kick`). Writes
+   * do not wait for their changes' numbers; the feed's own readers do, before they read: a client
+   * reads its writes in `changes`, and a webhook or subscription starting "now" starts after them.
+   */
   constructor(
     private readonly db: Db,
     private readonly catalogs: CatalogStore,
+    private readonly settle: (workspaceId: string) => Promise<void>,
   ) {}
 
   resolveFilter(
@@ -193,7 +199,10 @@ export class ChangeFeed {
 
   /** `Query.changes(after, first, last, filter, order, since)`. */
   async page(actor: Actor, args: PageArgs): Promise<ChangePage> {
-    const catalog = await this.catalogs.get(actor.workspaceId);
+    const [catalog] = await Promise.all([
+      this.catalogs.get(actor.workspaceId),
+      this.settle(actor.workspaceId),
+    ]);
     const filter = this.resolveFilter(catalog, actor, args.filter);
     let after = parseCursor(args.after);
     if (args.first != null && args.last != null) throw fail.badInput("last", "Pass first or last, not both.");
@@ -284,6 +293,7 @@ export class ChangeFeed {
 
   /** `Query.cursorAt`: any member with READ may ask (a cursor reveals no change). */
   async cursorAtFor(actor: Actor, time: Date): Promise<string> {
+    await this.settle(actor.workspaceId);
     return String(await this.cursorAt(actor.workspaceId, time));
   }
 
@@ -343,6 +353,12 @@ export class ChangeFeed {
       endCursor: nodes[nodes.length - 1]?.id ?? String(head),
       headCursor: String(head),
     };
+  }
+
+  /** Where a new consumer starts: the head once every change committed before it is numbered. */
+  async settledHead(workspaceId: string): Promise<number> {
+    await this.settle(workspaceId);
+    return this.head(workspaceId);
   }
 
   async head(workspaceId: string): Promise<number> {

@@ -44,11 +44,11 @@ export class ResourceService {
     private readonly writes: WritePath,
   ) {}
 
-  /** One transaction with the actor's catalog; after commit the new changes are numbered. */
+  /** One transaction with the actor's catalog; after commit the new changes are being numbered. */
   private async transact<T>(actor: Actor, run: (ctx: Ctx) => Promise<T>): Promise<T> {
     const catalog = await this.writerCatalog(actor);
     const result = await this.db.transaction((tx) => run({ tx, actor, catalog }));
-    await this.writes.committed(actor.workspaceId);
+    this.writes.committed(actor.workspaceId);
     return result;
   }
 
@@ -61,7 +61,7 @@ export class ResourceService {
   private async autocommit<T>(actor: Actor, run: (ctx: Ctx) => Promise<T>): Promise<T> {
     const catalog = await this.writerCatalog(actor);
     const result = await run({ tx: this.db, actor, catalog });
-    await this.writes.committed(actor.workspaceId);
+    this.writes.committed(actor.workspaceId);
     return result;
   }
 

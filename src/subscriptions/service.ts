@@ -130,7 +130,7 @@ export class SubscriptionService {
     // Reading once up front turns an expired cursor into CURSOR_EXPIRED now, not mid-stream.
     // …and one past the head into BAD_USER_INPUT (it would skip every change numbered up to it).
     if (after !== null) await this.feed.readAfter(actor.workspaceId, after, 1, filter, true);
-    const start = after ?? (await this.feed.head(actor.workspaceId));
+    const start = after ?? (await this.feed.settledHead(actor.workspaceId));
     const subscription = new ChangeSubscription(actor, options.filter, start, this.feed);
     subscription.resolve(catalog);
     const generator = this.run(subscription, options.onRevoked);

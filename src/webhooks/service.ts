@@ -139,7 +139,7 @@ export class WebhookService {
     const url = await checkTarget(input.url, this.env.PLUGBOARD_WEBHOOK_ALLOW_PRIVATE);
     const secret = newSecret();
     // A new webhook starts at the head: it receives changes committed after its creation.
-    const head = await this.feed.head(actor.workspaceId);
+    const head = await this.feed.settledHead(actor.workspaceId);
     const [webhook] = await this.db
       .insert(webhooks)
       .values({
