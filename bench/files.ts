@@ -3,6 +3,8 @@
  * embedded PGlite and on PostgreSQL, against a floor in the same run: a bare node:http server that
  * streams the body to disk and back with stream.pipeline (bench/files-floor.mjs). The client
  * streams a generated body over a raw node:http request and reads downloads without keeping them.
+ * Then each database alone, in this process, running the store's own chunk statements: the most a
+ * database-backed upload or download can reach here.
  *
  *   npm run bench:files                       # BENCH_MB=64 BENCH_ROUNDS=3 by default
  *   BENCH_DATA=text npm run bench:files       # a compressible body (CSV text) instead of random bytes
@@ -14,6 +16,8 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import postgres from "postgres";
 import { startProcess, stopProcess, table } from "./lib/load.ts";
 import { freshDatabase } from "./lib/pg.ts";
 
@@ -85,11 +89,60 @@ async function download(id: string): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-type Target = { label: string; start(): Promise<{ stop(): Promise<void> }> };
+/** One measured setup: `transfer` stores the file and reads it back, in seconds each way. */
+type Target = { label: string; transfer(): Promise<{ up: number; down: number }> };
 
-const serve = (label: string, env: () => Promise<Record<string, string>>): Target => ({
+/** An HTTP server on `port`: a warm-up transfer, then the measured one. */
+const overHttp = (label: string, start: () => Promise<{ stop(): Promise<void> }>): Target => ({
   label,
-  async start() {
+  async transfer() {
+    const running = await start();
+    try {
+      await download((await upload()).id); // warm up: JIT, pools, the URL key
+      const { id, seconds: up } = await upload();
+      return { up, down: await download(id) };
+    } finally {
+      await running.stop();
+    }
+  },
+});
+
+/**
+ * The database alone, in this process: the statements DatabaseFileStore runs for each 1 MiB chunk
+ * (insert decoding base64 text; read encoding it), no HTTP, hashing or streaming. What a
+ * database-backed upload or download can reach at most on this machine.
+ */
+const databaseAlone = (
+  label: string,
+  open: () => Promise<{ exec(text: string, params: unknown[]): Promise<unknown>; close(): Promise<void> }>,
+): Target => ({
+  label,
+  async transfer() {
+    const db = await open();
+    try {
+      await db.exec(
+        "create table if not exists chunks (f text, seq int, data bytea, primary key (f, seq))",
+        [],
+      );
+      await db.exec("alter table chunks alter column data set storage external", []);
+      const piece = Buffer.concat(Array.from({ length: 16 }, () => block)).toString("base64");
+      const file = `f${Math.random()}`;
+      let started = performance.now();
+      for (let seq = 0; seq < megabytes; seq++)
+        await db.exec("insert into chunks values ($1, $2, decode($3, 'base64'))", [file, seq, piece]);
+      const up = (performance.now() - started) / 1000;
+      started = performance.now();
+      for (let seq = 0; seq < megabytes; seq++)
+        await db.exec("select encode(data, 'base64') from chunks where f = $1 and seq = $2", [file, seq]);
+      return { up, down: (performance.now() - started) / 1000 };
+    } finally {
+      await db.close();
+    }
+  },
+});
+
+const serve = (label: string, env: () => Promise<Record<string, string>>): Target =>
+  overHttp(label, async () => {
     const child = await startProcess(
       [process.execPath, cli, "serve"],
       {
@@ -102,31 +155,37 @@ const serve = (label: string, env: () => Promise<Record<string, string>>): Targe
       `${base}/readyz`,
     );
     return { stop: () => stopProcess(child) };
-  },
-});
+  });
 
 const allTargets: Target[] = [
-  {
-    label: "floor: node:http + pipeline to disk",
-    async start() {
-      const dir = mkdtempSync(join(tmpdir(), "files-floor-"));
-      const child = await startProcess(
-        [process.execPath, floor],
-        { PORT: String(port), FLOOR_DIR: dir },
-        `${base}/readyz`,
-      );
-      return {
-        stop: async () => {
-          await stopProcess(child);
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
+  overHttp("floor: node:http + pipeline to disk", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "files-floor-"));
+    const child = await startProcess(
+      [process.execPath, floor],
+      { PORT: String(port), FLOOR_DIR: dir },
+      `${base}/readyz`,
+    );
+    return {
+      stop: async () => {
+        await stopProcess(child);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }),
   serve("plugboard, PGlite", async () => ({ PLUGBOARD_DATA_DIR: "memory://" })),
   serve("plugboard, PostgreSQL", async () => ({
     DATABASE_URL: await freshDatabase("plugboard_bench_files"),
   })),
+  databaseAlone("PGlite alone, no HTTP", async () => {
+    const lite = await PGlite.create();
+    return { exec: (text, params) => lite.query(text, params), close: () => lite.close() };
+  }),
+  databaseAlone("PostgreSQL alone, no HTTP", async () => {
+    const pg = postgres(await freshDatabase("plugboard_bench_files_alone"), { onnotice: () => {} });
+    // As the store writes chunks: without waiting for each WAL flush.
+    await pg.unsafe("set synchronous_commit = off");
+    return { exec: (text, params) => pg.unsafe(text, params as never[]), close: () => pg.end() };
+  }),
 ];
 const wanted = process.env.BENCH_TARGETS?.split(",").map((name) => name.trim().toLowerCase());
 // The floor always runs first: every ratio is against it, measured in the same run.
@@ -138,11 +197,7 @@ const rows: Record<string, string | number>[] = [];
 const means = new Map<string, { up: number; down: number }>();
 for (let round = 1; round <= rounds; round++) {
   for (const target of targets) {
-    const running = await target.start();
-    await download((await upload()).id); // warm up: JIT, pools, the URL key
-    const { id, seconds: up } = await upload();
-    const down = await download(id);
-    await running.stop();
+    const { up, down } = await target.transfer();
     const upRate = megabytes / up;
     const downRate = megabytes / down;
     rows.push({
