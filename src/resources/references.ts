@@ -7,6 +7,7 @@ import { checkFileReferences } from "../files/access.ts";
 import type { Catalog } from "../metadata/catalog.ts";
 import { fail } from "../schema/errors.ts";
 import type { References } from "./values.ts";
+import type { CheckedLinks } from "./writePath.ts";
 
 /**
  * Checks every id an input refers to, in one query per kind: a REFERENCE/LINKS target must be a
@@ -55,6 +56,42 @@ export async function checkReferences(
   }
   if (references.files.length > 0)
     await checkFileReferences(tx, actor, catalog, references.files, fieldPrefix);
+}
+
+/**
+ * The resource references of a create, for its write statement to check (`CheckedLinks`) instead of
+ * `checkReferences` before it: null when the input refers to members or files too, or when a
+ * field's target type is one the actor cannot read (those are checked, and refused, up front).
+ * `unmet` runs `checkReferences` to name the bad id and its field.
+ */
+export function linksForWriteCheck(
+  tx: Db,
+  actor: Actor,
+  catalog: Catalog,
+  references: References,
+  fieldPrefix = "",
+): CheckedLinks | null {
+  if (references.members.length > 0 || references.files.length > 0) return null;
+  const ids: string[] = [];
+  const typeIds: string[] = [];
+  for (const { field, ids: given } of references.resources) {
+    const type = catalog.typesById.get(field.referenceTypeId ?? "");
+    if (!type || !canReadType(catalog, actor, type)) return null;
+    for (const id of given) {
+      ids.push(id);
+      typeIds.push(type.id);
+    }
+  }
+  if (ids.length === 0) return null; // nothing to check: the plain statement
+  return {
+    ids,
+    typeIds,
+    async unmet() {
+      await checkReferences(tx, actor, catalog, references, fieldPrefix);
+      // Every link was there when checked again: one was deleted and restored in between.
+      throw fail.conflict("A resource this one links to changed while it was written; try again.");
+    },
+  };
 }
 
 /** Refuses a parent that is the resource itself or one of its descendants. */

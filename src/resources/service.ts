@@ -7,7 +7,7 @@ import type { Catalog, CatalogStore, FieldDef, TypeDef } from "../metadata/catal
 import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
 import { AppError, fail } from "../schema/errors.ts";
 import { withIdempotency } from "./idempotency.ts";
-import { assertNoCycle, checkReferences } from "./references.ts";
+import { assertNoCycle, checkReferences, linksForWriteCheck } from "./references.ts";
 import { selectResources } from "./rows.ts";
 import { type ResourceRow, resources } from "./tables.ts";
 import {
@@ -119,13 +119,28 @@ export class ResourceService {
     }
   }
 
-  private async prepareCreate(ctx: Ctx, type: TypeDef, values: unknown, prefix = ""): Promise<WriteOp> {
+  /**
+   * A create's operation. With `linksOnWrite` (a create that is one statement) the write statement
+   * checks the resources it links to, where it can (`linksForWriteCheck`); else they are checked here.
+   */
+  private async prepareCreate(
+    ctx: Ctx,
+    type: TypeDef,
+    values: unknown,
+    prefix = "",
+    linksOnWrite = false,
+  ): Promise<WriteOp> {
     const prepared = prepareValues(ctx.catalog, ctx.actor, type, values ?? {}, prefix);
     const empty = { name: null, parentId: null, assigneeId: null, values: {} };
     const state = withDefaults(type, values, applyPrepared(empty, prepared));
     assertRequired(ctx.catalog, ctx.actor, type, state, prefix);
+    const op: WriteOp = { kind: "create", type, id: newId("resource"), state, fieldPrefix: prefix };
+    const links = linksOnWrite
+      ? linksForWriteCheck(ctx.tx, ctx.actor, ctx.catalog, prepared.references, prefix)
+      : null;
+    if (links) return { ...op, links };
     await checkReferences(ctx.tx, ctx.actor, ctx.catalog, prepared.references, prefix);
-    return { kind: "create", type, id: newId("resource"), state, fieldPrefix: prefix };
+    return op;
   }
 
   private async prepareUpdate(
@@ -167,7 +182,7 @@ export class ResourceService {
       return this.autocommit(actor, async (ctx) => {
         const type = visibleType(ctx.catalog, actor, input.type);
         assertCanWriteType(ctx.catalog, actor, type);
-        const op = await this.prepareCreate(ctx, type, input.values);
+        const op = await this.prepareCreate(ctx, type, input.values, "", true);
         return (await this.writes.commit(ctx.tx, actor, ctx.catalog, [op]))[0] as ResourceRow;
       });
     }

@@ -17,10 +17,29 @@ import type { ResourceState } from "./values.ts";
  * transaction. There is no other code that writes `resources`, so no change can escape the feed.
  */
 export type WriteOp =
-  | { kind: "create"; type: TypeDef; id: string; state: ResourceState; fieldPrefix?: string }
+  | {
+      kind: "create";
+      type: TypeDef;
+      id: string;
+      state: ResourceState;
+      fieldPrefix?: string;
+      /** Links the write statement itself checks (see `CheckedLinks`); else the caller checked them. */
+      links?: CheckedLinks;
+    }
   | { kind: "update"; type: TypeDef; before: ResourceRow; state: ResourceState; fieldPrefix?: string }
   | { kind: "delete"; type: TypeDef; before: ResourceRow }
   | { kind: "restore"; type: TypeDef; before: ResourceRow };
+
+/**
+ * Resources a create links to, checked by its own write statement: the row is written only if each
+ * id is a live resource of its type in the workspace, which saves the create a statement (a round
+ * trip and a plan) before it. When one is not, nothing is written and `unmet` says which (it throws).
+ */
+export interface CheckedLinks {
+  ids: string[];
+  typeIds: string[];
+  unmet(): Promise<never>;
+}
 
 function cleanValues(values: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -76,9 +95,23 @@ export const ROW_STATEMENTS = {
   },
 } as const;
 
+/** A create whose links are checked in the same statement (`CheckedLinks`): parameters 9 and 10. */
+const CREATE_CHECKED_ROW = {
+  text: `insert into resources (id, workspace_id, type_id, name, parent_id, assignee_id, created_by_id, values)
+         select $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::jsonb
+         where not exists (
+           select 1 from unnest($9::text[], $10::text[]) as link(id, type_id)
+           where not exists (
+             select 1 from resources r
+             where r.id = link.id and r.workspace_id = $2::text and r.type_id = link.type_id
+               and r.deleted_at is null))`,
+  params: 10,
+};
+
 /** The row writes with their change rows: what the write path runs. */
 const WRITE_STATEMENTS = {
   create: withChange(ROW_STATEMENTS.create, "new"),
+  createChecked: withChange(CREATE_CHECKED_ROW, "new"),
   update: withChange(ROW_STATEMENTS.update, "new"),
   delete: withChange(ROW_STATEMENTS.delete, "old"),
   restore: withChange(ROW_STATEMENTS.restore, "new"),
@@ -152,8 +185,9 @@ async function apply(
       requestJson,
     ];
     const [written] = await queryTuples(tx, { text: statement, params }, fromTuple);
-    if (!written) throw new Error("the write returned no row");
-    return written;
+    if (written) return written;
+    if (op.kind === "create" && op.links) return op.links.unmet();
+    throw new Error("the write returned no row");
   };
   try {
     switch (op.kind) {
@@ -171,7 +205,7 @@ async function apply(
           updatedAt: NOT_YET_WRITTEN,
           deletedAt: null,
         };
-        return await write(WRITE_STATEMENTS.create, "CREATED", diffFields(op.type, null, draft), draft, [
+        const row = [
           op.id,
           actor.workspaceId,
           op.type.id,
@@ -180,7 +214,15 @@ async function apply(
           draft.assigneeId,
           actor.memberId,
           JSON.stringify(values),
-        ]);
+        ];
+        const fields = diffFields(op.type, null, draft);
+        return op.links
+          ? await write(WRITE_STATEMENTS.createChecked, "CREATED", fields, draft, [
+              ...row,
+              op.links.ids,
+              op.links.typeIds,
+            ])
+          : await write(WRITE_STATEMENTS.create, "CREATED", fields, draft, row);
       }
       case "update": {
         const next = { ...op.before, ...op.state, values: cleanValues(op.state.values) };
