@@ -13,13 +13,4 @@ export {
   markMemberRemoved,
   memberWithWorkspace,
 } from "./memberLookup.ts";
-export {
-  canReadField,
-  canReadType,
-  canWriteField,
-  readableField,
-  readableFields,
-  readableTypes,
-  visibleType,
-} from "./policy.ts";
 export type { Role } from "./roles.ts";

@@ -1,5 +1,5 @@
 import type { SQL } from "drizzle-orm";
-import { type Actor, readableField, readableTypes, visibleType } from "../auth/index.ts";
+import type { Actor } from "../auth/index.ts";
 import {
   type Catalog,
   coerceValue,
@@ -7,7 +7,10 @@ import {
   type FilterOperator,
   fieldTypes,
   InvalidValue,
+  readableField,
+  readableTypes,
   type TypeDef,
+  visibleType,
 } from "../metadata/index.ts";
 import {
   checkOperator,

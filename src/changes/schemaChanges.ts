@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
-import { type Actor, canReadField, canReadType, type Role } from "../auth/index.ts";
+import type { Actor, Role } from "../auth/index.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import type { Catalog, CatalogStore, SchemaEvent } from "../metadata/index.ts";
+import { canReadField, canReadType } from "../metadata/index.ts";
 import { fail } from "../schema/errors.ts";
 import { MAX_CHANGES_PAGE, parseCursor } from "./feed.ts";
 import { storedActor } from "./record.ts";

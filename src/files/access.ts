@@ -1,8 +1,8 @@
 import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
-import { canReadField, canReadType } from "../auth/policy.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import type { Catalog, FieldDef } from "../metadata/catalog.ts";
+import { canReadField, canReadType } from "../metadata/policy.ts";
 import { fail } from "../schema/errors.ts";
 import { type FileRow, files } from "./tables.ts";
 

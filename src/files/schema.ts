@@ -1,7 +1,7 @@
 import DataLoader from "dataloader";
 import { GraphQLScalarType } from "graphql";
-import { visibleField } from "../auth/policy.ts";
 import { MemberRef } from "../auth/schema.ts";
+import { visibleField } from "../metadata/policy.ts";
 import { ResourceRef, type ResourceView, viewResource } from "../resources/schema.ts";
 import { builder } from "../schema/builder.ts";
 import { fail } from "../schema/errors.ts";

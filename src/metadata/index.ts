@@ -7,4 +7,13 @@ export type { Catalog, CatalogStore, FieldDef, TypeDef } from "./catalog.ts";
 export { sqlIdLiteral } from "./fieldIndexes.ts";
 export { coerceValue, type FilterOperator, fieldTypes, InvalidValue } from "./fieldTypes.ts";
 export { writeProblem } from "./formSettings.ts";
+export {
+  canReadField,
+  canReadType,
+  canWriteField,
+  readableField,
+  readableFields,
+  readableTypes,
+  visibleType,
+} from "./policy.ts";
 export type { SchemaEvent } from "./schemaEvents.ts";

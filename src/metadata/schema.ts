@@ -1,4 +1,3 @@
-import { canReadType, canWriteField, capabilitiesFor, readableFields, visibleType } from "../auth/policy.ts";
 import { RoleEnum } from "../auth/schema.ts";
 import { builder } from "../schema/builder.ts";
 import { NodeRef, registerNode } from "../schema/node.ts";
@@ -7,6 +6,7 @@ import type { Catalog, FieldDef, TypeDef } from "./catalog.ts";
 import { fieldTypes, isSortable, TEXT_LIMITS } from "./fieldTypes.ts";
 import { activeOptions, choicesOf } from "./formSettings.ts";
 import { typeJsonSchema } from "./jsonSchema.ts";
+import { canReadType, canWriteField, capabilitiesFor, readableFields, visibleType } from "./policy.ts";
 import { accessEnum, fieldTypeEnum } from "./tables.ts";
 
 /** Types and fields travel with the catalog they came from, so nested resolvers stay synchronous. */

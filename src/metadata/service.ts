@@ -1,14 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { type Actor, requireAdmin, requireScope } from "../auth/actor.ts";
 import { isUniqueViolation } from "../auth/members.ts";
-import {
-  alwaysReadable,
-  canReadField,
-  canReadType,
-  readableTypes,
-  visibleField,
-  visibleType,
-} from "../auth/policy.ts";
 import type { Role } from "../auth/roles.ts";
 import type { SchemaChangeKind } from "../changes/tables.ts";
 import { type Db, queryRows } from "../db/client.ts";
@@ -23,6 +15,14 @@ import {
   checkHelpText,
   checkMaxLength,
 } from "./formSettings.ts";
+import {
+  alwaysReadable,
+  canReadField,
+  canReadType,
+  readableTypes,
+  visibleField,
+  visibleType,
+} from "./policy.ts";
 import type { SchemaEvent } from "./schemaEvents.ts";
 import { systemFieldRows } from "./seed.ts";
 import { reservedFieldKeys } from "./systemFields.ts";

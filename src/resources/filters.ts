@@ -1,6 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
-import { visibleField } from "../auth/policy.ts";
 import type { Catalog, FieldDef, TypeDef } from "../metadata/catalog.ts";
 import { nullableSortColumns, valueExpression } from "../metadata/fieldIndexes.ts";
 import {
@@ -10,6 +9,7 @@ import {
   InvalidValue,
   normalizeDateTime,
 } from "../metadata/fieldTypes.ts";
+import { visibleField } from "../metadata/policy.ts";
 import { fail } from "../schema/errors.ts";
 
 /** Any JSON value a filter operand may hold. */

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
-import { canReadField, childTypes, visibleType } from "../auth/policy.ts";
 import { type Db, PLANNED_PER_EXECUTION, queryRows } from "../db/client.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { sqlIdLiteral } from "../metadata/fieldIndexes.ts";
 import { fieldTypes, InvalidValue, isSortable, MAX_TEXT, normalizeDateTime } from "../metadata/fieldTypes.ts";
+import { canReadField, childTypes, visibleType } from "../metadata/policy.ts";
 import { fail } from "../schema/errors.ts";
 import {
   compileFilter,

@@ -1,10 +1,10 @@
 import { sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
 import { activeMemberIds } from "../auth/index.ts";
-import { canReadType } from "../auth/policy.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import { checkFileReferences } from "../files/access.ts";
 import type { Catalog } from "../metadata/catalog.ts";
+import { canReadType } from "../metadata/policy.ts";
 import { fail } from "../schema/errors.ts";
 import type { References } from "./values.ts";
 

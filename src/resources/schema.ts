@@ -1,7 +1,7 @@
 import type { Actor } from "../auth/actor.ts";
-import { canReadResource, readableField, visibleField } from "../auth/policy.ts";
 import { MemberRef } from "../auth/schema.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
+import { canReadResource, readableField, visibleField } from "../metadata/policy.ts";
 import { ResourceTypeRef, viewType } from "../metadata/schema.ts";
 import { builder } from "../schema/builder.ts";
 import { fail } from "../schema/errors.ts";

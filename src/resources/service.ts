@@ -1,10 +1,10 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
-import { assertCanWriteType, canReadType, visibleField, visibleType } from "../auth/policy.ts";
 import type { Db } from "../db/client.ts";
 import { newId } from "../db/ids.ts";
 import type { Catalog, CatalogStore, FieldDef, TypeDef } from "../metadata/catalog.ts";
 import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
+import { assertCanWriteType, canReadType, visibleField, visibleType } from "../metadata/policy.ts";
 import { AppError, fail } from "../schema/errors.ts";
 import { withIdempotency } from "./idempotency.ts";
 import { assertNoCycle, checkReferences } from "./references.ts";

@@ -1,8 +1,8 @@
 import type { Actor } from "../auth/actor.ts";
-import { canReadField, canWriteField, readableFields, writableFields } from "../auth/policy.ts";
 import type { Catalog, FieldDef, TypeDef } from "../metadata/catalog.ts";
 import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
 import { writeProblem } from "../metadata/index.ts";
+import { canReadField, canWriteField, readableFields, writableFields } from "../metadata/policy.ts";
 import type { SystemColumn } from "../metadata/systemFields.ts";
 import { AppError, fail } from "../schema/errors.ts";
 import type { ResourceRow } from "./tables.ts";

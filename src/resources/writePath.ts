@@ -1,10 +1,10 @@
 import type { Actor } from "../auth/actor.ts";
-import { canReadField } from "../auth/policy.ts";
 import { type ChangeKind, diffFields, snapshotOf, storedActor } from "../changes/record.ts";
 import type { Sequencer } from "../changes/sequencer.ts";
 import type { StoredFieldChange } from "../changes/tables.ts";
 import { type Db, queryTuples } from "../db/client.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
+import { canReadField } from "../metadata/policy.ts";
 import { fail } from "../schema/errors.ts";
 import { fromTuple, isoText, RESOURCE_COLUMNS } from "./rows.ts";
 import type { ResourceRow } from "./tables.ts";

@@ -1,6 +1,5 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { type Actor, actorFor } from "../auth/actor.ts";
-import { canReadField, canReadType } from "../auth/policy.ts";
 import { roleScopes } from "../auth/roles.ts";
 import { members } from "../auth/tables.ts";
 import type { ChangeFeed, ChangeRecord, ChangeView } from "../changes/feed.ts";
@@ -13,6 +12,7 @@ import {
 import type { StoredActor } from "../changes/tables.ts";
 import type { Db } from "../db/client.ts";
 import type { Catalog } from "../metadata/catalog.ts";
+import { canReadField, canReadType } from "../metadata/policy.ts";
 import { AppError } from "../schema/errors.ts";
 import type { StoredFilter, WebhookRow } from "./tables.ts";
 
