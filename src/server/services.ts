@@ -6,6 +6,7 @@ import { ChangeFeed } from "../changes/feed.ts";
 import { SchemaChangeFeed } from "../changes/index.ts";
 import { Sequencer } from "../changes/sequencer.ts";
 import type { DatabaseHandles, Db } from "../db/client.ts";
+import { checkFileReferences } from "../files/access.ts";
 import { FileService } from "../files/service.ts";
 import { createLimits, type Limits } from "../limits/index.ts";
 import { CatalogStore } from "../metadata/catalog.ts";
@@ -13,6 +14,7 @@ import { MetadataService } from "../metadata/service.ts";
 import { OAuthClientService } from "../oauth/clients.ts";
 import { revokeMemberOAuth } from "../oauth/revoke.ts";
 import { oauthTokenVerifier } from "../oauth/tokens.ts";
+import { useFileReferenceCheck } from "../resources/references.ts";
 import { ResourceService } from "../resources/service.ts";
 import { changeCapturingWrites } from "../resources/writePath.ts";
 import { SubscriptionService } from "../subscriptions/service.ts";
@@ -56,6 +58,7 @@ export function createServices(
     env.PLUGBOARD_PASSWORD_CACHE_SECONDS * 1000,
   );
   auth.tokenVerifiers.push(oauthTokenVerifier(db));
+  useFileReferenceCheck(checkFileReferences);
   const catalogs = new CatalogStore(db);
   // On the background pool a pass waits for a connection with the writes it numbers, so under
   // write load each pass numbers more of them: on the statement pool it ran twice as many passes
