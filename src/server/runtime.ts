@@ -5,6 +5,7 @@ import { type Database, openDatabase } from "../db/client.ts";
 import { migrate } from "../db/migrate.ts";
 import { loadOrCreateOAuthKeys } from "../oauth/keys.ts";
 import type { Env } from "./env.ts";
+import { workspaceSeeders } from "./workspaces.ts";
 
 /** Opens the configured database (PGlite or PostgreSQL). */
 export function openConfiguredDatabase(env: Env): Promise<Database> {
@@ -25,7 +26,7 @@ export async function prepareDatabase(
   let generatedToken: string | null = null;
   let bootstrapped = false;
   const applied = await migrate(database.db, async (tx) => {
-    const result = await bootstrap(tx, env);
+    const result = await bootstrap(tx, env, workspaceSeeders);
     if (result) {
       bootstrapped = true;
       generatedToken = result.generatedToken;
