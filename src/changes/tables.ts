@@ -13,6 +13,7 @@ import {
   uniqueIndex,
 } from "drizzle-orm/pg-core";
 import { workspaces } from "../auth/tables.ts";
+import { schemaChangeKindEnum } from "../metadata/tables.ts";
 
 export const changeKindEnum = pgEnum("change_kind", ["CREATED", "UPDATED", "DELETED", "RESTORED"]);
 
@@ -91,16 +92,6 @@ export const changes = pgTable(
   ],
 );
 
-export const schemaChangeKindEnum = pgEnum("schema_change_kind", [
-  "TYPE_CREATED",
-  "TYPE_UPDATED",
-  "TYPE_DELETED",
-  "FIELD_CREATED",
-  "FIELD_UPDATED",
-  "FIELD_DELETED",
-  "ACCESS_CHANGED",
-]);
-
 /**
  * Changes to types, fields and access rules, written in the metadata transaction that makes them.
  * Metadata writes hold the workspace's metadata lock until they commit, so `seq` (the previous
@@ -132,7 +123,6 @@ export const schemaChanges = pgTable(
 );
 
 export type SchemaChangeRow = typeof schemaChanges.$inferSelect;
-export type SchemaChangeKind = (typeof schemaChangeKindEnum.enumValues)[number];
 
 /** Per workspace: the last public change id handed out by the sequencer. */
 export const changeFeeds = pgTable("change_feeds", {

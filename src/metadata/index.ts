@@ -16,4 +16,5 @@ export {
   readableTypes,
   visibleType,
 } from "./policy.ts";
-export type { SchemaEvent } from "./schemaEvents.ts";
+export { type SchemaEvent, schemaChangeKinds } from "./schemaEvents.ts";
+export type { SchemaChangeKind } from "./tables.ts";

@@ -2,7 +2,6 @@ import { eq, sql } from "drizzle-orm";
 import { type Actor, requireAdmin, requireScope } from "../auth/actor.ts";
 import { isUniqueViolation } from "../auth/members.ts";
 import type { Role } from "../auth/roles.ts";
-import type { SchemaChangeKind } from "../changes/tables.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import { newId } from "../db/ids.ts";
 import { fail } from "../schema/errors.ts";
@@ -26,7 +25,15 @@ import {
 import type { SchemaEvent } from "./schemaEvents.ts";
 import { systemFieldRows } from "./seed.ts";
 import { reservedFieldKeys } from "./systemFields.ts";
-import { type Access, type FieldType, fieldAccess, fields, resourceTypes, typeAccess } from "./tables.ts";
+import {
+  type Access,
+  type FieldType,
+  fieldAccess,
+  fields,
+  resourceTypes,
+  type SchemaChangeKind,
+  typeAccess,
+} from "./tables.ts";
 
 const KEY_PATTERN = /^[a-z][a-zA-Z0-9_]{0,62}$/;
 const RESERVED_TYPE_KEYS = new Set([
