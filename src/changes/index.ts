@@ -13,11 +13,11 @@ export {
   mergeActorSets,
   type ResolvedFilter,
   selfExclusion,
-} from "./filter.ts";
-export { isValidOrigin } from "./origin.ts";
+} from "../ledger/filter.ts";
+export { isValidOrigin } from "../ledger/origin.ts";
 export {
   canSeeSchemaChange,
   recordSchemaChanges,
   SchemaChangeFeed,
   type SchemaChangeView,
-} from "./schemaChanges.ts";
+} from "../ledger/schemaChanges.ts";

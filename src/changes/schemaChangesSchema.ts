@@ -1,9 +1,9 @@
+import type { SchemaChangePage, SchemaChangeView } from "../ledger/schemaChanges.ts";
 import { schemaChangeKinds } from "../metadata/index.ts";
 import { builder } from "../schema/builder.ts";
 import { PageInfoRef } from "../schema/pageInfo.ts";
 import { actorOf } from "../server/context.ts";
 import { ActorRef, ChangeRequestRef } from "./schema.ts";
-import type { SchemaChangePage, SchemaChangeView } from "./schemaChanges.ts";
 
 export const SchemaChangeKindEnum = builder.enumType("SchemaChangeKind", {
   values: schemaChangeKinds,

@@ -12,4 +12,4 @@ export {
   resolveFilterField,
   type Sortable,
   walkFilter,
-} from "./filters.ts";
+} from "../ledger/filters.ts";

@@ -2,11 +2,6 @@ import { createHash } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
 import { type Db, PLANNED_PER_EXECUTION, queryRows } from "../db/client.ts";
-import type { Catalog, TypeDef } from "../metadata/catalog.ts";
-import { sqlIdLiteral } from "../metadata/fieldIndexes.ts";
-import { fieldTypes, InvalidValue, isSortable, MAX_TEXT, normalizeDateTime } from "../metadata/fieldTypes.ts";
-import { canReadField, childTypes, visibleType } from "../metadata/policy.ts";
-import { fail } from "../schema/errors.ts";
 import {
   compileFilter,
   matchToFilter,
@@ -14,10 +9,15 @@ import {
   resolveFilterField,
   type Sortable,
   sortColumns,
-} from "./filters.ts";
-import { selectPageWithLinked, selectResources } from "./rows.ts";
+} from "../ledger/filters.ts";
+import { selectPageWithLinked, selectResources } from "../ledger/rows.ts";
+import { fieldValue } from "../ledger/values.ts";
+import type { Catalog, TypeDef } from "../metadata/catalog.ts";
+import { sqlIdLiteral } from "../metadata/fieldIndexes.ts";
+import { fieldTypes, InvalidValue, isSortable, MAX_TEXT, normalizeDateTime } from "../metadata/fieldTypes.ts";
+import { canReadField, childTypes, visibleType } from "../metadata/policy.ts";
+import { fail } from "../schema/errors.ts";
 import type { ResourceRow } from "./tables.ts";
-import { fieldValue } from "./values.ts";
 
 export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 500;

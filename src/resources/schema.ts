@@ -1,5 +1,7 @@
 import type { Actor } from "../auth/actor.ts";
 import { MemberRef } from "../auth/schema.ts";
+import type { ResourceFilter } from "../ledger/filters.ts";
+import { fieldValue, visibleValues } from "../ledger/values.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { canReadResource, readableField, visibleField } from "../metadata/policy.ts";
 import { ResourceTypeRef, viewType } from "../metadata/schema.ts";
@@ -8,12 +10,10 @@ import { fail } from "../schema/errors.ts";
 import { NodeRef, registerNode } from "../schema/node.ts";
 import { PageInfoRef } from "../schema/pageInfo.ts";
 import { actorOf, type Context } from "../server/context.ts";
-import type { ResourceFilter } from "./filters.ts";
 import { ResourcePage } from "./page.ts";
 import { type Connection, listChildren, listResources, pageSize } from "./query.ts";
 import { selectedLinkedKeys } from "./selection.ts";
 import type { ResourceRow } from "./tables.ts";
-import { fieldValue, visibleValues } from "./values.ts";
 
 /** A resource with the catalog and actor it is shown to, so its fields resolve synchronously. */
 export interface ResourceView {

@@ -2,14 +2,7 @@ import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
 import type { Db } from "../db/client.ts";
 import { newId } from "../db/ids.ts";
-import type { Catalog, CatalogStore, FieldDef, TypeDef } from "../metadata/catalog.ts";
-import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
-import { assertCanWriteType, canReadType, visibleField, visibleType } from "../metadata/policy.ts";
-import { AppError, fail } from "../schema/errors.ts";
-import { withIdempotency } from "./idempotency.ts";
-import { assertNoCycle, checkReferences } from "./references.ts";
-import { selectResources } from "./rows.ts";
-import { type ResourceRow, resources } from "./tables.ts";
+import { selectResources } from "../ledger/rows.ts";
 import {
   assertRequired,
   type PreparedValues,
@@ -17,8 +10,15 @@ import {
   type ResourceState,
   withDefaults,
   writableState,
-} from "./values.ts";
-import type { WriteOp, WritePath } from "./writePath.ts";
+} from "../ledger/values.ts";
+import type { WriteOp, WritePath } from "../ledger/writePath.ts";
+import type { Catalog, CatalogStore, FieldDef, TypeDef } from "../metadata/catalog.ts";
+import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
+import { assertCanWriteType, canReadType, visibleField, visibleType } from "../metadata/policy.ts";
+import { AppError, fail } from "../schema/errors.ts";
+import { withIdempotency } from "./idempotency.ts";
+import { assertNoCycle, checkReferences } from "./references.ts";
+import { type ResourceRow, resources } from "./tables.ts";
 
 export const MAX_BULK = 100;
 

@@ -2,9 +2,9 @@ import DataLoader from "dataloader";
 import type { Actor } from "../auth/actor.ts";
 import type { MemberRow, WorkspaceRow } from "../auth/tables.ts";
 import { findWorkspace } from "../auth/workspaces.ts";
+import { resourcesByIds } from "../ledger/rows.ts";
 import type { Catalog } from "../metadata/catalog.ts";
 import { canReadResource } from "../metadata/policy.ts";
-import { resourcesByIds } from "../resources/rows.ts";
 import type { ResourceRow } from "../resources/tables.ts";
 import type { Services } from "./services.ts";
 

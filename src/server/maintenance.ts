@@ -1,7 +1,7 @@
-import { pruneChanges } from "../changes/feed.ts";
 import { purgeOrphanFiles } from "../files/retention.ts";
+import { pruneChanges } from "../ledger/feed.ts";
+import { purgeDeletedResources } from "../ledger/retention.ts";
 import { pruneIdempotencyKeys } from "../resources/idempotency.ts";
-import { purgeDeletedResources } from "../resources/retention.ts";
 import type { Services } from "./services.ts";
 
 const EVERY_MS = 10 * 60_000;

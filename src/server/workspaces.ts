@@ -4,8 +4,8 @@ import {
   type NewWorkspace,
   type WorkspaceSeeder,
 } from "../auth/workspaces.ts";
-import { seedChangeFeed } from "../changes/seed.ts";
 import type { Db } from "../db/client.ts";
+import { seedChangeFeed } from "../ledger/seed.ts";
 import { seedWorkspaceMetadata } from "../metadata/seed.ts";
 
 /**

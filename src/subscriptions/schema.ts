@@ -1,5 +1,5 @@
-import type { ChangeView } from "../changes/feed.ts";
 import { ChangeFilterInput, ChangeRef, toChangeFilter } from "../changes/schema.ts";
+import type { ChangeView } from "../ledger/feed.ts";
 import { builder } from "../schema/builder.ts";
 import { actorOf } from "../server/context.ts";
 

@@ -1,10 +1,10 @@
 import type { Logger } from "pino";
 import type { Actor } from "../auth/actor.ts";
 import type { Authenticator } from "../auth/authenticate.ts";
-import { type ChangeFeed, type ChangeRecord, type ChangeView, parseCursor } from "../changes/feed.ts";
 import type { ChangeFilter, SchemaChangeFeed, SchemaChangeView } from "../changes/index.ts";
-import type { Sequencer } from "../changes/sequencer.ts";
 import type { Listen } from "../db/client.ts";
+import { type ChangeFeed, type ChangeRecord, type ChangeView, parseCursor } from "../ledger/feed.ts";
+import type { Sequencer } from "../ledger/sequencer.ts";
 import { credentialKey } from "../limits/keys.ts";
 import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
 import { AppError, fail } from "../schema/errors.ts";

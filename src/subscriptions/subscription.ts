@@ -1,6 +1,6 @@
 import type { Actor } from "../auth/actor.ts";
-import type { ChangeFeed } from "../changes/feed.ts";
 import { type ChangeFilter, MATCH_NOTHING, type ResolvedFilter } from "../changes/index.ts";
+import type { ChangeFeed } from "../ledger/feed.ts";
 import type { Catalog } from "../metadata/catalog.ts";
 import type { CredentialHolder } from "./credentials.ts";
 import type { Wakeable } from "./notifier.ts";

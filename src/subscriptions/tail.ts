@@ -1,5 +1,5 @@
-import type { ChangeFeed, ChangeRecord } from "../changes/feed.ts";
 import { everyChange, type ResolvedFilter } from "../changes/index.ts";
+import type { ChangeFeed, ChangeRecord } from "../ledger/feed.ts";
 import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
 
 /** How many of the newest stored changes a tail keeps for its subscribers. */

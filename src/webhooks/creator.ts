@@ -2,15 +2,15 @@ import { and, eq, isNull } from "drizzle-orm";
 import { type Actor, actorFor } from "../auth/actor.ts";
 import { roleScopes } from "../auth/roles.ts";
 import { members } from "../auth/tables.ts";
-import type { ChangeFeed, ChangeRecord, ChangeView } from "../changes/feed.ts";
 import {
   type ChangeFilter,
   MATCH_NOTHING,
   type ResolvedFilter,
   type SchemaChangeView,
 } from "../changes/index.ts";
-import type { StoredActor } from "../changes/tables.ts";
 import type { Db } from "../db/client.ts";
+import type { ChangeFeed, ChangeRecord, ChangeView } from "../ledger/feed.ts";
+import type { StoredActor } from "../ledger/tables.ts";
 import type { Catalog } from "../metadata/catalog.ts";
 import { canReadField, canReadType } from "../metadata/policy.ts";
 import { AppError } from "../schema/errors.ts";

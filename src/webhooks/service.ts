@@ -1,10 +1,10 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { type Actor, requireScope } from "../auth/actor.ts";
 import { isAdminRole } from "../auth/roles.ts";
-import { type ChangeFeed, parseCursor } from "../changes/feed.ts";
 import { type ChangeFilter, MATCH_NOTHING, mergeActorSets, selfExclusion } from "../changes/index.ts";
 import type { Db } from "../db/client.ts";
 import { idKind, newId } from "../db/ids.ts";
+import { type ChangeFeed, parseCursor } from "../ledger/feed.ts";
 import type { CatalogStore } from "../metadata/catalog.ts";
 import { fail } from "../schema/errors.ts";
 import type { Env } from "../server/env.ts";

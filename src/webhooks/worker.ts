@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import type { ChangeFeed } from "../changes/feed.ts";
 import { canSeeSchemaChange } from "../changes/index.ts";
 import type { Db } from "../db/client.ts";
+import type { ChangeFeed } from "../ledger/feed.ts";
 import type { CatalogStore } from "../metadata/catalog.ts";
 import { AppError } from "../schema/errors.ts";
 import type { Env } from "../server/env.ts";

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { Sequencer } from "../../src/changes/sequencer.ts";
 import { openDatabase } from "../../src/db/client.ts";
+import { Sequencer } from "../../src/ledger/sequencer.ts";
 import { createLogger } from "../../src/server/logger.ts";
 import { Notifier } from "../../src/subscriptions/notifier.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
