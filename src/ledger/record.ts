@@ -1,7 +1,6 @@
 import type { Actor } from "../auth/actor.ts";
 import type { FieldDef, TypeDef } from "../metadata/catalog.ts";
-import type { ResourceRow } from "../resources/tables.ts";
-import type { StoredActor, StoredFieldChange } from "./tables.ts";
+import type { ResourceRow, StoredActor, StoredFieldChange } from "./tables.ts";
 import { fieldValue } from "./values.ts";
 
 export type ChangeKind = "CREATED" | "UPDATED" | "DELETED" | "RESTORED";

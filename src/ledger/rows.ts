@@ -1,7 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, PLANNED_PER_EXECUTION, queryTuples } from "../db/client.ts";
 import { sqlIdLiteral } from "../metadata/index.ts";
-import type { ResourceRow } from "../resources/tables.ts";
+import type { ResourceRow } from "./tables.ts";
 
 // Every read of resource rows goes through this module and skips Drizzle's query builder and row
 // mapping (a page of 50 spent ~12% of its CPU there); statements still run prepared.

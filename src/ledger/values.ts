@@ -4,8 +4,8 @@ import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
 import { writeProblem } from "../metadata/index.ts";
 import { canReadField, canWriteField, readableFields, writableFields } from "../metadata/policy.ts";
 import type { SystemColumn } from "../metadata/systemFields.ts";
-import type { ResourceRow } from "../resources/tables.ts";
 import { AppError, fail } from "../schema/errors.ts";
+import type { ResourceRow } from "./tables.ts";
 
 /** The writable system columns and the row property each maps to. */
 export const columnProperty = {

@@ -2,12 +2,11 @@ import type { Actor } from "../auth/actor.ts";
 import { type Db, queryTuples } from "../db/client.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { canReadField } from "../metadata/policy.ts";
-import type { ResourceRow } from "../resources/tables.ts";
 import { fail } from "../schema/errors.ts";
 import { type ChangeKind, diffFields, snapshotOf, storedActor } from "./record.ts";
 import { fromTuple, isoText, RESOURCE_COLUMNS } from "./rows.ts";
 import type { Sequencer } from "./sequencer.ts";
-import type { StoredFieldChange } from "./tables.ts";
+import type { ResourceRow, StoredFieldChange } from "./tables.ts";
 import type { ResourceState } from "./values.ts";
 
 /**

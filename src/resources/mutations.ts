@@ -1,12 +1,12 @@
 import type { Actor } from "../auth/index.ts";
 import { isValidOrigin } from "../changes/index.ts";
+import type { ResourceRow } from "../ledger/tables.ts";
 import { builder } from "../schema/builder.ts";
 import { fail } from "../schema/errors.ts";
 import { actorOf, type Context } from "../server/context.ts";
 import { withInputKey } from "./idempotency.ts";
 import { ResourceRef, type ResourceView, viewResource } from "./schema.ts";
 import { MAX_BULK } from "./service.ts";
-import type { ResourceRow } from "./tables.ts";
 
 /** Resource mutations: one `input`, one payload, thin resolvers over ResourceService. */
 

@@ -11,13 +11,13 @@ import {
   sortColumns,
 } from "../ledger/filters.ts";
 import { selectPageWithLinked, selectResources } from "../ledger/rows.ts";
+import type { ResourceRow } from "../ledger/tables.ts";
 import { fieldValue } from "../ledger/values.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { sqlIdLiteral } from "../metadata/fieldIndexes.ts";
 import { fieldTypes, InvalidValue, isSortable, MAX_TEXT, normalizeDateTime } from "../metadata/fieldTypes.ts";
 import { canReadField, childTypes, visibleType } from "../metadata/policy.ts";
 import { fail } from "../schema/errors.ts";
-import type { ResourceRow } from "./tables.ts";
 
 export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 500;

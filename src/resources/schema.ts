@@ -1,6 +1,7 @@
 import type { Actor } from "../auth/actor.ts";
 import { MemberRef } from "../auth/schema.ts";
 import type { ResourceFilter } from "../ledger/filters.ts";
+import type { ResourceRow } from "../ledger/tables.ts";
 import { fieldValue, visibleValues } from "../ledger/values.ts";
 import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { canReadResource, readableField, visibleField } from "../metadata/policy.ts";
@@ -13,7 +14,6 @@ import { actorOf, type Context } from "../server/context.ts";
 import { ResourcePage } from "./page.ts";
 import { type Connection, listChildren, listResources, pageSize } from "./query.ts";
 import { selectedLinkedKeys } from "./selection.ts";
-import type { ResourceRow } from "./tables.ts";
 
 /** A resource with the catalog and actor it is shown to, so its fields resolve synchronously. */
 export interface ResourceView {

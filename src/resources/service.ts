@@ -3,6 +3,7 @@ import type { Actor } from "../auth/actor.ts";
 import type { Db } from "../db/client.ts";
 import { newId } from "../db/ids.ts";
 import { selectResources } from "../ledger/rows.ts";
+import { type ResourceRow, resources } from "../ledger/tables.ts";
 import {
   assertRequired,
   type PreparedValues,
@@ -18,7 +19,6 @@ import { assertCanWriteType, canReadType, visibleField, visibleType } from "../m
 import { AppError, fail } from "../schema/errors.ts";
 import { withIdempotency } from "./idempotency.ts";
 import { assertNoCycle, checkReferences } from "./references.ts";
-import { type ResourceRow, resources } from "./tables.ts";
 
 export const MAX_BULK = 100;
 

@@ -3,9 +3,9 @@ import type { Actor } from "../auth/actor.ts";
 import type { MemberRow, WorkspaceRow } from "../auth/tables.ts";
 import { findWorkspace } from "../auth/workspaces.ts";
 import { resourcesByIds } from "../ledger/rows.ts";
+import type { ResourceRow } from "../ledger/tables.ts";
 import type { Catalog } from "../metadata/catalog.ts";
 import { canReadResource } from "../metadata/policy.ts";
-import type { ResourceRow } from "../resources/tables.ts";
 import type { Services } from "./services.ts";
 
 /** Per-request batching, always scoped to the actor's workspace and the access policy. */
