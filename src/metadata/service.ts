@@ -111,6 +111,15 @@ interface PendingEvent {
 }
 type Emit = (event: PendingEvent) => void;
 
+/**
+ * What deleting a type or field does to the resources rows, in the metadata transaction. The
+ * ledger is their only writer and sits above metadata, so server/ wiring passes it in.
+ */
+export interface ResourceRowHooks {
+  deleteTypeRows(tx: Db, typeId: string): Promise<void>;
+  dropFieldValues(tx: Db, typeId: string, fieldId: string): Promise<void>;
+}
+
 /** Records schema changes (and enqueues their webhook deliveries) in the metadata transaction. */
 export type SchemaChangeHook = (tx: Db, actor: Actor, events: SchemaEvent[]) => Promise<void>;
 
@@ -145,6 +154,7 @@ export class MetadataService {
   constructor(
     private readonly db: Db,
     readonly catalogs: CatalogStore,
+    private readonly resourceRows: ResourceRowHooks,
     private readonly onSchemaChange: SchemaChangeHook = async () => {},
   ) {}
 
@@ -293,7 +303,7 @@ export class MetadataService {
       }
       await deleteResources(tx, catalog, type);
       for (const field of type.fields) await dropFieldIndexes(tx, field.id);
-      await tx.execute(sql`delete from resources where type_id = ${type.id}`);
+      await this.resourceRows.deleteTypeRows(tx, type.id);
       await tx.delete(resourceTypes).where(eq(resourceTypes.id, type.id));
       emit({ kind: "TYPE_DELETED", typeKey: type.key });
       return type.id;
@@ -411,9 +421,7 @@ export class MetadataService {
       const field = visibleField(catalog, actor, type, input.key, "key");
       if (field.system) throw fail.badInput("key", `${field.key} is built in and cannot be deleted.`);
       await dropFieldIndexes(tx, field.id);
-      await tx.execute(
-        sql`update resources set values = values - ${field.id}::text where type_id = ${type.id} and values ? ${field.id}::text`,
-      );
+      await this.resourceRows.dropFieldValues(tx, type.id, field.id);
       await tx.delete(fields).where(eq(fields.id, field.id));
       await this.touchType(tx, type.id);
       emit({ kind: "FIELD_DELETED", typeKey: type.key, fieldKey: field.key });

@@ -8,6 +8,7 @@ import { checkFileReferences } from "../files/access.ts";
 import { FileService } from "../files/service.ts";
 import { ChangeFeed } from "../ledger/feed.ts";
 import { Sequencer } from "../ledger/sequencer.ts";
+import { deleteTypeRows, dropFieldValues } from "../ledger/typeRows.ts";
 import { changeCapturingWrites } from "../ledger/writePath.ts";
 import { createLimits, type Limits } from "../limits/index.ts";
 import { CatalogStore } from "../metadata/catalog.ts";
@@ -84,7 +85,12 @@ export function createServices(
     members,
     apiKeys: new ApiKeyService(db, auth),
     catalogs,
-    metadata: new MetadataService(db, catalogs, recordSchemaChangesAndDeliveries),
+    metadata: new MetadataService(
+      db,
+      catalogs,
+      { deleteTypeRows, dropFieldValues },
+      recordSchemaChangesAndDeliveries,
+    ),
     schemaChanges,
     sequencer,
     resources: new ResourceService(db, catalogs, changeCapturingWrites(sequencer)),
