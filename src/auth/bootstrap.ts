@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
-import type { Env } from "../server/env.ts";
+import type { Db } from "../kernel/db.ts";
+import type { Env } from "../kernel/env.ts";
 import { hashPassword } from "./passwords.ts";
 import { members } from "./tables.ts";
 import { createWorkspace, hasAnyWorkspace, type WorkspaceSeeder } from "./workspaces.ts";

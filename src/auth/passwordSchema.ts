@@ -1,5 +1,5 @@
-import { builder } from "../schema/builder.ts";
-import { actorOf } from "../server/context.ts";
+import { builder } from "../kernel/builder.ts";
+import { actorOf } from "../kernel/context.ts";
 import { setOwnPassword } from "./passwords.ts";
 import { MemberRef } from "./schema.ts";
 

@@ -1,7 +1,7 @@
-import { builder } from "../schema/builder.ts";
-import { fail } from "../schema/errors.ts";
-import { NodeRef, registerNode } from "../schema/node.ts";
-import { actorOf } from "../server/context.ts";
+import { builder } from "../kernel/builder.ts";
+import { actorOf } from "../kernel/context.ts";
+import { fail } from "../kernel/errors.ts";
+import { NodeRef, registerNode } from "../kernel/node.ts";
 import { roles, scopes } from "./roles.ts";
 import type { ApiKeyRow, MemberRow, WorkspaceRow } from "./tables.ts";
 

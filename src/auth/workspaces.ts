@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
+import type { Db } from "../kernel/db.ts";
+import { newId } from "../kernel/ids.ts";
 import { roleScopes } from "./roles.ts";
 import { apiKeys, members, type WorkspaceRow, workspaces } from "./tables.ts";
 import { displayPrefix, generateApiKeyToken, hashToken } from "./tokens.ts";

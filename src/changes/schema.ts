@@ -1,11 +1,11 @@
 import { MemberRef } from "../auth/schema.ts";
+import { builder } from "../kernel/builder.ts";
+import { actorOf } from "../kernel/context.ts";
+import { PageInfoRef } from "../kernel/pageInfo.ts";
 import type { ChangePage, ChangeView } from "../ledger/feed.ts";
 import type { ChangeFilter } from "../ledger/filter.ts";
 import type { StoredActor, StoredFieldChange, StoredRequest } from "../ledger/tables.ts";
 import { ResourceFilterInput, ResourceRef, SortDirection, viewResource } from "../resources/schema.ts";
-import { builder } from "../schema/builder.ts";
-import { PageInfoRef } from "../schema/pageInfo.ts";
-import { actorOf } from "../server/context.ts";
 
 export const ChangeKindEnum = builder.enumType("ChangeKind", {
   values: ["CREATED", "UPDATED", "DELETED", "RESTORED"] as const,

@@ -1,8 +1,8 @@
+import { builder } from "../kernel/builder.ts";
+import { actorOf } from "../kernel/context.ts";
+import { PageInfoRef } from "../kernel/pageInfo.ts";
 import type { SchemaChangePage, SchemaChangeView } from "../ledger/schemaChanges.ts";
 import { schemaChangeKinds } from "../metadata/index.ts";
-import { builder } from "../schema/builder.ts";
-import { PageInfoRef } from "../schema/pageInfo.ts";
-import { actorOf } from "../server/context.ts";
 import { ActorRef, ChangeRequestRef } from "./schema.ts";
 
 export const SchemaChangeKindEnum = builder.enumType("SchemaChangeKind", {

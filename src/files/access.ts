@@ -1,9 +1,9 @@
 import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
-import { type Db, queryRows } from "../db/client.ts";
+import { type Db, queryRows } from "../kernel/db.ts";
+import { fail } from "../kernel/errors.ts";
 import type { Catalog, FieldDef } from "../metadata/catalog.ts";
 import { canReadField, canReadType } from "../metadata/policy.ts";
-import { fail } from "../schema/errors.ts";
 import { type FileRow, files } from "./tables.ts";
 
 /** The FILE fields the actor may read, on types it may read: the only ways to an attached file. */

@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import type { Agent } from "undici";
 import type { Actor } from "../auth/actor.ts";
-import { fail } from "../schema/errors.ts";
+import { fail } from "../kernel/errors.ts";
 import { checkTarget, hostOf, pinnedLookup, refusedAddress } from "../webhooks/targets.ts";
 import { fileNameFromDisposition } from "./disposition.ts";
 import type { FileRow } from "./tables.ts";

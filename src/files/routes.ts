@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Actor } from "../auth/actor.ts";
 import { readCredential } from "../auth/credentials.ts";
 import type { Authenticator } from "../auth/index.ts";
-import { AppError, fail } from "../schema/errors.ts";
+import { AppError, fail } from "../kernel/errors.ts";
 import { attachmentDisposition, fileNameFromDisposition } from "./disposition.ts";
 import { parseRange } from "./range.ts";
 import type { FileService } from "./service.ts";

@@ -1,12 +1,12 @@
 import DataLoader from "dataloader";
 import { GraphQLScalarType } from "graphql";
 import { MemberRef } from "../auth/schema.ts";
+import { builder } from "../kernel/builder.ts";
+import { actorOf, type Context } from "../kernel/context.ts";
+import { fail } from "../kernel/errors.ts";
+import { NodeRef, registerNode } from "../kernel/node.ts";
 import { visibleField } from "../metadata/policy.ts";
 import { ResourceRef, type ResourceView, viewResource } from "../resources/schema.ts";
-import { builder } from "../schema/builder.ts";
-import { fail } from "../schema/errors.ts";
-import { NodeRef, registerNode } from "../schema/node.ts";
-import { actorOf, type Context } from "../server/context.ts";
 import type { UploadInput } from "./service.ts";
 import type { FileRow } from "./tables.ts";
 

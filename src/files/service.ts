@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Actor, requireScope } from "../auth/actor.ts";
-import type { CopyOut, Db } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
+import type { CopyOut, Db } from "../kernel/db.ts";
+import type { Env } from "../kernel/env.ts";
+import { AppError, fail } from "../kernel/errors.ts";
+import { newId } from "../kernel/ids.ts";
 import type { CatalogStore } from "../metadata/catalog.ts";
-import { AppError, fail } from "../schema/errors.ts";
-import type { Env } from "../server/env.ts";
 import { readableFiles } from "./access.ts";
 import { SNIFF_BYTES, servedContentType } from "./contentTypes.ts";
 import { cleanFileName } from "./disposition.ts";

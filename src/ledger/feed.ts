@@ -1,9 +1,9 @@
 import { sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
-import { type Db, queryRows } from "../db/client.ts";
+import { type Db, queryRows } from "../kernel/db.ts";
+import { AppError, fail } from "../kernel/errors.ts";
 import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
 import { canReadField, canReadType } from "../metadata/policy.ts";
-import { AppError, fail } from "../schema/errors.ts";
 import { type ChangeFilter, type ResolvedFilter, resolveChangeFilter } from "./filter.ts";
 import type { ChangeKind } from "./record.ts";
 import type { StoredActor, StoredFieldChange, StoredRequest } from "./tables.ts";

@@ -1,5 +1,6 @@
 import type { SQL } from "drizzle-orm";
 import type { Actor } from "../auth/index.ts";
+import { AppError, fail } from "../kernel/errors.ts";
 import {
   type Catalog,
   coerceValue,
@@ -21,7 +22,6 @@ import {
   type Sortable,
   walkFilter,
 } from "../resources/index.ts";
-import { AppError, fail } from "../schema/errors.ts";
 import {
   and,
   FALSE,

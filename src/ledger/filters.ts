@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
+import { fail } from "../kernel/errors.ts";
 import type { Catalog, FieldDef, TypeDef } from "../metadata/catalog.ts";
 import { nullableSortColumns, valueExpression } from "../metadata/fieldIndexes.ts";
 import {
@@ -10,7 +11,6 @@ import {
   normalizeDateTime,
 } from "../metadata/fieldTypes.ts";
 import { visibleField } from "../metadata/policy.ts";
-import { fail } from "../schema/errors.ts";
 
 /** Any JSON value a filter operand may hold. */
 // biome-ignore lint/complexity/noBannedTypes: `{}` is "any non-null value", what the JSON scalar gives.

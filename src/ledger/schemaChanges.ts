@@ -1,9 +1,9 @@
 import { sql } from "drizzle-orm";
 import type { Actor, Role } from "../auth/index.ts";
-import { type Db, queryRows } from "../db/client.ts";
+import { type Db, queryRows } from "../kernel/db.ts";
+import { fail } from "../kernel/errors.ts";
 import type { Catalog, CatalogStore, SchemaChangeKind, SchemaEvent } from "../metadata/index.ts";
 import { canReadField, canReadType } from "../metadata/index.ts";
-import { fail } from "../schema/errors.ts";
 import { MAX_CHANGES_PAGE, parseCursor } from "./feed.ts";
 import { storedActor } from "./record.ts";
 import type { StoredActor, StoredRequest } from "./tables.ts";

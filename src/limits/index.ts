@@ -1,7 +1,7 @@
 import type { Plugin } from "graphql-yoga";
 import type { Logger } from "pino";
-import type { DatabaseHandles } from "../db/client.ts";
-import type { Env } from "../server/env.ts";
+import type { DatabaseHandles } from "../kernel/db.ts";
+import type { Env } from "../kernel/env.ts";
 import { useShapeLimits } from "./armor.ts";
 import { LoginThrottle } from "./bruteForce.ts";
 import { useCostLimit } from "./costPlugin.ts";

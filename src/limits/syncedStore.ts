@@ -1,4 +1,4 @@
-import { type Db, queryTuples } from "../db/client.ts";
+import { type Db, queryTuples } from "../kernel/db.ts";
 import type { PostgresBucketStore } from "./postgresStore.ts";
 import { type BucketStore, type GcraStep, gcra } from "./rateLimit.ts";
 

@@ -1,6 +1,6 @@
 import type { Actor } from "../auth/actor.ts";
 import type { Role } from "../auth/roles.ts";
-import { fail } from "../schema/errors.ts";
+import { fail } from "../kernel/errors.ts";
 import type { Catalog, FieldDef, TypeDef } from "./catalog.ts";
 import type { Access } from "./tables.ts";
 

@@ -1,7 +1,7 @@
 import { RoleEnum } from "../auth/schema.ts";
-import { builder } from "../schema/builder.ts";
-import { NodeRef, registerNode } from "../schema/node.ts";
-import { actorOf, type Context } from "../server/context.ts";
+import { builder } from "../kernel/builder.ts";
+import { actorOf, type Context } from "../kernel/context.ts";
+import { NodeRef, registerNode } from "../kernel/node.ts";
 import type { Catalog, FieldDef, TypeDef } from "./catalog.ts";
 import { fieldTypes, isSortable, TEXT_LIMITS } from "./fieldTypes.ts";
 import { activeOptions, choicesOf } from "./formSettings.ts";

@@ -2,9 +2,9 @@ import { eq, sql } from "drizzle-orm";
 import { type Actor, requireAdmin, requireScope } from "../auth/actor.ts";
 import { isUniqueViolation } from "../auth/members.ts";
 import type { Role } from "../auth/roles.ts";
-import { type Db, queryRows } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
-import { fail } from "../schema/errors.ts";
+import { type Db, queryRows } from "../kernel/db.ts";
+import { fail } from "../kernel/errors.ts";
+import { newId } from "../kernel/ids.ts";
 import type { Catalog, CatalogStore, FieldDef, TypeDef } from "./catalog.ts";
 import { createFieldIndexes, dropFieldIndexes, UNIQUE_TYPES } from "./fieldIndexes.ts";
 import {

@@ -7,9 +7,9 @@ import { addServiceMember, markMemberRemoved } from "../auth/index.ts";
 import type { MemberService } from "../auth/members.ts";
 import { members } from "../auth/tables.ts";
 import { hashToken } from "../auth/tokens.ts";
-import type { Db } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
-import { fail } from "../schema/errors.ts";
+import type { Db } from "../kernel/db.ts";
+import { fail } from "../kernel/errors.ts";
+import { newId } from "../kernel/ids.ts";
 import { type OAuthClientRow, oauthArtifacts, oauthClients } from "./tables.ts";
 
 export interface CreateOAuthClientInput {

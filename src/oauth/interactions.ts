@@ -4,7 +4,7 @@ import type Provider from "oidc-provider";
 import { memberWithWorkspace } from "../auth/index.ts";
 import { checkEmailPassword } from "../auth/passwords.ts";
 import { effectiveScopes } from "../auth/roles.ts";
-import type { Db } from "../db/client.ts";
+import type { Db } from "../kernel/db.ts";
 import type { LoginThrottle } from "../limits/bruteForce.ts";
 import { apiScopesOf } from "./scopes.ts";
 import { consentPage, loginPage, messagePage } from "./views.ts";

@@ -4,7 +4,7 @@ import Provider, { type Configuration, errors, type KoaContextWithOIDC } from "o
 import { findActiveMember } from "../auth/index.ts";
 import { members } from "../auth/tables.ts";
 import { hashToken } from "../auth/tokens.ts";
-import type { Db } from "../db/client.ts";
+import type { Db } from "../kernel/db.ts";
 import { createAdapter } from "./adapter.ts";
 import type { OAuthKeys } from "./keys.ts";
 import { grantedOAuthScope } from "./scopes.ts";

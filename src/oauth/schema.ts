@@ -1,6 +1,6 @@
-import { builder } from "../schema/builder.ts";
-import { NodeRef, registerNode } from "../schema/node.ts";
-import { actorOf } from "../server/context.ts";
+import { builder } from "../kernel/builder.ts";
+import { actorOf } from "../kernel/context.ts";
+import { NodeRef, registerNode } from "../kernel/node.ts";
 import type { OAuthClientRow } from "./tables.ts";
 
 export const OAuthClientRef = builder.objectRef<OAuthClientRow>("OAuthClient").implement({

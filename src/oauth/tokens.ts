@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { actorFor, joinedMember } from "../auth/actor.ts";
 import type { TokenVerifier } from "../auth/authenticate.ts";
 import type { Role } from "../auth/roles.ts";
-import { type Db, queryRows } from "../db/client.ts";
+import { type Db, queryRows } from "../kernel/db.ts";
 import { apiScopesOf } from "./scopes.ts";
 
 interface TokenRow {

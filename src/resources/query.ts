@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
-import { type Db, PLANNED_PER_EXECUTION, queryRows } from "../db/client.ts";
+import { type Db, PLANNED_PER_EXECUTION, queryRows } from "../kernel/db.ts";
+import { fail } from "../kernel/errors.ts";
 import {
   compileFilter,
   matchToFilter,
@@ -17,7 +18,6 @@ import type { Catalog, TypeDef } from "../metadata/catalog.ts";
 import { sqlIdLiteral } from "../metadata/fieldIndexes.ts";
 import { fieldTypes, InvalidValue, isSortable, MAX_TEXT, normalizeDateTime } from "../metadata/fieldTypes.ts";
 import { canReadField, childTypes, visibleType } from "../metadata/policy.ts";
-import { fail } from "../schema/errors.ts";
 
 export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 500;

@@ -1,11 +1,11 @@
 import { sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
 import { activeMemberIds } from "../auth/index.ts";
-import { type Db, queryRows } from "../db/client.ts";
+import { type Db, queryRows } from "../kernel/db.ts";
+import { fail } from "../kernel/errors.ts";
 import type { References } from "../ledger/values.ts";
 import type { Catalog } from "../metadata/catalog.ts";
 import { canReadType } from "../metadata/policy.ts";
-import { fail } from "../schema/errors.ts";
 
 /**
  * Checks a write's FILE values (and attaches the files), in the writer's transaction. The files

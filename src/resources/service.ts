@@ -1,7 +1,8 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor.ts";
-import type { Db } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
+import type { Db } from "../kernel/db.ts";
+import { AppError, fail } from "../kernel/errors.ts";
+import { newId } from "../kernel/ids.ts";
 import { selectResources } from "../ledger/rows.ts";
 import { type ResourceRow, resources } from "../ledger/tables.ts";
 import {
@@ -16,7 +17,6 @@ import type { WriteOp, WritePath } from "../ledger/writePath.ts";
 import type { Catalog, CatalogStore, FieldDef, TypeDef } from "../metadata/catalog.ts";
 import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
 import { assertCanWriteType, canReadType, visibleField, visibleType } from "../metadata/policy.ts";
-import { AppError, fail } from "../schema/errors.ts";
 import { withIdempotency } from "./idempotency.ts";
 import { assertNoCycle, checkReferences } from "./references.ts";
 

@@ -6,10 +6,9 @@ import type { Logger } from "pino";
 import type { Actor, RequestMeta } from "../auth/actor.ts";
 import { readCredential } from "../auth/credentials.ts";
 import { isValidOrigin } from "../changes/index.ts";
-import { fail } from "../schema/errors.ts";
-import { schema } from "../schema/index.ts";
-import { type Context, createContext } from "./context.ts";
-import type { Env } from "./env.ts";
+import { type Context, createContext } from "../kernel/context.ts";
+import type { Env } from "../kernel/env.ts";
+import { fail } from "../kernel/errors.ts";
 import { type BodyLimit, MAX_BODY_BYTES, useStreamedBodyLimit } from "./limits.ts";
 import { IDEMPOTENCY_HEADER, useIdempotencyKey } from "./plugins/idempotencyKey.ts";
 import { useInputLimits } from "./plugins/inputLimits.ts";
@@ -17,6 +16,7 @@ import { useJitExecution } from "./plugins/jit.ts";
 import { createErrorMasker } from "./plugins/maskErrors.ts";
 import { useRequestErrorCodes } from "./plugins/requestErrorCodes.ts";
 import { useRequireCredential } from "./plugins/requireCredential.ts";
+import { schema } from "./schema.ts";
 import type { Services } from "./services.ts";
 
 export interface ServerContext {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Db } from "../db/client.ts";
+import type { Db } from "../kernel/db.ts";
 import { deliveryBacklog } from "../webhooks/queue.ts";
 import type { Services } from "./services.ts";
 

@@ -1,10 +1,10 @@
 import type { Logger } from "pino";
 import { apiKeyExists } from "../auth/apiKeys.ts";
 import { bootstrap } from "../auth/bootstrap.ts";
-import { type Database, openDatabase } from "../db/client.ts";
-import { migrate } from "../db/migrate.ts";
+import { type Database, openDatabase } from "../kernel/db.ts";
+import type { Env } from "../kernel/env.ts";
+import { migrate } from "../kernel/migrate.ts";
 import { loadOrCreateOAuthKeys } from "../oauth/keys.ts";
-import type { Env } from "./env.ts";
 import { workspaceSeeders } from "./workspaces.ts";
 
 /** Opens the configured database (PGlite or PostgreSQL). */

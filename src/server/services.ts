@@ -3,9 +3,10 @@ import { ApiKeyService } from "../auth/apiKeys.ts";
 import { Authenticator } from "../auth/authenticate.ts";
 import { MemberService } from "../auth/members.ts";
 import { SchemaChangeFeed } from "../changes/index.ts";
-import type { DatabaseHandles, Db } from "../db/client.ts";
 import { checkFileReferences } from "../files/access.ts";
 import { FileService } from "../files/service.ts";
+import type { DatabaseHandles, Db } from "../kernel/db.ts";
+import type { Env } from "../kernel/env.ts";
 import { ChangeFeed } from "../ledger/feed.ts";
 import { Sequencer } from "../ledger/sequencer.ts";
 import { deleteTypeRows, dropFieldValues } from "../ledger/typeRows.ts";
@@ -22,7 +23,6 @@ import { SubscriptionService } from "../subscriptions/service.ts";
 import { recordSchemaChangesAndDeliveries } from "../webhooks/schemaChanges.ts";
 import { disableCreatorWebhooks, WebhookService } from "../webhooks/service.ts";
 import { WebhookWorker } from "../webhooks/worker.ts";
-import type { Env } from "./env.ts";
 
 /** Everything a request may use, built once per process. */
 export interface Services {

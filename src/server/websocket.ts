@@ -6,9 +6,9 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { Actor } from "../auth/actor.ts";
 import { type PresentedCredential, readCredential } from "../auth/credentials.ts";
-import { AppError, fail } from "../schema/errors.ts";
+import type { Context } from "../kernel/context.ts";
+import { AppError, fail } from "../kernel/errors.ts";
 import type { CredentialHolder } from "../subscriptions/credentials.ts";
-import type { Context } from "./context.ts";
 import type { Services } from "./services.ts";
 
 /** What Yoga's envelope is given for a WebSocket operation (see `ServerContext` in app.ts). */

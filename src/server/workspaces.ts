@@ -4,7 +4,7 @@ import {
   type NewWorkspace,
   type WorkspaceSeeder,
 } from "../auth/workspaces.ts";
-import type { Db } from "../db/client.ts";
+import type { Db } from "../kernel/db.ts";
 import { seedChangeFeed } from "../ledger/seed.ts";
 import { seedWorkspaceMetadata } from "../metadata/seed.ts";
 

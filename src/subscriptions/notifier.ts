@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Listen } from "../db/client.ts";
+import type { Listen } from "../kernel/db.ts";
 import { CHANGES_CHANNEL, type Sequencer } from "../ledger/sequencer.ts";
 
 /** Something to wake when a workspace's feed advances. */

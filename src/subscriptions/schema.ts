@@ -1,7 +1,7 @@
 import { ChangeFilterInput, ChangeRef, toChangeFilter } from "../changes/schema.ts";
+import { builder } from "../kernel/builder.ts";
+import { actorOf } from "../kernel/context.ts";
 import type { ChangeView } from "../ledger/feed.ts";
-import { builder } from "../schema/builder.ts";
-import { actorOf } from "../server/context.ts";
 
 builder.subscriptionField("changes", (t) =>
   t.field({

@@ -8,12 +8,12 @@ import {
   type ResolvedFilter,
   type SchemaChangeView,
 } from "../changes/index.ts";
-import type { Db } from "../db/client.ts";
+import type { Db } from "../kernel/db.ts";
+import { AppError } from "../kernel/errors.ts";
 import type { ChangeFeed, ChangeRecord, ChangeView } from "../ledger/feed.ts";
 import type { StoredActor } from "../ledger/tables.ts";
 import type { Catalog } from "../metadata/catalog.ts";
 import { canReadField, canReadType } from "../metadata/policy.ts";
-import { AppError } from "../schema/errors.ts";
 import type { StoredFilter, WebhookRow } from "./tables.ts";
 
 /**

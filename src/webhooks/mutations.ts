@@ -1,6 +1,6 @@
 import { ChangeFilterInput, toChangeFilter } from "../changes/schema.ts";
-import { builder } from "../schema/builder.ts";
-import { actorOf } from "../server/context.ts";
+import { builder } from "../kernel/builder.ts";
+import { actorOf } from "../kernel/context.ts";
 import { WebhookDeliveryRef, WebhookRef } from "./schema.ts";
 
 // One `input` argument and one payload per mutation (docs/README.md, "Conventions").

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
-import { type Db, queryRows } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
+import { type Db, queryRows } from "../kernel/db.ts";
+import { newId } from "../kernel/ids.ts";
 import type { DeliveryRow, WebhookRow } from "./tables.ts";
 
 /**

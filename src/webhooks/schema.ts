@@ -1,10 +1,10 @@
 import { MemberRef } from "../auth/schema.ts";
 import type { ActorSet, ChangeTransition } from "../changes/index.ts";
 import { ChangeKindEnum } from "../changes/schema.ts";
-import { builder } from "../schema/builder.ts";
-import { NodeRef, registerNode } from "../schema/node.ts";
-import { PageInfoRef } from "../schema/pageInfo.ts";
-import { actorOf } from "../server/context.ts";
+import { builder } from "../kernel/builder.ts";
+import { actorOf } from "../kernel/context.ts";
+import { NodeRef, registerNode } from "../kernel/node.ts";
+import { PageInfoRef } from "../kernel/pageInfo.ts";
 import type { DeliveryPage, DeliveryWithAttempts } from "./service.ts";
 import type { AttemptRow, StoredFilter, WebhookRow } from "./tables.ts";
 

@@ -2,12 +2,12 @@ import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { type Actor, requireScope } from "../auth/actor.ts";
 import { isAdminRole } from "../auth/roles.ts";
 import { type ChangeFilter, MATCH_NOTHING, mergeActorSets, selfExclusion } from "../changes/index.ts";
-import type { Db } from "../db/client.ts";
-import { idKind, newId } from "../db/ids.ts";
+import type { Db } from "../kernel/db.ts";
+import type { Env } from "../kernel/env.ts";
+import { fail } from "../kernel/errors.ts";
+import { idKind, newId } from "../kernel/ids.ts";
 import { type ChangeFeed, parseCursor } from "../ledger/feed.ts";
 import type { CatalogStore } from "../metadata/catalog.ts";
-import { fail } from "../schema/errors.ts";
-import type { Env } from "../server/env.ts";
 import { creatorActor } from "./creator.ts";
 import { newSecret } from "./signing.ts";
 import {

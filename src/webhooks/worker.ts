@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { canSeeSchemaChange } from "../changes/index.ts";
-import type { Db } from "../db/client.ts";
+import type { Db } from "../kernel/db.ts";
+import type { Env } from "../kernel/env.ts";
+import { AppError } from "../kernel/errors.ts";
 import type { ChangeFeed } from "../ledger/feed.ts";
 import type { CatalogStore } from "../metadata/catalog.ts";
-import { AppError } from "../schema/errors.ts";
-import type { Env } from "../server/env.ts";
 import {
   creatorActor,
   eventTypeOf,

@@ -8,10 +8,10 @@ import {
   type SelectionSetNode,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import type { Db } from "../../db/client.ts";
+import type { Context } from "../../kernel/context.ts";
+import type { Db } from "../../kernel/db.ts";
+import { AppError, fail, isAppErrorCode } from "../../kernel/errors.ts";
 import { claimRequestKey, releaseRequestKey, storeRequestResponse } from "../../resources/idempotency.ts";
-import { AppError, fail, isAppErrorCode } from "../../schema/errors.ts";
-import type { Context } from "../context.ts";
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";
 const MAX_KEY = 200;

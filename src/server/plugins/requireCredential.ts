@@ -1,7 +1,7 @@
 import { type DocumentNode, Kind, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import { fail } from "../../schema/errors.ts";
-import type { Context } from "../context.ts";
+import type { Context } from "../../kernel/context.ts";
+import { fail } from "../../kernel/errors.ts";
 
 const OPEN_FIELDS = new Set(["__schema", "__type", "__typename"]);
 

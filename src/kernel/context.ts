@@ -1,8 +1,8 @@
 import type { Actor } from "../auth/actor.ts";
 import type { Catalog } from "../metadata/catalog.ts";
-import { fail } from "../schema/errors.ts";
-import { type Loaders, RequestLoaders } from "./loaders.ts";
-import type { Services } from "./services.ts";
+import { type Loaders, RequestLoaders } from "../server/loaders.ts";
+import type { Services } from "../server/services.ts";
+import { fail } from "./errors.ts";
 
 /** The GraphQL context: who is asking, the shared services, and this request's loaders. */
 export interface Context {

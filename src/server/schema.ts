@@ -1,6 +1,6 @@
 /** Imports every schema part, then builds the schema. Nothing else lives here. */
-import "./scalars.ts";
-import "./node.ts";
+import "../kernel/scalars.ts";
+import "../kernel/node.ts";
 import "../auth/schema.ts";
 import "../metadata/schema.ts";
 import "../resources/schema.ts";
@@ -14,6 +14,6 @@ import "../auth/passwordSchema.ts";
 import "../oauth/schema.ts";
 import "../files/schema.ts";
 import { lexicographicSortSchema } from "graphql";
-import { builder } from "./builder.ts";
+import { builder } from "../kernel/builder.ts";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -6,8 +6,8 @@ import { type PgDatabase, PgDialect, type PgQueryResultHKT } from "drizzle-orm/p
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres, { type Sql } from "postgres";
+import * as tables from "../server/tables.ts";
 import { acquireDataDirLock } from "./dataDirLock.ts";
-import * as tables from "./tables.ts";
 
 /** The Drizzle database (or a transaction on it); the same type for PGlite and postgres.js. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof tables>;
