@@ -6,11 +6,18 @@ import { type PgDatabase, PgDialect, type PgQueryResultHKT } from "drizzle-orm/p
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres, { type Sql } from "postgres";
-import * as tables from "../server/tables.ts";
 import { acquireDataDirLock } from "./dataDirLock.ts";
 
+/**
+ * Every table, for Drizzle's typed client (`db.query.*`). The kernel imports no domain: server/
+ * wiring gathers the domains' tables (server/tables.ts) and declares them here by declaration
+ * merging (server/database.ts), so `Db` is as precisely typed as if the kernel imported them.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in server/database.ts.
+export interface Tables {}
+
 /** The Drizzle database (or a transaction on it); the same type for PGlite and postgres.js. */
-export type Db = PgDatabase<PgQueryResultHKT, typeof tables>;
+export type Db = PgDatabase<PgQueryResultHKT, { [K in keyof Tables]: Tables[K] }>;
 
 /**
  * LISTENs on a channel; resolves once listening, to a function that stops. `onListen` runs on every
@@ -58,7 +65,8 @@ export interface DatabaseOptions {
   onQuery?: (query: string, params: unknown[]) => void;
 }
 
-export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+/** Opens the database with `tables` as Drizzle's schema; server/database.ts passes every domain's. */
+export async function openDatabaseWith(tables: Tables, options: DatabaseOptions): Promise<Database> {
   const onQuery = options.onQuery;
   const logger = onQuery
     ? { logQuery: (query: string, params: unknown[]) => onQuery(query, params) }

@@ -1,10 +1,11 @@
 import type { Logger } from "pino";
 import { apiKeyExists } from "../auth/apiKeys.ts";
 import { bootstrap } from "../auth/bootstrap.ts";
-import { type Database, openDatabase } from "../kernel/db.ts";
+import type { Database } from "../kernel/db.ts";
 import type { Env } from "../kernel/env.ts";
 import { migrate } from "../kernel/migrate.ts";
 import { loadOrCreateOAuthKeys } from "../oauth/keys.ts";
+import { openDatabase } from "./database.ts";
 import { workspaceSeeders } from "./workspaces.ts";
 
 /** Opens the configured database (PGlite or PostgreSQL). */
