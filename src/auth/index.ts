@@ -11,6 +11,7 @@ export {
   addServiceMember,
   findActiveMember,
   markMemberRemoved,
+  memberRole,
   memberWithWorkspace,
 } from "./memberLookup.ts";
 export type { Role } from "./roles.ts";

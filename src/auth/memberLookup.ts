@@ -28,6 +28,12 @@ export async function findActiveMember(
   return row;
 }
 
+/** A member's role, removed or not (what an OAuth client's service member may be granted). */
+export async function memberRole(db: Db, memberId: string): Promise<Role | undefined> {
+  const [row] = await db.select({ role: members.role }).from(members).where(eq(members.id, memberId));
+  return row?.role;
+}
+
 /** Of `ids`, those of the workspace's members that were not removed. */
 export async function activeMemberIds(
   db: Db,

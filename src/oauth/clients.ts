@@ -3,9 +3,8 @@ import { and, desc, eq } from "drizzle-orm";
 import type { AdapterPayload } from "oidc-provider";
 import { type Actor, requireAdmin } from "../auth/actor.ts";
 import type { Authenticator } from "../auth/authenticate.ts";
-import { addServiceMember, markMemberRemoved } from "../auth/index.ts";
+import { addServiceMember, findActiveMember, markMemberRemoved } from "../auth/index.ts";
 import type { MemberService } from "../auth/members.ts";
-import { members } from "../auth/tables.ts";
 import { hashToken } from "../auth/tokens.ts";
 import type { Db } from "../kernel/db.ts";
 import { fail } from "../kernel/errors.ts";
@@ -139,13 +138,10 @@ export async function findClientByClientId(
   db: Db,
   clientId: string,
 ): Promise<ClientWithServiceMember | null> {
-  const [row] = await db
-    .select({ client: oauthClients, removedAt: members.removedAt })
-    .from(oauthClients)
-    .leftJoin(members, eq(members.id, oauthClients.serviceMemberId))
-    .where(eq(oauthClients.clientId, clientId));
-  if (!row) return null;
-  return { ...row.client, serviceMemberActive: row.client.serviceMemberId !== null && !row.removedAt };
+  const [client] = await db.select().from(oauthClients).where(eq(oauthClients.clientId, clientId));
+  if (!client) return null;
+  const serviceMember = client.serviceMemberId && (await findActiveMember(db, client.serviceMemberId));
+  return { ...client, serviceMemberActive: !!serviceMember };
 }
 
 /**

@@ -1,8 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { eq } from "drizzle-orm";
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from "oidc-provider";
-import { findActiveMember } from "../auth/index.ts";
-import { members } from "../auth/tables.ts";
+import { findActiveMember, memberRole } from "../auth/index.ts";
 import { hashToken } from "../auth/tokens.ts";
 import type { Db } from "../kernel/db.ts";
 import { createAdapter } from "./adapter.ts";
@@ -100,12 +99,12 @@ export function createProvider(db: Db, issuer: string, keys: OAuthKeys): Provide
     clientId: string;
     scope?: string;
   }) {
-    const [row] = await db
-      .select({ role: members.role })
+    const [client] = await db
+      .select({ serviceMemberId: oauthClients.serviceMemberId })
       .from(oauthClients)
-      .innerJoin(members, eq(members.id, oauthClients.serviceMemberId))
       .where(eq(oauthClients.clientId, this.clientId));
-    const granted = row ? grantedOAuthScope(row.role, this.scope) : "";
+    const role = client?.serviceMemberId ? await memberRole(db, client.serviceMemberId) : undefined;
+    const granted = role ? grantedOAuthScope(role, this.scope) : "";
     if (!granted) {
       throw new errors.InvalidScope(
         "The client's member may not have any of these scopes.",

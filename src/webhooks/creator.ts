@@ -1,7 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { type Actor, actorFor } from "../auth/actor.ts";
+import { findActiveMember } from "../auth/index.ts";
 import { roleScopes } from "../auth/roles.ts";
-import { members } from "../auth/tables.ts";
 import {
   type ChangeFilter,
   MATCH_NOTHING,
@@ -22,16 +22,7 @@ import type { StoredFilter, WebhookRow } from "./tables.ts";
  * creator has left the workspace.
  */
 export async function creatorActor(db: Db, webhook: Pick<WebhookRow, "workspaceId" | "createdById">) {
-  const [member] = await db
-    .select()
-    .from(members)
-    .where(
-      and(
-        eq(members.id, webhook.createdById),
-        eq(members.workspaceId, webhook.workspaceId),
-        isNull(members.removedAt),
-      ),
-    );
+  const member = await findActiveMember(db, webhook.createdById, webhook.workspaceId);
   if (!member) return null;
   // Not a request credential: the worker acts for the member; reads ignore the credential.
   return actorFor(member, roleScopes[member.role], {
