@@ -1,6 +1,5 @@
 import { eq } from "drizzle-orm";
-import type { Db } from "../kernel/db.ts";
-import type { Env } from "../kernel/env.ts";
+import type { Db, Env } from "../kernel/index.ts";
 import { hashPassword } from "./passwords.ts";
 import { members } from "./tables.ts";
 import { createWorkspace, hasAnyWorkspace, type WorkspaceSeeder } from "./workspaces.ts";

@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
-import type { Db } from "../kernel/db.ts";
-import { newId } from "../kernel/ids.ts";
+import type { Db } from "../kernel/index.ts";
+import { newId } from "../kernel/index.ts";
 import type { Role } from "./roles.ts";
 import { type MemberRow, members, workspaces } from "./tables.ts";
 

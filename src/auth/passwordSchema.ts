@@ -1,5 +1,4 @@
-import { builder } from "../kernel/builder.ts";
-import { actorOf } from "../kernel/context.ts";
+import { actorOf, builder } from "../kernel/index.ts";
 import { setOwnPassword } from "./passwords.ts";
 import { MemberRef } from "./schema.ts";
 

@@ -1,7 +1,4 @@
-import { builder } from "../kernel/builder.ts";
-import { actorOf } from "../kernel/context.ts";
-import { fail } from "../kernel/errors.ts";
-import { NodeRef, registerNode } from "../kernel/node.ts";
+import { actorOf, builder, fail, NodeRef, registerNode } from "../kernel/index.ts";
 import { roles, scopes } from "./roles.ts";
 import type { ApiKeyRow, MemberRow, WorkspaceRow } from "./tables.ts";
 

@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
-import type { Db } from "../kernel/db.ts";
-import { newId } from "../kernel/ids.ts";
+import type { Db } from "../kernel/index.ts";
+import { newId } from "../kernel/index.ts";
 import { roleScopes } from "./roles.ts";
 import { apiKeys, members, type WorkspaceRow, workspaces } from "./tables.ts";
 import { displayPrefix, generateApiKeyToken, hashToken } from "./tokens.ts";

@@ -1,11 +1,14 @@
-import { MemberRef } from "../auth/schema.ts";
-import { builder } from "../kernel/builder.ts";
-import { actorOf } from "../kernel/context.ts";
-import { PageInfoRef } from "../kernel/pageInfo.ts";
-import type { ChangePage, ChangeView } from "../ledger/feed.ts";
-import type { ChangeFilter } from "../ledger/filter.ts";
-import type { StoredActor, StoredFieldChange, StoredRequest } from "../ledger/tables.ts";
-import { ResourceFilterInput, ResourceRef, SortDirection, viewResource } from "../resources/schema.ts";
+import { MemberRef } from "../auth/index.ts";
+import { actorOf, builder, PageInfoRef } from "../kernel/index.ts";
+import type {
+  ChangeFilter,
+  ChangePage,
+  ChangeView,
+  StoredActor,
+  StoredFieldChange,
+  StoredRequest,
+} from "../ledger/index.ts";
+import { ResourceFilterInput, ResourceRef, SortDirection, viewResource } from "../resources/index.ts";
 
 export const ChangeKindEnum = builder.enumType("ChangeKind", {
   values: ["CREATED", "UPDATED", "DELETED", "RESTORED"] as const,

@@ -1,7 +1,5 @@
-import { builder } from "../kernel/builder.ts";
-import { actorOf } from "../kernel/context.ts";
-import { PageInfoRef } from "../kernel/pageInfo.ts";
-import type { SchemaChangePage, SchemaChangeView } from "../ledger/schemaChanges.ts";
+import { actorOf, builder, PageInfoRef } from "../kernel/index.ts";
+import type { SchemaChangePage, SchemaChangeView } from "../ledger/index.ts";
 import { schemaChangeKinds } from "../metadata/index.ts";
 import { ActorRef, ChangeRequestRef } from "./schema.ts";
 

@@ -1,9 +1,8 @@
 import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
-import type { Actor } from "../auth/actor.ts";
-import { type Db, queryRows } from "../kernel/db.ts";
-import { fail } from "../kernel/errors.ts";
-import type { Catalog, FieldDef } from "../metadata/catalog.ts";
-import { canReadField, canReadType } from "../metadata/policy.ts";
+import type { Actor } from "../auth/index.ts";
+import { type Db, fail, queryRows } from "../kernel/index.ts";
+import type { Catalog, FieldDef } from "../metadata/index.ts";
+import { canReadField, canReadType } from "../metadata/index.ts";
 import { type FileRow, files } from "./tables.ts";
 
 /** The FILE fields the actor may read, on types it may read: the only ways to an attached file. */

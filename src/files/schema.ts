@@ -1,12 +1,9 @@
 import DataLoader from "dataloader";
 import { GraphQLScalarType } from "graphql";
-import { MemberRef } from "../auth/schema.ts";
-import { builder } from "../kernel/builder.ts";
-import { actorOf, type Context } from "../kernel/context.ts";
-import { fail } from "../kernel/errors.ts";
-import { NodeRef, registerNode } from "../kernel/node.ts";
-import { visibleField } from "../metadata/policy.ts";
-import { ResourceRef, type ResourceView, viewResource } from "../resources/schema.ts";
+import { MemberRef } from "../auth/index.ts";
+import { actorOf, builder, type Context, fail, NodeRef, registerNode } from "../kernel/index.ts";
+import { visibleField } from "../metadata/index.ts";
+import { ResourceRef, type ResourceView, viewResource } from "../resources/index.ts";
 import type { UploadInput } from "./service.ts";
 import type { FileRow } from "./tables.ts";
 

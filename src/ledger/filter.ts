@@ -1,6 +1,6 @@
 import type { SQL } from "drizzle-orm";
 import type { Actor } from "../auth/index.ts";
-import { AppError, fail } from "../kernel/errors.ts";
+import { AppError, fail } from "../kernel/index.ts";
 import {
   type Catalog,
   coerceValue,
@@ -21,7 +21,8 @@ import {
   resolveFilterField,
   type Sortable,
   walkFilter,
-} from "../resources/index.ts";
+} from "./filters.ts";
+
 import {
   and,
   FALSE,

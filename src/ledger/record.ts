@@ -1,5 +1,5 @@
-import type { Actor } from "../auth/actor.ts";
-import type { FieldDef, TypeDef } from "../metadata/catalog.ts";
+import type { Actor } from "../auth/index.ts";
+import type { FieldDef, TypeDef } from "../metadata/index.ts";
 import type { ResourceRow, StoredActor, StoredFieldChange } from "./tables.ts";
 import { fieldValue } from "./values.ts";
 

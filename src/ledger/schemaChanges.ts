@@ -1,7 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Actor, Role } from "../auth/index.ts";
-import { type Db, queryRows } from "../kernel/db.ts";
-import { fail } from "../kernel/errors.ts";
+import { type Db, fail, queryRows } from "../kernel/index.ts";
 import type { Catalog, CatalogStore, SchemaChangeKind, SchemaEvent } from "../metadata/index.ts";
 import { canReadField, canReadType } from "../metadata/index.ts";
 import { MAX_CHANGES_PAGE, parseCursor } from "./feed.ts";

@@ -1,4 +1,4 @@
-import type { Db } from "../kernel/db.ts";
+import type { Db } from "../kernel/index.ts";
 import { changeFeeds } from "./tables.ts";
 
 /** Seeds a new workspace's change feed: nothing numbered yet. */

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Db } from "../kernel/db.ts";
+import type { Db } from "../kernel/index.ts";
 
 /**
  * What deleting a type or a field does to stored resources: schema changes, not resource changes,

@@ -1,8 +1,7 @@
-import type { Actor } from "../auth/actor.ts";
-import { type Db, queryTuples } from "../kernel/db.ts";
-import { fail } from "../kernel/errors.ts";
-import type { Catalog, TypeDef } from "../metadata/catalog.ts";
-import { canReadField } from "../metadata/policy.ts";
+import type { Actor } from "../auth/index.ts";
+import { type Db, fail, queryTuples } from "../kernel/index.ts";
+import type { Catalog, TypeDef } from "../metadata/index.ts";
+import { canReadField } from "../metadata/index.ts";
 import { type ChangeKind, diffFields, snapshotOf, storedActor } from "./record.ts";
 import { fromTuple, isoText, RESOURCE_COLUMNS } from "./rows.ts";
 import type { Sequencer } from "./sequencer.ts";

@@ -1,6 +1,6 @@
 import { type DocumentNode, GraphQLError, type GraphQLSchema } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import { fail } from "../kernel/errors.ts";
+import { fail } from "../kernel/index.ts";
 import { type CostEstimate, estimateCost } from "./cost.ts";
 import { introspectionCost, type LimitSettings } from "./settings.ts";
 

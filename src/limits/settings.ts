@@ -1,5 +1,5 @@
 import { type GraphQLSchema, getIntrospectionQuery, parse } from "graphql";
-import type { Env } from "../kernel/env.ts";
+import type { Env } from "../kernel/index.ts";
 import { estimateCost } from "./cost.ts";
 import type { BucketLimit } from "./rateLimit.ts";
 

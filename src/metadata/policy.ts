@@ -1,6 +1,5 @@
-import type { Actor } from "../auth/actor.ts";
-import type { Role } from "../auth/roles.ts";
-import { fail } from "../kernel/errors.ts";
+import type { Actor, Role } from "../auth/index.ts";
+import { fail } from "../kernel/index.ts";
 import type { Catalog, FieldDef, TypeDef } from "./catalog.ts";
 import type { Access } from "./tables.ts";
 

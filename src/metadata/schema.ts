@@ -1,7 +1,5 @@
-import { RoleEnum } from "../auth/schema.ts";
-import { builder } from "../kernel/builder.ts";
-import { actorOf, type Context } from "../kernel/context.ts";
-import { NodeRef, registerNode } from "../kernel/node.ts";
+import { RoleEnum } from "../auth/index.ts";
+import { actorOf, builder, type Context, NodeRef, registerNode } from "../kernel/index.ts";
 import type { Catalog, FieldDef, TypeDef } from "./catalog.ts";
 import { fieldTypes, isSortable, TEXT_LIMITS } from "./fieldTypes.ts";
 import { activeOptions, choicesOf } from "./formSettings.ts";

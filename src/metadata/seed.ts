@@ -1,5 +1,5 @@
-import type { Db } from "../kernel/db.ts";
-import { newId } from "../kernel/ids.ts";
+import type { Db } from "../kernel/index.ts";
+import { newId } from "../kernel/index.ts";
 import { builtInTypes, systemFields } from "./systemFields.ts";
 import { fields, resourceTypes, schemaVersions } from "./tables.ts";
 

@@ -1,10 +1,7 @@
 import { eq, sql } from "drizzle-orm";
-import { type Actor, requireAdmin, requireScope } from "../auth/actor.ts";
-import { isUniqueViolation } from "../auth/members.ts";
-import type { Role } from "../auth/roles.ts";
-import { type Db, queryRows } from "../kernel/db.ts";
-import { fail } from "../kernel/errors.ts";
-import { newId } from "../kernel/ids.ts";
+import type { Role } from "../auth/index.ts";
+import { type Actor, isUniqueViolation, requireAdmin, requireScope } from "../auth/index.ts";
+import { type Db, fail, newId, queryRows } from "../kernel/index.ts";
 import type { Catalog, CatalogStore, FieldDef, TypeDef } from "./catalog.ts";
 import { createFieldIndexes, dropFieldIndexes, UNIQUE_TYPES } from "./fieldIndexes.ts";
 import {

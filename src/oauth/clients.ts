@@ -1,14 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { and, desc, eq } from "drizzle-orm";
 import type { AdapterPayload } from "oidc-provider";
-import { type Actor, requireAdmin } from "../auth/actor.ts";
-import type { Authenticator } from "../auth/authenticate.ts";
-import { addServiceMember, findActiveMember, markMemberRemoved } from "../auth/index.ts";
-import type { MemberService } from "../auth/members.ts";
-import { hashToken } from "../auth/tokens.ts";
-import type { Db } from "../kernel/db.ts";
-import { fail } from "../kernel/errors.ts";
-import { newId } from "../kernel/ids.ts";
+import type { Authenticator, MemberService } from "../auth/index.ts";
+import {
+  type Actor,
+  addServiceMember,
+  findActiveMember,
+  hashToken,
+  markMemberRemoved,
+  requireAdmin,
+} from "../auth/index.ts";
+import type { Db } from "../kernel/index.ts";
+import { fail, newId } from "../kernel/index.ts";
 import { type OAuthClientRow, oauthArtifacts, oauthClients } from "./tables.ts";
 
 export interface CreateOAuthClientInput {

@@ -1,9 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import { eq } from "drizzle-orm";
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from "oidc-provider";
-import { findActiveMember, memberRole } from "../auth/index.ts";
-import { hashToken } from "../auth/tokens.ts";
-import type { Db } from "../kernel/db.ts";
+import { findActiveMember, hashToken, memberRole } from "../auth/index.ts";
+import type { Db } from "../kernel/index.ts";
 import { createAdapter } from "./adapter.ts";
 import type { OAuthKeys } from "./keys.ts";
 import { grantedOAuthScope } from "./scopes.ts";

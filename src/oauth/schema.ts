@@ -1,6 +1,4 @@
-import { builder } from "../kernel/builder.ts";
-import { actorOf } from "../kernel/context.ts";
-import { NodeRef, registerNode } from "../kernel/node.ts";
+import { actorOf, builder, NodeRef, registerNode } from "../kernel/index.ts";
 import type { OAuthClientRow } from "./tables.ts";
 
 export const OAuthClientRef = builder.objectRef<OAuthClientRow>("OAuthClient").implement({

@@ -1,9 +1,7 @@
 import type { Actor } from "../auth/index.ts";
-import { isValidOrigin } from "../changes/index.ts";
-import { builder } from "../kernel/builder.ts";
-import { actorOf, type Context } from "../kernel/context.ts";
-import { fail } from "../kernel/errors.ts";
-import type { ResourceRow } from "../ledger/tables.ts";
+import { actorOf, builder, type Context, fail } from "../kernel/index.ts";
+import type { ResourceRow } from "../ledger/index.ts";
+import { isValidOrigin } from "../ledger/index.ts";
 import { withInputKey } from "./idempotency.ts";
 import { ResourceRef, type ResourceView, viewResource } from "./schema.ts";
 import { MAX_BULK } from "./service.ts";

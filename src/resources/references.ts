@@ -1,11 +1,10 @@
 import { sql } from "drizzle-orm";
-import type { Actor } from "../auth/actor.ts";
+import type { Actor } from "../auth/index.ts";
 import { activeMemberIds } from "../auth/index.ts";
-import { type Db, queryRows } from "../kernel/db.ts";
-import { fail } from "../kernel/errors.ts";
-import type { References } from "../ledger/values.ts";
-import type { Catalog } from "../metadata/catalog.ts";
-import { canReadType } from "../metadata/policy.ts";
+import { type Db, fail, queryRows } from "../kernel/index.ts";
+import type { References } from "../ledger/index.ts";
+import type { Catalog } from "../metadata/index.ts";
+import { canReadType } from "../metadata/index.ts";
 
 /**
  * Checks a write's FILE values (and attaches the files), in the writer's transaction. The files

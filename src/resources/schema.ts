@@ -1,16 +1,16 @@
-import type { Actor } from "../auth/actor.ts";
-import { MemberRef } from "../auth/schema.ts";
-import { builder } from "../kernel/builder.ts";
-import { actorOf, type Context } from "../kernel/context.ts";
-import { fail } from "../kernel/errors.ts";
-import { NodeRef, registerNode } from "../kernel/node.ts";
-import { PageInfoRef } from "../kernel/pageInfo.ts";
-import type { ResourceFilter } from "../ledger/filters.ts";
-import type { ResourceRow } from "../ledger/tables.ts";
-import { fieldValue, visibleValues } from "../ledger/values.ts";
-import type { Catalog, TypeDef } from "../metadata/catalog.ts";
-import { canReadResource, readableField, visibleField } from "../metadata/policy.ts";
-import { ResourceTypeRef, viewType } from "../metadata/schema.ts";
+import type { Actor } from "../auth/index.ts";
+import { MemberRef } from "../auth/index.ts";
+import { actorOf, builder, type Context, fail, NodeRef, PageInfoRef, registerNode } from "../kernel/index.ts";
+import type { ResourceFilter, ResourceRow } from "../ledger/index.ts";
+import { fieldValue, visibleValues } from "../ledger/index.ts";
+import type { Catalog, TypeDef } from "../metadata/index.ts";
+import {
+  canReadResource,
+  ResourceTypeRef,
+  readableField,
+  viewType,
+  visibleField,
+} from "../metadata/index.ts";
 import { ResourcePage } from "./page.ts";
 import { type Connection, listChildren, listResources, pageSize } from "./query.ts";
 import { selectedLinkedKeys } from "./selection.ts";

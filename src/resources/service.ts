@@ -1,22 +1,28 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
-import type { Actor } from "../auth/actor.ts";
-import type { Db } from "../kernel/db.ts";
-import { AppError, fail } from "../kernel/errors.ts";
-import { newId } from "../kernel/ids.ts";
-import { selectResources } from "../ledger/rows.ts";
-import { type ResourceRow, resources } from "../ledger/tables.ts";
+import type { Actor } from "../auth/index.ts";
+import type { Db } from "../kernel/index.ts";
+import { AppError, fail, newId } from "../kernel/index.ts";
+import type { WriteOp, WritePath } from "../ledger/index.ts";
 import {
   assertRequired,
   type PreparedValues,
   prepareValues,
+  type ResourceRow,
   type ResourceState,
+  resources,
+  selectResources,
   withDefaults,
   writableState,
-} from "../ledger/values.ts";
-import type { WriteOp, WritePath } from "../ledger/writePath.ts";
-import type { Catalog, CatalogStore, FieldDef, TypeDef } from "../metadata/catalog.ts";
-import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
-import { assertCanWriteType, canReadType, visibleField, visibleType } from "../metadata/policy.ts";
+} from "../ledger/index.ts";
+import type { Catalog, CatalogStore, FieldDef, TypeDef } from "../metadata/index.ts";
+import {
+  assertCanWriteType,
+  canReadType,
+  coerceValue,
+  InvalidValue,
+  visibleField,
+  visibleType,
+} from "../metadata/index.ts";
 import { withIdempotency } from "./idempotency.ts";
 import { assertNoCycle, checkReferences } from "./references.ts";
 

@@ -1,7 +1,7 @@
-import type { Actor } from "../auth/actor.ts";
-import type { Context } from "../kernel/context.ts";
-import { fail } from "../kernel/errors.ts";
-import type { Catalog } from "../metadata/catalog.ts";
+import type { Actor } from "../auth/index.ts";
+import type { Context } from "../kernel/index.ts";
+import { fail } from "../kernel/index.ts";
+import type { Catalog } from "../metadata/index.ts";
 import { type Loaders, RequestLoaders } from "./loaders.ts";
 import type { Services } from "./services.ts";
 

@@ -1,4 +1,4 @@
-import { type Database, type DatabaseOptions, openDatabaseWith } from "../kernel/db.ts";
+import { type Database, type DatabaseOptions, openDatabaseWith } from "../kernel/index.ts";
 import * as tables from "./tables.ts";
 
 type AllTables = typeof tables;

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { collectDefaultMetrics } from "prom-client";
-import type { Env } from "../kernel/env.ts";
+import type { Env } from "../kernel/index.ts";
 import { buildApp } from "./app.ts";
 import { openConfiguredDatabase, prepareDatabase, printOwnerKey } from "./runtime.ts";
 

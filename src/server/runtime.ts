@@ -1,10 +1,8 @@
 import type { Logger } from "pino";
-import { apiKeyExists } from "../auth/apiKeys.ts";
-import { bootstrap } from "../auth/bootstrap.ts";
-import type { Database } from "../kernel/db.ts";
-import type { Env } from "../kernel/env.ts";
-import { migrate } from "../kernel/migrate.ts";
-import { loadOrCreateOAuthKeys } from "../oauth/keys.ts";
+import { apiKeyExists, bootstrap } from "../auth/index.ts";
+import type { Database, Env } from "../kernel/index.ts";
+import { migrate } from "../kernel/index.ts";
+import { loadOrCreateOAuthKeys } from "../oauth/index.ts";
 import { openDatabase } from "./database.ts";
 import { workspaceSeeders } from "./workspaces.ts";
 

@@ -1,19 +1,16 @@
-/** Imports every schema part, then builds the schema. Nothing else lives here. */
-import "../kernel/scalars.ts";
-import "../kernel/node.ts";
-import "../auth/schema.ts";
-import "../metadata/schema.ts";
-import "../resources/schema.ts";
-import "../resources/mutations.ts";
-import "../changes/schema.ts";
-import "../changes/schemaChangesSchema.ts";
-import "../webhooks/schema.ts";
-import "../webhooks/mutations.ts";
-import "../subscriptions/schema.ts";
-import "../auth/passwordSchema.ts";
-import "../oauth/schema.ts";
-import "../files/schema.ts";
+/**
+ * Loads every folder whose public module registers GraphQL types and fields with the kernel's
+ * builder, then builds the schema. Nothing else lives here.
+ */
+import "../auth/index.ts";
+import "../metadata/index.ts";
+import "../resources/index.ts";
+import "../changes/index.ts";
+import "../webhooks/index.ts";
+import "../subscriptions/index.ts";
+import "../oauth/index.ts";
+import "../files/index.ts";
 import { lexicographicSortSchema } from "graphql";
-import { builder } from "../kernel/builder.ts";
+import { builder } from "../kernel/index.ts";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,28 +1,26 @@
 import type { Logger } from "pino";
-import { ApiKeyService } from "../auth/apiKeys.ts";
-import { Authenticator } from "../auth/authenticate.ts";
-import { MemberService } from "../auth/members.ts";
-import { SchemaChangeFeed } from "../changes/index.ts";
-import { checkFileReferences } from "../files/access.ts";
-import { FileService } from "../files/service.ts";
-import type { DatabaseHandles, Db } from "../kernel/db.ts";
-import type { Env } from "../kernel/env.ts";
-import { ChangeFeed } from "../ledger/feed.ts";
-import { Sequencer } from "../ledger/sequencer.ts";
-import { deleteTypeRows, dropFieldValues } from "../ledger/typeRows.ts";
-import { changeCapturingWrites } from "../ledger/writePath.ts";
+import { ApiKeyService, Authenticator, MemberService } from "../auth/index.ts";
+import { checkFileReferences, FileService } from "../files/index.ts";
+import type { DatabaseHandles, Db, Env } from "../kernel/index.ts";
+import {
+  ChangeFeed,
+  changeCapturingWrites,
+  deleteTypeRows,
+  dropFieldValues,
+  SchemaChangeFeed,
+  Sequencer,
+} from "../ledger/index.ts";
 import { createLimits, type Limits } from "../limits/index.ts";
-import { CatalogStore } from "../metadata/catalog.ts";
-import { MetadataService } from "../metadata/service.ts";
-import { OAuthClientService } from "../oauth/clients.ts";
-import { revokeMemberOAuth } from "../oauth/revoke.ts";
-import { oauthTokenVerifier } from "../oauth/tokens.ts";
-import { useFileReferenceCheck } from "../resources/references.ts";
-import { ResourceService } from "../resources/service.ts";
-import { SubscriptionService } from "../subscriptions/service.ts";
-import { recordSchemaChangesAndDeliveries } from "../webhooks/schemaChanges.ts";
-import { disableCreatorWebhooks, WebhookService } from "../webhooks/service.ts";
-import { WebhookWorker } from "../webhooks/worker.ts";
+import { CatalogStore, MetadataService } from "../metadata/index.ts";
+import { OAuthClientService, oauthTokenVerifier, revokeMemberOAuth } from "../oauth/index.ts";
+import { ResourceService, useFileReferenceCheck } from "../resources/index.ts";
+import { SubscriptionService } from "../subscriptions/index.ts";
+import {
+  disableCreatorWebhooks,
+  recordSchemaChangesAndDeliveries,
+  WebhookService,
+  WebhookWorker,
+} from "../webhooks/index.ts";
 
 /** Everything a request may use, built once per process. */
 export interface Services {

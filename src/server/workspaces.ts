@@ -3,10 +3,10 @@ import {
   createWorkspace as createAuthWorkspace,
   type NewWorkspace,
   type WorkspaceSeeder,
-} from "../auth/workspaces.ts";
-import type { Db } from "../kernel/db.ts";
-import { seedChangeFeed } from "../ledger/seed.ts";
-import { seedWorkspaceMetadata } from "../metadata/seed.ts";
+} from "../auth/index.ts";
+import type { Db } from "../kernel/index.ts";
+import { seedChangeFeed } from "../ledger/index.ts";
+import { seedWorkspaceMetadata } from "../metadata/index.ts";
 
 /**
  * What a new workspace starts with, in order: the built-in types with their fields and schema

@@ -1,7 +1,6 @@
-import { ChangeFilterInput, ChangeRef, toChangeFilter } from "../changes/schema.ts";
-import { builder } from "../kernel/builder.ts";
-import { actorOf } from "../kernel/context.ts";
-import type { ChangeView } from "../ledger/feed.ts";
+import { ChangeFilterInput, ChangeRef, toChangeFilter } from "../changes/index.ts";
+import { actorOf, builder } from "../kernel/index.ts";
+import type { ChangeView } from "../ledger/index.ts";
 
 builder.subscriptionField("changes", (t) =>
   t.field({

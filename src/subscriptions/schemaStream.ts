@@ -1,6 +1,6 @@
 import type { Actor } from "../auth/index.ts";
-import type { SchemaChangeFeed, SchemaChangeView } from "../changes/index.ts";
-import { fail } from "../kernel/errors.ts";
+import { fail } from "../kernel/index.ts";
+import type { SchemaChangeFeed, SchemaChangeView } from "../ledger/index.ts";
 import type { CatalogStore } from "../metadata/index.ts";
 import type { CredentialHolder } from "./credentials.ts";
 

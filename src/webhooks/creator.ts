@@ -1,19 +1,15 @@
-import { and, eq, isNull } from "drizzle-orm";
-import { type Actor, actorFor } from "../auth/actor.ts";
-import { findActiveMember } from "../auth/index.ts";
-import { roleScopes } from "../auth/roles.ts";
+import { type Actor, actorFor, findActiveMember, roleScopes } from "../auth/index.ts";
+import type { Db } from "../kernel/index.ts";
+import { AppError } from "../kernel/index.ts";
+import type { ChangeFeed, ChangeRecord, ChangeView, StoredActor } from "../ledger/index.ts";
 import {
   type ChangeFilter,
   MATCH_NOTHING,
   type ResolvedFilter,
   type SchemaChangeView,
-} from "../changes/index.ts";
-import type { Db } from "../kernel/db.ts";
-import { AppError } from "../kernel/errors.ts";
-import type { ChangeFeed, ChangeRecord, ChangeView } from "../ledger/feed.ts";
-import type { StoredActor } from "../ledger/tables.ts";
-import type { Catalog } from "../metadata/catalog.ts";
-import { canReadField, canReadType } from "../metadata/policy.ts";
+} from "../ledger/index.ts";
+import type { Catalog } from "../metadata/index.ts";
+import { canReadField, canReadType } from "../metadata/index.ts";
 import type { StoredFilter, WebhookRow } from "./tables.ts";
 
 /**

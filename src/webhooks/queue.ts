@@ -1,6 +1,5 @@
 import { sql } from "drizzle-orm";
-import { type Db, queryRows } from "../kernel/db.ts";
-import { newId } from "../kernel/ids.ts";
+import { type Db, newId, queryRows } from "../kernel/index.ts";
 import type { DeliveryRow, WebhookRow } from "./tables.ts";
 
 /**

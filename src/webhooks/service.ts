@@ -1,13 +1,16 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import { type Actor, requireScope } from "../auth/actor.ts";
-import { isAdminRole } from "../auth/roles.ts";
-import { type ChangeFilter, MATCH_NOTHING, mergeActorSets, selfExclusion } from "../changes/index.ts";
-import type { Db } from "../kernel/db.ts";
-import type { Env } from "../kernel/env.ts";
-import { fail } from "../kernel/errors.ts";
-import { idKind, newId } from "../kernel/ids.ts";
-import { type ChangeFeed, parseCursor } from "../ledger/feed.ts";
-import type { CatalogStore } from "../metadata/catalog.ts";
+import { type Actor, isAdminRole, requireScope } from "../auth/index.ts";
+import type { Db, Env } from "../kernel/index.ts";
+import { fail, idKind, newId } from "../kernel/index.ts";
+import {
+  type ChangeFeed,
+  type ChangeFilter,
+  MATCH_NOTHING,
+  mergeActorSets,
+  parseCursor,
+  selfExclusion,
+} from "../ledger/index.ts";
+import type { CatalogStore } from "../metadata/index.ts";
 import { creatorActor } from "./creator.ts";
 import { newSecret } from "./signing.ts";
 import {

@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { canSeeSchemaChange } from "../changes/index.ts";
-import type { Db } from "../kernel/db.ts";
-import type { Env } from "../kernel/env.ts";
-import { AppError } from "../kernel/errors.ts";
-import type { ChangeFeed } from "../ledger/feed.ts";
-import type { CatalogStore } from "../metadata/catalog.ts";
+import type { Db, Env } from "../kernel/index.ts";
+import { AppError } from "../kernel/index.ts";
+import type { ChangeFeed } from "../ledger/index.ts";
+import { canSeeSchemaChange } from "../ledger/index.ts";
+import type { CatalogStore } from "../metadata/index.ts";
 import {
   creatorActor,
   eventTypeOf,

@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Logger } from "pino";
-import { isAppErrorCode } from "../../kernel/errors.ts";
+import { isAppErrorCode } from "../../kernel/index.ts";
 
 /**
  * Why a request was refused before it ran (`extensions.reason` next to `BAD_USER_INPUT`): the
