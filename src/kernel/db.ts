@@ -76,7 +76,7 @@ export async function openDatabaseWith(tables: Tables, options: DatabaseOptions)
       postgres(options.url as string, {
         max,
         onnotice: () => {},
-        // Sessions run in UTC: timestamps read as text print as "…+00" (see resources/rows.ts),
+        // Sessions run in UTC: timestamps read as text print as "…+00" (see ledger/rows.ts),
         // whatever the server's default time zone. PGlite's sessions are UTC already.
         connection: { application_name: "plugboard", TimeZone: "UTC" },
       });

@@ -27,7 +27,7 @@ export interface ServerContext {
 }
 
 /**
- * `X-Plugboard-Origin`: the label stored on the changes the request writes (changes/origin.ts);
+ * `X-Plugboard-Origin`: the label stored on the changes the request writes (ledger/origin.ts);
  * a bad one is refused before the operation runs.
  */
 export function readOrigin(value: string | string[] | null | undefined): string | null {
