@@ -1,57 +1,47 @@
 /**
- * Plugboard's dependency rules (`npm run depcheck`, run by .ci/run). The order is one-way:
+ * Plugboard's dependency rules (`npm run depcheck`, run by .ci/run). The order is one-way, and no
+ * violation is tolerated:
  *
- *   shared layer (builder, context, errors, env, ids, the database layer)
- *     ← domain folders (auth, changes, files, limits, metadata, oauth, resources, subscriptions, webhooks)
- *       ← server/ (wiring: the app, the CLI, the GraphQL schema's assembly)
+ *   kernel/ (database client, ids, migrations, schema builder, errors, GraphQL context, env, logger)
+ *     ← ledger/ and the domain folders (auth, metadata, resources, files, changes, limits,
+ *       subscriptions, webhooks, oauth), which import each other without cycles
+ *       ← server/ (wiring: the app, the CLI, services, the tables and GraphQL schema's assembly)
  *
- * Violations that predate these rules are listed in .dependency-cruiser-known-violations.json and
- * tolerated; CI fails on any new one. Fixing one: remove it from the code, then regenerate the list
- * (`npm run depcheck:baseline`) so it cannot come back.
+ * Every folder but server/ has one public module, its index.ts: other folders import only that.
  */
 
-const DOMAINS = "auth|changes|files|limits|metadata|oauth|resources|subscriptions|webhooks";
+const DOMAINS = "auth|changes|files|ledger|limits|metadata|oauth|resources|subscriptions|webhooks";
 const DOMAIN = `^src/(${DOMAINS})/`;
+const KERNEL = "^src/kernel/";
+const WIRING = "^src/server/";
 
-/**
- * The shared layer. Some of its files still live under server/ and schema/ (a later move puts them
- * in one folder); until then they are named here one by one.
- */
-const SHARED = [
-  "^src/db/(client|ids|migrate|dataDirLock)\\.ts$",
-  "^src/schema/(builder|errors|node|scalars)\\.ts$",
-  "^src/server/(context|env|logger)\\.ts$",
-];
-
-/**
- * Wiring: what assembles the domains. `db/tables.ts` gathers every domain's tables for Drizzle's
- * typed schema, `schema/index.ts` and `schema/print.ts` every domain's GraphQL types.
- */
-const WIRING = ["^src/server/", "^src/db/tables\\.ts$", "^src/schema/(index|print)\\.ts$"];
-
-/** A domain's public module: what other domains may import from it. */
+/** A folder's public module: what other folders may import from it. */
 const PUBLIC = "index\\.ts$";
+
+/** The file that gathers every domain's tables for Drizzle (drizzle.config.ts points at it). */
+const TABLES_WIRING = "^src/server/tables\\.ts$";
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
     {
+      name: "kernel-stands-alone",
+      severity: "error",
+      comment:
+        "The kernel imports something outside itself. Everything builds on the kernel, so it imports " +
+        "no domain, no ledger and no wiring: move what it needs down into it, or let server/ declare " +
+        "it (see Tables in kernel/db.ts and Context in kernel/context.ts).",
+      from: { path: KERNEL },
+      to: { path: "^src/", pathNot: KERNEL },
+    },
+    {
       name: "domain-not-to-server",
       severity: "error",
       comment:
-        "A domain folder imports server/ wiring. Domains are wired by server/, never the other way: " +
-        "move what the domain needs into the domain or the shared layer.",
+        "A domain (or the ledger) imports server/ wiring. Domains are wired by server/, never the " +
+        "other way: move what the domain needs into it or into the kernel, or pass it in from server/.",
       from: { path: DOMAIN },
-      to: { path: WIRING, pathNot: SHARED },
-    },
-    {
-      name: "shared-not-to-domain",
-      severity: "error",
-      comment:
-        "The shared layer imports a domain or server/ wiring. The shared layer must stand alone: " +
-        "domains build on it.",
-      from: { path: SHARED },
-      to: { path: [DOMAIN, ...WIRING], pathNot: SHARED },
+      to: { path: WIRING },
     },
     {
       name: "no-circular",
@@ -64,34 +54,29 @@ module.exports = {
       name: "no-foreign-tables",
       severity: "error",
       comment:
-        "A domain reads another domain's tables. Ask the owning domain through its public module " +
-        "(e.g. auth's members: src/auth/index.ts).",
-      // A table may reference another domain's table in a foreign key: that is the schema, not a
-      // read. Row types (type-only imports) read nothing either.
-      from: { path: DOMAIN, pathNot: "/tables\\.ts$" },
-      to: {
-        path: `^src/(${DOMAINS})/tables\\.ts$`,
-        pathNot: "^src/$1/",
-        dependencyTypesNot: ["type-only"],
-      },
+        "A folder imports another domain's tables. Ask the owning domain through its public module " +
+        "(e.g. auth's members: src/auth/index.ts); the ledger writes resources and changes rows.",
+      // A table may reference another domain's table in a foreign key: that is the schema, not a read.
+      from: { path: "^src/([^/]+)/", pathNot: ["/tables\\.ts$"] },
+      to: { path: `^src/(${DOMAINS})/tables\\.ts$`, pathNot: "^src/$1/" },
     },
     {
-      name: "server-not-to-tables",
+      name: "public-module-only",
       severity: "error",
       comment:
-        "server/ reads or writes a domain's tables. It wires domains; the owning domain's public " +
-        "module does the reading (e.g. auth's members: src/auth/index.ts).",
-      from: { path: "^src/server/" },
-      to: { path: `^src/(${DOMAINS})/tables\\.ts$`, dependencyTypesNot: ["type-only"] },
+        "A folder imports another folder's private file. Import its public module " +
+        "(src/<folder>/index.ts) instead, and export what is needed there.",
+      from: { path: "^src/([^/]+)/", pathNot: [TABLES_WIRING, "/tables\\.ts$"] },
+      to: { path: `^src/(kernel|${DOMAINS})/`, pathNot: ["^src/$1/", PUBLIC] },
     },
     {
-      name: "no-deep-domain-import",
+      name: "tables-only-to-tables",
       severity: "error",
       comment:
-        "A domain imports another domain's private file. Import its public module " +
-        "(src/<domain>/index.ts) instead, and export what is needed there.",
-      from: { path: DOMAIN },
-      to: { path: DOMAIN, pathNot: ["^src/$1/", PUBLIC, `^src/(${DOMAINS})/tables\\.ts$`] },
+        "A tables.ts imports another folder's file that is not a tables.ts: tables files are loaded " +
+        "by drizzle-kit on their own and may only reference other tables (foreign keys).",
+      from: { path: "/tables\\.ts$", pathNot: TABLES_WIRING },
+      to: { path: "^src/([^/]+)/", pathNot: ["^src/$1/", "/tables\\.ts$"] },
     },
     {
       name: "not-to-unresolvable",

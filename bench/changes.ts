@@ -12,14 +12,15 @@
  */
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
-import { openDatabase, queryTuples } from "../src/db/client.ts";
-import { newId } from "../src/db/ids.ts";
-import { fromTuple, RESOURCE_COLUMNS, selectResources } from "../src/resources/rows.ts";
-import { resources } from "../src/resources/tables.ts";
-import { commitWrites, ROW_STATEMENTS } from "../src/resources/writePath.ts";
+import { queryTuples } from "../src/kernel/db.ts";
+import { loadEnv } from "../src/kernel/env.ts";
+import { newId } from "../src/kernel/ids.ts";
+import { createLogger } from "../src/kernel/logger.ts";
+import { fromTuple, RESOURCE_COLUMNS, selectResources } from "../src/ledger/rows.ts";
+import { resources } from "../src/ledger/tables.ts";
+import { commitWrites, ROW_STATEMENTS } from "../src/ledger/writePath.ts";
 import { buildApp } from "../src/server/app.ts";
-import { loadEnv } from "../src/server/env.ts";
-import { createLogger } from "../src/server/logger.ts";
+import { openDatabase } from "../src/server/database.ts";
 import { prepareDatabase } from "../src/server/runtime.ts";
 import { load, startProcess, stopProcess, table } from "./lib/load.ts";
 import { cpuSeconds, freshDatabase, postgresCpuSeconds } from "./lib/pg.ts";

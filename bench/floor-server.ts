@@ -7,7 +7,7 @@ import postgres from "postgres";
  *   POST /page   → 50 contacts ordered by score with their linked accounts' names
  *   POST /insert → one contact row
  */
-// Connections as Plugboard's (src/db/client.ts): reads on 3 pipelined ones, writes on 10, so the
+// Connections as Plugboard's (src/kernel/db.ts): reads on 3 pipelined ones, writes on 10, so the
 // two differ only above the driver. (The page floor hardly depends on it: 10 were within 3%.)
 const sql = postgres(process.env.DATABASE_URL as string, { max: 3, onnotice: () => {} });
 const writes = postgres(process.env.DATABASE_URL as string, { max: 10, onnotice: () => {} });

@@ -20,7 +20,7 @@ import { parse } from "graphql";
 import { estimateCost } from "../src/limits/cost.ts";
 import { MemoryBucketStore } from "../src/limits/memoryStore.ts";
 import { type Decision, RateLimiter, rateLimitHeaders } from "../src/limits/rateLimit.ts";
-import { schema } from "../src/schema/index.ts";
+import { schema } from "../src/server/schema.ts";
 import { load, postGraphQL, startProcess, stopProcess, table } from "./lib/load.ts";
 import { cpuSeconds, freshDatabase, postgresCpuSeconds } from "./lib/pg.ts";
 

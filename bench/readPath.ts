@@ -6,10 +6,10 @@
  *   npx tsx bench/readPath.ts
  */
 import type { AddressInfo } from "node:net";
-import { openDatabase } from "../src/db/client.ts";
+import { loadEnv } from "../src/kernel/env.ts";
+import { createLogger } from "../src/kernel/logger.ts";
 import { buildApp } from "../src/server/app.ts";
-import { loadEnv } from "../src/server/env.ts";
-import { createLogger } from "../src/server/logger.ts";
+import { openDatabase } from "../src/server/database.ts";
 import { prepareDatabase } from "../src/server/runtime.ts";
 
 const token = "pbk_bench_token_0123456789abcdefghijklmnopqrstuvwxyz";

@@ -1,11 +1,11 @@
-import { queryTuples } from "../src/db/client.ts";
-import { fromTuple, RESOURCE_COLUMNS } from "../src/resources/rows.ts";
+import { queryTuples } from "../src/kernel/db.ts";
+import { loadEnv } from "../src/kernel/env.ts";
+import { createLogger } from "../src/kernel/logger.ts";
+import { fromTuple, RESOURCE_COLUMNS } from "../src/ledger/rows.ts";
+import type { ResourceRow } from "../src/ledger/tables.ts";
+import { ROW_STATEMENTS, type WritePath } from "../src/ledger/writePath.ts";
 import { ResourceService } from "../src/resources/service.ts";
-import type { ResourceRow } from "../src/resources/tables.ts";
-import { ROW_STATEMENTS, type WritePath } from "../src/resources/writePath.ts";
 import { buildApp } from "../src/server/app.ts";
-import { loadEnv } from "../src/server/env.ts";
-import { createLogger } from "../src/server/logger.ts";
 import { openConfiguredDatabase, prepareDatabase } from "../src/server/runtime.ts";
 
 /**

@@ -477,7 +477,7 @@ describe("docs/ stays true to the repository", () => {
   });
 
   it("every error code the docs list is the server's closed list, and every code is listed", async () => {
-    const { errorCodes } = await import("../src/schema/errors.ts");
+    const { errorCodes } = await import("../src/kernel/errors.ts");
     const page = read("docs/errors-and-limits.md");
     for (const code of errorCodes) expect(page, code).toContain(`\`${code}\``);
   });

@@ -1,4 +1,4 @@
-import { fail } from "../schema/errors.ts";
+import { fail } from "../kernel/index.ts";
 import { effectiveScopes, isAdminRole, type Role, type Scope } from "./roles.ts";
 import type { MemberRow } from "./tables.ts";
 

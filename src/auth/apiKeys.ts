@@ -1,7 +1,6 @@
 import { and, desc, eq, sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
-import { fail } from "../schema/errors.ts";
+import type { Db } from "../kernel/index.ts";
+import { fail, newId } from "../kernel/index.ts";
 import { type Actor, requireAdmin } from "./actor.ts";
 import type { Authenticator } from "./authenticate.ts";
 import { findActiveMember } from "./memberLookup.ts";

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { type Db, queryRows } from "../db/client.ts";
-import { fail } from "../schema/errors.ts";
+import { type Db, fail, queryRows } from "../kernel/index.ts";
 import { type Actor, actorFor, type JoinedMemberColumns, joinedMember } from "./actor.ts";
 import type { PresentedCredential } from "./credentials.ts";
 import { checkEmailPassword, passwordCacheKey } from "./passwords.ts";

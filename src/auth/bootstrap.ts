@@ -1,9 +1,8 @@
 import { eq } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
-import type { Env } from "../server/env.ts";
+import type { Db, Env } from "../kernel/index.ts";
 import { hashPassword } from "./passwords.ts";
 import { members } from "./tables.ts";
-import { createWorkspace, hasAnyWorkspace } from "./workspaces.ts";
+import { createWorkspace, hasAnyWorkspace, type WorkspaceSeeder } from "./workspaces.ts";
 
 export interface BootstrapResult {
   workspaceId: string;
@@ -16,14 +15,22 @@ export interface BootstrapResult {
  * On an empty database, creates workspace "Default" with its OWNER and API key. Runs inside the
  * migration transaction and lock (see `migrate`), so it happens exactly once across processes.
  */
-export async function bootstrap(tx: Db, env: Env): Promise<BootstrapResult | null> {
+export async function bootstrap(
+  tx: Db,
+  env: Env,
+  seeders: readonly WorkspaceSeeder[],
+): Promise<BootstrapResult | null> {
   if (await hasAnyWorkspace(tx)) return null;
-  const created = await createWorkspace(tx, {
-    name: "Default",
-    ownerEmail: env.PLUGBOARD_ADMIN_EMAIL ?? "admin@localhost",
-    ownerName: "Owner",
-    token: env.PLUGBOARD_ADMIN_TOKEN,
-  });
+  const created = await createWorkspace(
+    tx,
+    {
+      name: "Default",
+      ownerEmail: env.PLUGBOARD_ADMIN_EMAIL ?? "admin@localhost",
+      ownerName: "Owner",
+      token: env.PLUGBOARD_ADMIN_TOKEN,
+    },
+    seeders,
+  );
   if (env.PLUGBOARD_ADMIN_PASSWORD) {
     const passwordHash = await hashPassword(env.PLUGBOARD_ADMIN_PASSWORD);
     await tx.update(members).set({ passwordHash }).where(eq(members.id, created.memberId));

@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
+import type { Db } from "../kernel/index.ts";
+import { newId } from "../kernel/index.ts";
 import type { Role } from "./roles.ts";
 import { type MemberRow, members, workspaces } from "./tables.ts";
 
@@ -26,6 +26,12 @@ export async function findActiveMember(
       ),
     );
   return row;
+}
+
+/** A member's role, removed or not (what an OAuth client's service member may be granted). */
+export async function memberRole(db: Db, memberId: string): Promise<Role | undefined> {
+  const [row] = await db.select({ role: members.role }).from(members).where(eq(members.id, memberId));
+  return row?.role;
 }
 
 /** Of `ids`, those of the workspace's members that were not removed. */

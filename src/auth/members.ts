@@ -1,8 +1,7 @@
 import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Db } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
-import { fail } from "../schema/errors.ts";
+import type { Db } from "../kernel/index.ts";
+import { fail, newId } from "../kernel/index.ts";
 import { type Actor, requireAdmin, requireScope } from "./actor.ts";
 import type { Authenticator } from "./authenticate.ts";
 import type { Role } from "./roles.ts";

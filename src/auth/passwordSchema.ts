@@ -1,5 +1,4 @@
-import { builder } from "../schema/builder.ts";
-import { actorOf } from "../server/context.ts";
+import { actorOf, builder } from "../kernel/index.ts";
 import { setOwnPassword } from "./passwords.ts";
 import { MemberRef } from "./schema.ts";
 

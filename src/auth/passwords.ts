@@ -1,8 +1,8 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { hash, verify } from "@node-rs/argon2";
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
-import { fail } from "../schema/errors.ts";
+import type { Db } from "../kernel/index.ts";
+import { fail } from "../kernel/index.ts";
 import type { Actor } from "./actor.ts";
 import { roleScopes } from "./roles.ts";
 import { type MemberRow, members } from "./tables.ts";

@@ -1,7 +1,4 @@
-import { builder } from "../schema/builder.ts";
-import { fail } from "../schema/errors.ts";
-import { NodeRef, registerNode } from "../schema/node.ts";
-import { actorOf } from "../server/context.ts";
+import { actorOf, builder, fail, NodeRef, registerNode } from "../kernel/index.ts";
 import { roles, scopes } from "./roles.ts";
 import type { ApiKeyRow, MemberRow, WorkspaceRow } from "./tables.ts";
 

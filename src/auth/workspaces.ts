@@ -1,7 +1,6 @@
 import { eq, sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
-import { seedWorkspaceMetadata } from "../metadata/seed.ts";
+import type { Db } from "../kernel/index.ts";
+import { newId } from "../kernel/index.ts";
 import { roleScopes } from "./roles.ts";
 import { apiKeys, members, type WorkspaceRow, workspaces } from "./tables.ts";
 import { displayPrefix, generateApiKeyToken, hashToken } from "./tokens.ts";
@@ -22,9 +21,14 @@ export interface CreatedWorkspace {
 
 /**
  * Creates a workspace with its OWNER member and a first API key for them. Each domain that keeps
- * per-workspace defaults (built-in resource types, …) seeds them in `workspaceSeeders`.
+ * per-workspace defaults (built-in resource types, the change feed, …) seeds them in `seeders`,
+ * in order: auth sits below those domains, so server/ wiring passes them in (server/workspaces.ts).
  */
-export async function createWorkspace(db: Db, input: NewWorkspace): Promise<CreatedWorkspace> {
+export async function createWorkspace(
+  db: Db,
+  input: NewWorkspace,
+  seeders: readonly WorkspaceSeeder[],
+): Promise<CreatedWorkspace> {
   return db.transaction(async (tx) => {
     const workspaceId = newId("workspace");
     const memberId = newId("member");
@@ -46,16 +50,13 @@ export async function createWorkspace(db: Db, input: NewWorkspace): Promise<Crea
       tokenHash: hashToken(token),
       scopes: [...roleScopes.OWNER],
     });
-    for (const seed of workspaceSeeders) await seed(tx, workspaceId, memberId);
+    for (const seed of seeders) await seed(tx, workspaceId, memberId);
     return { workspaceId, memberId, token };
   });
 }
 
+/** Seeds one domain's per-workspace defaults in the workspace's creating transaction. */
 export type WorkspaceSeeder = (tx: Db, workspaceId: string, ownerId: string) => Promise<void>;
-/** Per-workspace defaults each domain seeds: the built-in types, the change feed. */
-export const workspaceSeeders: WorkspaceSeeder[] = [
-  (tx, workspaceId) => seedWorkspaceMetadata(tx, workspaceId),
-];
 
 export async function findWorkspace(db: Db, id: string): Promise<WorkspaceRow | undefined> {
   const [row] = await db.select().from(workspaces).where(eq(workspaces.id, id));

@@ -1,23 +1,10 @@
 /**
- * changes' public module: the change filter other domains (subscriptions, webhooks) resolve and
- * run, and the schema change log. New code imports it rather than changes' files
- * (.dependency-cruiser.cjs).
+ * changes' public module: the change feed's GraphQL surface (`changes`, `schemaChanges`, the
+ * Change type and change filter input). The feed itself is the ledger's (src/ledger/index.ts).
  */
 
-export {
-  type ActorSet,
-  type ChangeFilter,
-  type ChangeTransition,
-  everyChange,
-  MATCH_NOTHING,
-  mergeActorSets,
-  type ResolvedFilter,
-  selfExclusion,
-} from "./filter.ts";
-export { isValidOrigin } from "./origin.ts";
-export {
-  canSeeSchemaChange,
-  recordSchemaChanges,
-  SchemaChangeFeed,
-  type SchemaChangeView,
-} from "./schemaChanges.ts";
+// Its GraphQL types and fields register with the kernel's builder when this module loads.
+import "./schema.ts";
+import "./schemaChangesSchema.ts";
+
+export { ChangeFilterInput, ChangeKindEnum, ChangeRef, toChangeFilter } from "./schema.ts";

@@ -1,11 +1,14 @@
-import { MemberRef } from "../auth/schema.ts";
-import { ResourceFilterInput, ResourceRef, SortDirection, viewResource } from "../resources/schema.ts";
-import { builder } from "../schema/builder.ts";
-import { PageInfoRef } from "../schema/pageInfo.ts";
-import { actorOf } from "../server/context.ts";
-import type { ChangePage, ChangeView } from "./feed.ts";
-import type { ChangeFilter } from "./filter.ts";
-import type { StoredActor, StoredFieldChange, StoredRequest } from "./tables.ts";
+import { MemberRef } from "../auth/index.ts";
+import { actorOf, builder, PageInfoRef } from "../kernel/index.ts";
+import type {
+  ChangeFilter,
+  ChangePage,
+  ChangeView,
+  StoredActor,
+  StoredFieldChange,
+  StoredRequest,
+} from "../ledger/index.ts";
+import { ResourceFilterInput, ResourceRef, SortDirection, viewResource } from "../resources/index.ts";
 
 export const ChangeKindEnum = builder.enumType("ChangeKind", {
   values: ["CREATED", "UPDATED", "DELETED", "RESTORED"] as const,

@@ -1,12 +1,10 @@
-import { builder } from "../schema/builder.ts";
-import { PageInfoRef } from "../schema/pageInfo.ts";
-import { actorOf } from "../server/context.ts";
+import { actorOf, builder, PageInfoRef } from "../kernel/index.ts";
+import type { SchemaChangePage, SchemaChangeView } from "../ledger/index.ts";
+import { schemaChangeKinds } from "../metadata/index.ts";
 import { ActorRef, ChangeRequestRef } from "./schema.ts";
-import type { SchemaChangePage, SchemaChangeView } from "./schemaChanges.ts";
-import { schemaChangeKindEnum } from "./tables.ts";
 
 export const SchemaChangeKindEnum = builder.enumType("SchemaChangeKind", {
-  values: schemaChangeKindEnum.enumValues,
+  values: schemaChangeKinds,
 });
 
 export const SchemaChangeRef = builder.objectRef<SchemaChangeView>("SchemaChange").implement({

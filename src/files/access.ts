@@ -1,9 +1,8 @@
 import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
-import type { Actor } from "../auth/actor.ts";
-import { canReadField, canReadType } from "../auth/policy.ts";
-import { type Db, queryRows } from "../db/client.ts";
-import type { Catalog, FieldDef } from "../metadata/catalog.ts";
-import { fail } from "../schema/errors.ts";
+import type { Actor } from "../auth/index.ts";
+import { type Db, fail, queryRows } from "../kernel/index.ts";
+import type { Catalog, FieldDef } from "../metadata/index.ts";
+import { canReadField, canReadType } from "../metadata/index.ts";
 import { type FileRow, files } from "./tables.ts";
 
 /** The FILE fields the actor may read, on types it may read: the only ways to an attached file. */

@@ -1,8 +1,8 @@
 import { isIP } from "node:net";
 import type { Agent } from "undici";
-import type { Actor } from "../auth/actor.ts";
-import { fail } from "../schema/errors.ts";
-import { checkTarget, hostOf, pinnedLookup, refusedAddress } from "../webhooks/targets.ts";
+import type { Actor } from "../auth/index.ts";
+import { fail } from "../kernel/index.ts";
+import { checkTarget, hostOf, pinnedLookup, refusedAddress } from "../webhooks/index.ts";
 import { fileNameFromDisposition } from "./disposition.ts";
 import type { FileRow } from "./tables.ts";
 

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { type Db, queryRows } from "../db/client.ts";
+import { type Db, queryRows } from "../kernel/index.ts";
 import type { FileStore } from "./storage.ts";
 
 /**

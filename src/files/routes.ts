@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import type { Actor } from "../auth/actor.ts";
-import { readCredential } from "../auth/credentials.ts";
-import type { Authenticator } from "../auth/index.ts";
-import { AppError, fail } from "../schema/errors.ts";
+import type { Actor, Authenticator } from "../auth/index.ts";
+import { readCredential } from "../auth/index.ts";
+import { AppError, fail } from "../kernel/index.ts";
 import { attachmentDisposition, fileNameFromDisposition } from "./disposition.ts";
 import { parseRange } from "./range.ts";
 import type { FileService } from "./service.ts";

@@ -1,5 +1,5 @@
 import { AwsClient } from "aws4fetch";
-import type { Env } from "../server/env.ts";
+import type { Env } from "../kernel/index.ts";
 import type { FileStore } from "./storage.ts";
 import { CHUNK_BYTES } from "./storage.ts";
 

@@ -1,12 +1,9 @@
 import DataLoader from "dataloader";
 import { GraphQLScalarType } from "graphql";
-import { visibleField } from "../auth/policy.ts";
-import { MemberRef } from "../auth/schema.ts";
-import { ResourceRef, type ResourceView, viewResource } from "../resources/schema.ts";
-import { builder } from "../schema/builder.ts";
-import { fail } from "../schema/errors.ts";
-import { NodeRef, registerNode } from "../schema/node.ts";
-import { actorOf, type Context } from "../server/context.ts";
+import { MemberRef } from "../auth/index.ts";
+import { actorOf, builder, type Context, fail, NodeRef, registerNode } from "../kernel/index.ts";
+import { visibleField } from "../metadata/index.ts";
+import { ResourceRef, type ResourceView, viewResource } from "../resources/index.ts";
 import type { UploadInput } from "./service.ts";
 import type { FileRow } from "./tables.ts";
 

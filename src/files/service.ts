@@ -1,11 +1,9 @@
 import { createHash } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { type Actor, requireScope } from "../auth/actor.ts";
-import type { CopyOut, Db } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
-import type { CatalogStore } from "../metadata/catalog.ts";
-import { AppError, fail } from "../schema/errors.ts";
-import type { Env } from "../server/env.ts";
+import { type Actor, requireScope } from "../auth/index.ts";
+import type { CopyOut, Db, Env } from "../kernel/index.ts";
+import { AppError, fail, newId } from "../kernel/index.ts";
+import type { CatalogStore } from "../metadata/index.ts";
 import { readableFiles } from "./access.ts";
 import { SNIFF_BYTES, servedContentType } from "./contentTypes.ts";
 import { cleanFileName } from "./disposition.ts";

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { type Db, queryRows } from "../db/client.ts";
+import { type Db, queryRows } from "../kernel/index.ts";
 
 /** Signed URLs live at most a week; a connector asks for a new one when it needs the bytes again. */
 export const MAX_URL_SECONDS = 7 * 24 * 3600;

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { type CopyOut, type Db, queryRows } from "../db/client.ts";
+import { type CopyOut, type Db, queryRows } from "../kernel/index.ts";
 
 /**
  * Where a file's bytes live, in fixed-size pieces: by default in the database (`bytea` chunks, so

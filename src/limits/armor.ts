@@ -7,7 +7,7 @@ import type { LimitSettings } from "./settings.ts";
 
 /**
  * graphql-armor's rejections become 400 BAD_USER_INPUT naming the limit (a code of the closed list in
- * src/schema/errors.ts), reported as validation errors rather than thrown: app.ts validates
+ * src/kernel/errors.ts), reported as validation errors rather than thrown: app.ts validates
  * WebSocket operations itself and returns the errors, where a throw would be an internal error
  * closing the socket.
  */

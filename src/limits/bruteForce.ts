@@ -1,4 +1,4 @@
-import { AppError, fail } from "../schema/errors.ts";
+import { AppError, fail } from "../kernel/index.ts";
 
 export interface LoginThrottleOptions {
   /** Failed checks of one email before it locks; an address gets four times as many. */

@@ -1,6 +1,6 @@
 import { type DocumentNode, GraphQLError, type GraphQLSchema } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import { fail } from "../schema/errors.ts";
+import { fail } from "../kernel/index.ts";
 import { type CostEstimate, estimateCost } from "./cost.ts";
 import { introspectionCost, type LimitSettings } from "./settings.ts";
 
@@ -23,7 +23,7 @@ export function useCostLimit(settings: LimitSettings): Plugin {
   let anonymousMax = settings.anonymousMaxCost;
 
   const check = (args: OperationArgs) => {
-    // Only the context's actor is read (server/context.ts wires this plugin: no import back).
+    // Only the context's actor is read (server/ wires this plugin: no import back).
     const anonymous = !(args.contextValue as { actor: unknown }).actor;
     if (anonymous && anonymousMax === null) anonymousMax = Math.ceil(introspectionCost(args.schema) * 1.25);
     const limit = anonymous ? (anonymousMax as number) : settings.maxCost;

@@ -1,7 +1,6 @@
 import type { Plugin } from "graphql-yoga";
 import type { Logger } from "pino";
-import type { DatabaseHandles } from "../db/client.ts";
-import type { Env } from "../server/env.ts";
+import type { DatabaseHandles, Env } from "../kernel/index.ts";
 import { useShapeLimits } from "./armor.ts";
 import { LoginThrottle } from "./bruteForce.ts";
 import { useCostLimit } from "./costPlugin.ts";
@@ -53,3 +52,6 @@ export function createLimits({ db, listen }: DatabaseHandles, env: Env, logger: 
     },
   };
 }
+
+export type { LoginThrottle } from "./bruteForce.ts";
+export { credentialKey } from "./keys.ts";

@@ -1,4 +1,4 @@
-import type { Actor } from "../auth/actor.ts";
+import type { Actor } from "../auth/index.ts";
 
 /** One credential: an API key or OAuth token by its id, a Basic email/password by its member. */
 export function credentialKey(actor: Actor): string {

@@ -1,4 +1,4 @@
-import { type Db, queryTuples } from "../db/client.ts";
+import { type Db, queryTuples } from "../kernel/index.ts";
 import type { BucketStore, GcraStep } from "./rateLimit.ts";
 
 /**

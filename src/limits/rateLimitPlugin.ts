@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import type { Actor } from "../auth/actor.ts";
-import { fail } from "../schema/errors.ts";
+import type { Actor } from "../auth/index.ts";
+import { fail } from "../kernel/index.ts";
 import { credentialKey } from "./keys.ts";
 import { type BucketLimit, type Decision, type RateLimiter, rateLimitHeaders } from "./rateLimit.ts";
 import type { LimitSettings } from "./settings.ts";

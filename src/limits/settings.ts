@@ -1,9 +1,9 @@
 import { type GraphQLSchema, getIntrospectionQuery, parse } from "graphql";
-import type { Env } from "../server/env.ts";
+import type { Env } from "../kernel/index.ts";
 import { estimateCost } from "./cost.ts";
 import type { BucketLimit } from "./rateLimit.ts";
 
-/** Every limit, read from the environment once (src/server/env.ts documents the variables). */
+/** Every limit, read from the environment once (src/kernel/env.ts documents the variables). */
 export interface LimitSettings {
   maxCost: number;
   /**

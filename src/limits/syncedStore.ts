@@ -1,4 +1,4 @@
-import { type Db, queryTuples } from "../db/client.ts";
+import { type Db, queryTuples } from "../kernel/index.ts";
 import type { PostgresBucketStore } from "./postgresStore.ts";
 import { type BucketStore, type GcraStep, gcra } from "./rateLimit.ts";
 

@@ -1,6 +1,6 @@
 import { asc, eq, sql } from "drizzle-orm";
-import type { Role } from "../auth/roles.ts";
-import { type Db, type Listen, queryRows } from "../db/client.ts";
+import type { Role } from "../auth/index.ts";
+import { type Db, type Listen, queryRows } from "../kernel/index.ts";
 import { type SystemColumn, systemFieldByKey } from "./systemFields.ts";
 import {
   type Access,

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import type { Db } from "../kernel/index.ts";
 import { fieldTypes } from "./fieldTypes.ts";
 import type { FieldType } from "./tables.ts";
 

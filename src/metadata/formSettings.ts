@@ -1,4 +1,4 @@
-import { fail } from "../schema/errors.ts";
+import { fail } from "../kernel/index.ts";
 import { coerceValue, InvalidValue, TEXT_LIMITS } from "./fieldTypes.ts";
 import type { Choice, FieldType } from "./tables.ts";
 

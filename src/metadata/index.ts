@@ -1,10 +1,41 @@
 /**
- * metadata's public module: what other domains use of the catalog (types, fields, their value
- * rules and form settings). New code imports it rather than metadata's files (.dependency-cruiser.cjs).
+ * metadata's public module: the catalog (types, fields, their value rules and form settings) and
+ * the one access policy over it. Other folders import it rather than metadata's files
+ * (.dependency-cruiser.cjs).
  */
 
-export type { Catalog, CatalogStore, FieldDef, TypeDef } from "./catalog.ts";
-export { sqlIdLiteral } from "./fieldIndexes.ts";
-export { coerceValue, type FilterOperator, fieldTypes, InvalidValue } from "./fieldTypes.ts";
+// Its GraphQL types and fields register with the kernel's builder when this module loads.
+import "./schema.ts";
+
+export { type Catalog, CatalogStore, type FieldDef, type TypeDef } from "./catalog.ts";
+export { nullableSortColumns, sqlIdLiteral, valueExpression } from "./fieldIndexes.ts";
+export {
+  coerceValue,
+  type FilterOperator,
+  fieldTypes,
+  InvalidValue,
+  isSortable,
+  MAX_TEXT,
+  normalizeDateTime,
+} from "./fieldTypes.ts";
 export { writeProblem } from "./formSettings.ts";
-export type { SchemaEvent } from "./schemaEvents.ts";
+export {
+  assertCanWriteType,
+  canReadField,
+  canReadResource,
+  canReadType,
+  canWriteField,
+  childTypes,
+  readableField,
+  readableFields,
+  readableTypes,
+  visibleField,
+  visibleType,
+  writableFields,
+} from "./policy.ts";
+export { ResourceTypeRef, viewType } from "./schema.ts";
+export { type SchemaEvent, schemaChangeKinds } from "./schemaEvents.ts";
+export { seedWorkspaceMetadata } from "./seed.ts";
+export { MetadataService } from "./service.ts";
+export type { SystemColumn } from "./systemFields.ts";
+export type { SchemaChangeKind } from "./tables.ts";

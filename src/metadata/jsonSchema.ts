@@ -1,7 +1,8 @@
-import { type Actor, canWriteField, readableFields } from "../auth/index.ts";
+import type { Actor } from "../auth/index.ts";
 import type { Catalog, FieldDef, TypeDef } from "./catalog.ts";
 import { MAX_ARRAY, TEXT_LIMITS } from "./fieldTypes.ts";
 import { activeOptions } from "./formSettings.ts";
+import { canWriteField, readableFields } from "./policy.ts";
 
 export type SchemaMode = "CREATE" | "UPDATE" | "READ";
 type Schema = Record<string, unknown>;

@@ -1,12 +1,10 @@
-import { canReadType, canWriteField, capabilitiesFor, readableFields, visibleType } from "../auth/policy.ts";
-import { RoleEnum } from "../auth/schema.ts";
-import { builder } from "../schema/builder.ts";
-import { NodeRef, registerNode } from "../schema/node.ts";
-import { actorOf, type Context } from "../server/context.ts";
+import { RoleEnum } from "../auth/index.ts";
+import { actorOf, builder, type Context, NodeRef, registerNode } from "../kernel/index.ts";
 import type { Catalog, FieldDef, TypeDef } from "./catalog.ts";
 import { fieldTypes, isSortable, TEXT_LIMITS } from "./fieldTypes.ts";
 import { activeOptions, choicesOf } from "./formSettings.ts";
 import { typeJsonSchema } from "./jsonSchema.ts";
+import { canReadType, canWriteField, capabilitiesFor, readableFields, visibleType } from "./policy.ts";
 import { accessEnum, fieldTypeEnum } from "./tables.ts";
 
 /** Types and fields travel with the catalog they came from, so nested resolvers stay synchronous. */

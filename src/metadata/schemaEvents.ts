@@ -1,5 +1,5 @@
 import type { Role } from "../auth/index.ts";
-import type { SchemaChangeKind } from "../changes/tables.ts";
+import { type SchemaChangeKind, schemaChangeKindEnum } from "./tables.ts";
 
 /** A schema change as the metadata service describes it, inside its transaction. */
 export interface SchemaEvent {
@@ -13,3 +13,6 @@ export interface SchemaEvent {
   /** Roles that can read what changed (as changed; as it was, for deletions). */
   readableRoles: Role[];
 }
+
+/** Every kind of schema change, in the order the enum lists them. */
+export const schemaChangeKinds = schemaChangeKindEnum.enumValues;

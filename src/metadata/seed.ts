@@ -1,6 +1,5 @@
-import { changeFeeds } from "../changes/tables.ts";
-import type { Db } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
+import type { Db } from "../kernel/index.ts";
+import { newId } from "../kernel/index.ts";
 import { builtInTypes, systemFields } from "./systemFields.ts";
 import { fields, resourceTypes, schemaVersions } from "./tables.ts";
 
@@ -20,7 +19,7 @@ export function systemFieldRows(workspaceId: string, typeId: string, parentTypeI
   }));
 }
 
-/** Seeds a new workspace: the built-in types with their fields, its schema version and change feed. */
+/** Seeds a new workspace: the built-in types with their fields and its schema version. */
 export async function seedWorkspaceMetadata(tx: Db, workspaceId: string): Promise<void> {
   const typeIds = new Map(builtInTypes.map((t) => [t.key, newId("resourceType")]));
   const typeRows = builtInTypes.map((t) => {
@@ -57,5 +56,4 @@ export async function seedWorkspaceMetadata(tx: Db, workspaceId: string): Promis
   await tx.insert(resourceTypes).values(typeRows);
   await tx.insert(fields).values(fieldRows);
   await tx.insert(schemaVersions).values({ workspaceId, version: 1 });
-  await tx.insert(changeFeeds).values({ workspaceId, head: 0 });
 }

@@ -1,19 +1,7 @@
 import { eq, sql } from "drizzle-orm";
-import { type Actor, requireAdmin, requireScope } from "../auth/actor.ts";
-import { isUniqueViolation } from "../auth/members.ts";
-import {
-  alwaysReadable,
-  canReadField,
-  canReadType,
-  readableTypes,
-  visibleField,
-  visibleType,
-} from "../auth/policy.ts";
-import type { Role } from "../auth/roles.ts";
-import type { SchemaChangeKind } from "../changes/tables.ts";
-import { type Db, queryRows } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
-import { fail } from "../schema/errors.ts";
+import type { Role } from "../auth/index.ts";
+import { type Actor, isUniqueViolation, requireAdmin, requireScope } from "../auth/index.ts";
+import { type Db, fail, newId, queryRows } from "../kernel/index.ts";
 import type { Catalog, CatalogStore, FieldDef, TypeDef } from "./catalog.ts";
 import { createFieldIndexes, dropFieldIndexes, UNIQUE_TYPES } from "./fieldIndexes.ts";
 import {
@@ -23,10 +11,26 @@ import {
   checkHelpText,
   checkMaxLength,
 } from "./formSettings.ts";
+import {
+  alwaysReadable,
+  canReadField,
+  canReadType,
+  readableTypes,
+  visibleField,
+  visibleType,
+} from "./policy.ts";
 import type { SchemaEvent } from "./schemaEvents.ts";
 import { systemFieldRows } from "./seed.ts";
 import { reservedFieldKeys } from "./systemFields.ts";
-import { type Access, type FieldType, fieldAccess, fields, resourceTypes, typeAccess } from "./tables.ts";
+import {
+  type Access,
+  type FieldType,
+  fieldAccess,
+  fields,
+  resourceTypes,
+  type SchemaChangeKind,
+  typeAccess,
+} from "./tables.ts";
 
 const KEY_PATTERN = /^[a-z][a-zA-Z0-9_]{0,62}$/;
 const RESERVED_TYPE_KEYS = new Set([
@@ -104,6 +108,15 @@ interface PendingEvent {
 }
 type Emit = (event: PendingEvent) => void;
 
+/**
+ * What deleting a type or field does to the resources rows, in the metadata transaction. The
+ * ledger is their only writer and sits above metadata, so server/ wiring passes it in.
+ */
+export interface ResourceRowHooks {
+  deleteTypeRows(tx: Db, typeId: string): Promise<void>;
+  dropFieldValues(tx: Db, typeId: string, fieldId: string): Promise<void>;
+}
+
 /** Records schema changes (and enqueues their webhook deliveries) in the metadata transaction. */
 export type SchemaChangeHook = (tx: Db, actor: Actor, events: SchemaEvent[]) => Promise<void>;
 
@@ -138,6 +151,7 @@ export class MetadataService {
   constructor(
     private readonly db: Db,
     readonly catalogs: CatalogStore,
+    private readonly resourceRows: ResourceRowHooks,
     private readonly onSchemaChange: SchemaChangeHook = async () => {},
   ) {}
 
@@ -286,7 +300,7 @@ export class MetadataService {
       }
       await deleteResources(tx, catalog, type);
       for (const field of type.fields) await dropFieldIndexes(tx, field.id);
-      await tx.execute(sql`delete from resources where type_id = ${type.id}`);
+      await this.resourceRows.deleteTypeRows(tx, type.id);
       await tx.delete(resourceTypes).where(eq(resourceTypes.id, type.id));
       emit({ kind: "TYPE_DELETED", typeKey: type.key });
       return type.id;
@@ -404,9 +418,7 @@ export class MetadataService {
       const field = visibleField(catalog, actor, type, input.key, "key");
       if (field.system) throw fail.badInput("key", `${field.key} is built in and cannot be deleted.`);
       await dropFieldIndexes(tx, field.id);
-      await tx.execute(
-        sql`update resources set values = values - ${field.id}::text where type_id = ${type.id} and values ? ${field.id}::text`,
-      );
+      await this.resourceRows.dropFieldValues(tx, type.id, field.id);
       await tx.delete(fields).where(eq(fields.id, field.id));
       await this.touchType(tx, type.id);
       emit({ kind: "FIELD_DELETED", typeKey: type.key, fieldKey: field.key });

@@ -147,3 +147,15 @@ export type ResourceTypeRow = typeof resourceTypes.$inferSelect;
 export type FieldRow = typeof fields.$inferSelect;
 export type FieldType = (typeof fieldTypeEnum.enumValues)[number];
 export type Access = (typeof accessEnum.enumValues)[number];
+
+/** What a schema change did: the kinds of metadata change the schema change log records. */
+export const schemaChangeKindEnum = pgEnum("schema_change_kind", [
+  "TYPE_CREATED",
+  "TYPE_UPDATED",
+  "TYPE_DELETED",
+  "FIELD_CREATED",
+  "FIELD_UPDATED",
+  "FIELD_DELETED",
+  "ACCESS_CHANGED",
+]);
+export type SchemaChangeKind = (typeof schemaChangeKindEnum.enumValues)[number];

@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { Adapter, AdapterPayload } from "oidc-provider";
-import { hashToken } from "../auth/tokens.ts";
-import type { Db } from "../db/client.ts";
+import { hashToken } from "../auth/index.ts";
+import type { Db } from "../kernel/index.ts";
 import { clientMetadata, findClientByClientId } from "./clients.ts";
 import { oauthArtifacts } from "./tables.ts";
 

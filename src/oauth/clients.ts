@@ -1,15 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { and, desc, eq } from "drizzle-orm";
 import type { AdapterPayload } from "oidc-provider";
-import { type Actor, requireAdmin } from "../auth/actor.ts";
-import type { Authenticator } from "../auth/authenticate.ts";
-import { addServiceMember, markMemberRemoved } from "../auth/index.ts";
-import type { MemberService } from "../auth/members.ts";
-import { members } from "../auth/tables.ts";
-import { hashToken } from "../auth/tokens.ts";
-import type { Db } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
-import { fail } from "../schema/errors.ts";
+import type { Authenticator, MemberService } from "../auth/index.ts";
+import {
+  type Actor,
+  addServiceMember,
+  findActiveMember,
+  hashToken,
+  markMemberRemoved,
+  requireAdmin,
+} from "../auth/index.ts";
+import type { Db } from "../kernel/index.ts";
+import { fail, newId } from "../kernel/index.ts";
 import { type OAuthClientRow, oauthArtifacts, oauthClients } from "./tables.ts";
 
 export interface CreateOAuthClientInput {
@@ -139,13 +141,10 @@ export async function findClientByClientId(
   db: Db,
   clientId: string,
 ): Promise<ClientWithServiceMember | null> {
-  const [row] = await db
-    .select({ client: oauthClients, removedAt: members.removedAt })
-    .from(oauthClients)
-    .leftJoin(members, eq(members.id, oauthClients.serviceMemberId))
-    .where(eq(oauthClients.clientId, clientId));
-  if (!row) return null;
-  return { ...row.client, serviceMemberActive: row.client.serviceMemberId !== null && !row.removedAt };
+  const [client] = await db.select().from(oauthClients).where(eq(oauthClients.clientId, clientId));
+  if (!client) return null;
+  const serviceMember = client.serviceMemberId && (await findActiveMember(db, client.serviceMemberId));
+  return { ...client, serviceMemberActive: !!serviceMember };
 }
 
 /**

@@ -1,11 +1,9 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type Provider from "oidc-provider";
-import { memberWithWorkspace } from "../auth/index.ts";
-import { checkEmailPassword } from "../auth/passwords.ts";
-import { effectiveScopes } from "../auth/roles.ts";
-import type { Db } from "../db/client.ts";
-import type { LoginThrottle } from "../limits/bruteForce.ts";
+import { checkEmailPassword, effectiveScopes, memberWithWorkspace } from "../auth/index.ts";
+import type { Db } from "../kernel/index.ts";
+import type { LoginThrottle } from "../limits/index.ts";
 import { apiScopesOf } from "./scopes.ts";
 import { consentPage, loginPage, messagePage } from "./views.ts";
 

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { eq } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import type { Db } from "../kernel/index.ts";
 import { oauthKeys } from "./tables.ts";
 
 export interface OAuthKeys {

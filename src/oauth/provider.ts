@@ -1,10 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import { eq } from "drizzle-orm";
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from "oidc-provider";
-import { findActiveMember } from "../auth/index.ts";
-import { members } from "../auth/tables.ts";
-import { hashToken } from "../auth/tokens.ts";
-import type { Db } from "../db/client.ts";
+import { findActiveMember, hashToken, memberRole } from "../auth/index.ts";
+import type { Db } from "../kernel/index.ts";
 import { createAdapter } from "./adapter.ts";
 import type { OAuthKeys } from "./keys.ts";
 import { grantedOAuthScope } from "./scopes.ts";
@@ -100,12 +98,12 @@ export function createProvider(db: Db, issuer: string, keys: OAuthKeys): Provide
     clientId: string;
     scope?: string;
   }) {
-    const [row] = await db
-      .select({ role: members.role })
+    const [client] = await db
+      .select({ serviceMemberId: oauthClients.serviceMemberId })
       .from(oauthClients)
-      .innerJoin(members, eq(members.id, oauthClients.serviceMemberId))
       .where(eq(oauthClients.clientId, this.clientId));
-    const granted = row ? grantedOAuthScope(row.role, this.scope) : "";
+    const role = client?.serviceMemberId ? await memberRole(db, client.serviceMemberId) : undefined;
+    const granted = role ? grantedOAuthScope(role, this.scope) : "";
     if (!granted) {
       throw new errors.InvalidScope(
         "The client's member may not have any of these scopes.",

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import type { MemberRemovedHook } from "../auth/members.ts";
+import type { MemberRemovedHook } from "../auth/index.ts";
 import { oauthArtifacts } from "./tables.ts";
 
 /** A removed member's OAuth grants, tokens and sessions go with them, in the removal's transaction. */

@@ -1,6 +1,4 @@
-import { builder } from "../schema/builder.ts";
-import { NodeRef, registerNode } from "../schema/node.ts";
-import { actorOf } from "../server/context.ts";
+import { actorOf, builder, NodeRef, registerNode } from "../kernel/index.ts";
 import type { OAuthClientRow } from "./tables.ts";
 
 export const OAuthClientRef = builder.objectRef<OAuthClientRow>("OAuthClient").implement({

@@ -1,4 +1,4 @@
-import { effectiveScopes, type Role, type Scope } from "../auth/roles.ts";
+import { effectiveScopes, type Role, type Scope } from "../auth/index.ts";
 
 /** The OAuth scopes a client may request, and the API scope each grants. */
 export const oauthScopes = new Map<string, Scope>([

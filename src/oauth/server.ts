@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type Provider from "oidc-provider";
 import type { Logger } from "pino";
-import type { Db } from "../db/client.ts";
-import type { LoginThrottle } from "../limits/bruteForce.ts";
+import type { Db } from "../kernel/index.ts";
+import type { LoginThrottle } from "../limits/index.ts";
 import { handleInteraction } from "./interactions.ts";
 import { loadOrCreateOAuthKeys } from "./keys.ts";
 

@@ -1,8 +1,7 @@
 import { sql } from "drizzle-orm";
-import { actorFor, joinedMember } from "../auth/actor.ts";
-import type { TokenVerifier } from "../auth/authenticate.ts";
-import type { Role } from "../auth/roles.ts";
-import { type Db, queryRows } from "../db/client.ts";
+import type { Role, TokenVerifier } from "../auth/index.ts";
+import { actorFor, joinedMember } from "../auth/index.ts";
+import { type Db, queryRows } from "../kernel/index.ts";
 import { apiScopesOf } from "./scopes.ts";
 
 interface TokenRow {

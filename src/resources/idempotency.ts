@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Actor } from "../auth/index.ts";
-import { type Db, queryRows } from "../db/client.ts";
-import { AppError, fail } from "../schema/errors.ts";
+import { AppError, type Db, fail, queryRows } from "../kernel/index.ts";
 
 /**
  * The actor with an input-level `idempotencyKey` as its request's key (unless the request sent an

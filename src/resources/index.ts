@@ -1,15 +1,25 @@
 /**
- * resources' public module: what other domains use of resources — the `ResourceFilter` language,
- * which change filters evaluate on snapshots. New code imports it rather than resources' files
- * (.dependency-cruiser.cjs).
+ * resources' public module: the resource API (service, GraphQL types and mutations) and the
+ * idempotency keys of its mutations. Rows, values and the filter language are the ledger's
+ * (src/ledger/index.ts).
  */
 
+// Its GraphQL types and fields register with the kernel's builder when this module loads.
+import "./schema.ts";
+import "./mutations.ts";
+
 export {
-  checkOperator,
-  filterOperand,
-  MAX_IN,
-  type ResourceFilter,
-  resolveFilterField,
-  type Sortable,
-  walkFilter,
-} from "./filters.ts";
+  claimRequestKey,
+  pruneIdempotencyKeys,
+  releaseRequestKey,
+  storeRequestResponse,
+} from "./idempotency.ts";
+export { useFileReferenceCheck } from "./references.ts";
+export {
+  ResourceFilterInput,
+  ResourceRef,
+  type ResourceView,
+  SortDirection,
+  viewResource,
+} from "./schema.ts";
+export { ResourceService } from "./service.ts";

@@ -1,12 +1,10 @@
 import type { Actor } from "../auth/index.ts";
-import { isValidOrigin } from "../changes/index.ts";
-import { builder } from "../schema/builder.ts";
-import { fail } from "../schema/errors.ts";
-import { actorOf, type Context } from "../server/context.ts";
+import { actorOf, builder, type Context, fail } from "../kernel/index.ts";
+import type { ResourceRow } from "../ledger/index.ts";
+import { isValidOrigin } from "../ledger/index.ts";
 import { withInputKey } from "./idempotency.ts";
 import { ResourceRef, type ResourceView, viewResource } from "./schema.ts";
 import { MAX_BULK } from "./service.ts";
-import type { ResourceRow } from "./tables.ts";
 
 /** Resource mutations: one `input`, one payload, thin resolvers over ResourceService. */
 

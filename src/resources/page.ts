@@ -1,5 +1,5 @@
 import type DataLoader from "dataloader";
-import type { ResourceRow } from "./tables.ts";
+import type { ResourceRow } from "../ledger/index.ts";
 
 /**
  * The rows of one listed page, shared by their views. `linked(field)` on every row of a page asks

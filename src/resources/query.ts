@@ -1,23 +1,31 @@
 import { createHash } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
-import type { Actor } from "../auth/actor.ts";
-import { canReadField, childTypes, visibleType } from "../auth/policy.ts";
-import { type Db, PLANNED_PER_EXECUTION, queryRows } from "../db/client.ts";
-import type { Catalog, TypeDef } from "../metadata/catalog.ts";
-import { sqlIdLiteral } from "../metadata/fieldIndexes.ts";
-import { fieldTypes, InvalidValue, isSortable, MAX_TEXT, normalizeDateTime } from "../metadata/fieldTypes.ts";
-import { fail } from "../schema/errors.ts";
+import type { Actor } from "../auth/index.ts";
+import { type Db, fail, PLANNED_PER_EXECUTION, queryRows } from "../kernel/index.ts";
+import type { ResourceRow } from "../ledger/index.ts";
 import {
   compileFilter,
+  fieldValue,
   matchToFilter,
   type ResourceFilter,
   resolveFilterField,
   type Sortable,
+  selectPageWithLinked,
+  selectResources,
   sortColumns,
-} from "./filters.ts";
-import { selectPageWithLinked, selectResources } from "./rows.ts";
-import type { ResourceRow } from "./tables.ts";
-import { fieldValue } from "./values.ts";
+} from "../ledger/index.ts";
+import type { Catalog, TypeDef } from "../metadata/index.ts";
+import {
+  canReadField,
+  childTypes,
+  fieldTypes,
+  InvalidValue,
+  isSortable,
+  MAX_TEXT,
+  normalizeDateTime,
+  sqlIdLiteral,
+  visibleType,
+} from "../metadata/index.ts";
 
 export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 500;

@@ -1,13 +1,32 @@
 import { sql } from "drizzle-orm";
-import type { Actor } from "../auth/actor.ts";
+import type { Actor } from "../auth/index.ts";
 import { activeMemberIds } from "../auth/index.ts";
-import { canReadType } from "../auth/policy.ts";
-import { type Db, queryRows } from "../db/client.ts";
-import { checkFileReferences } from "../files/access.ts";
-import type { Catalog } from "../metadata/catalog.ts";
-import { fail } from "../schema/errors.ts";
-import type { References } from "./values.ts";
-import type { CheckedLinks } from "./writePath.ts";
+import { type Db, fail, queryRows } from "../kernel/index.ts";
+import type { CheckedLinks, References } from "../ledger/index.ts";
+import type { Catalog } from "../metadata/index.ts";
+import { canReadType } from "../metadata/index.ts";
+
+/**
+ * Checks a write's FILE values (and attaches the files), in the writer's transaction. The files
+ * domain sits above resources (its schema extends Resource), so server/ wiring supplies it
+ * (`useFileReferenceCheck`, server/services.ts) instead of resources importing files.
+ */
+export type FileReferenceCheck = (
+  tx: Db,
+  actor: Actor,
+  catalog: Catalog,
+  references: References["files"],
+  fieldPrefix: string,
+) => Promise<void>;
+
+let checkFileReferences: FileReferenceCheck = async () => {
+  throw new Error("FILE values cannot be checked: the files domain is not wired (useFileReferenceCheck)");
+};
+
+/** Sets how FILE values are checked; server/ wiring calls it once with the files domain's check. */
+export function useFileReferenceCheck(check: FileReferenceCheck): void {
+  checkFileReferences = check;
+}
 
 /**
  * Checks every id an input refers to, in one query per kind: a REFERENCE/LINKS target must be a

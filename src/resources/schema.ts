@@ -1,19 +1,19 @@
-import type { Actor } from "../auth/actor.ts";
-import { canReadResource, readableField, visibleField } from "../auth/policy.ts";
-import { MemberRef } from "../auth/schema.ts";
-import type { Catalog, TypeDef } from "../metadata/catalog.ts";
-import { ResourceTypeRef, viewType } from "../metadata/schema.ts";
-import { builder } from "../schema/builder.ts";
-import { fail } from "../schema/errors.ts";
-import { NodeRef, registerNode } from "../schema/node.ts";
-import { PageInfoRef } from "../schema/pageInfo.ts";
-import { actorOf, type Context } from "../server/context.ts";
-import type { ResourceFilter } from "./filters.ts";
+import type { Actor } from "../auth/index.ts";
+import { MemberRef } from "../auth/index.ts";
+import { actorOf, builder, type Context, fail, NodeRef, PageInfoRef, registerNode } from "../kernel/index.ts";
+import type { ResourceFilter, ResourceRow } from "../ledger/index.ts";
+import { fieldValue, visibleValues } from "../ledger/index.ts";
+import type { Catalog, TypeDef } from "../metadata/index.ts";
+import {
+  canReadResource,
+  ResourceTypeRef,
+  readableField,
+  viewType,
+  visibleField,
+} from "../metadata/index.ts";
 import { ResourcePage } from "./page.ts";
 import { type Connection, listChildren, listResources, pageSize } from "./query.ts";
 import { selectedLinkedKeys } from "./selection.ts";
-import type { ResourceRow } from "./tables.ts";
-import { fieldValue, visibleValues } from "./values.ts";
 
 /** A resource with the catalog and actor it is shown to, so its fields resolve synchronously. */
 export interface ResourceView {

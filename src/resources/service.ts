@@ -1,24 +1,30 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
-import type { Actor } from "../auth/actor.ts";
-import { assertCanWriteType, canReadType, visibleField, visibleType } from "../auth/policy.ts";
-import type { Db } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
-import type { Catalog, CatalogStore, FieldDef, TypeDef } from "../metadata/catalog.ts";
-import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
-import { AppError, fail } from "../schema/errors.ts";
-import { withIdempotency } from "./idempotency.ts";
-import { assertNoCycle, checkReferences, linksForWriteCheck } from "./references.ts";
-import { selectResources } from "./rows.ts";
-import { type ResourceRow, resources } from "./tables.ts";
+import type { Actor } from "../auth/index.ts";
+import type { Db } from "../kernel/index.ts";
+import { AppError, fail, newId } from "../kernel/index.ts";
+import type { WriteOp, WritePath } from "../ledger/index.ts";
 import {
   assertRequired,
   type PreparedValues,
   prepareValues,
+  type ResourceRow,
   type ResourceState,
+  resources,
+  selectResources,
   withDefaults,
   writableState,
-} from "./values.ts";
-import type { WriteOp, WritePath } from "./writePath.ts";
+} from "../ledger/index.ts";
+import type { Catalog, CatalogStore, FieldDef, TypeDef } from "../metadata/index.ts";
+import {
+  assertCanWriteType,
+  canReadType,
+  coerceValue,
+  InvalidValue,
+  visibleField,
+  visibleType,
+} from "../metadata/index.ts";
+import { withIdempotency } from "./idempotency.ts";
+import { assertNoCycle, checkReferences, linksForWriteCheck } from "./references.ts";
 
 export const MAX_BULK = 100;
 

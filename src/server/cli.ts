@@ -1,15 +1,11 @@
 import { parseArgs } from "node:util";
 import { GraphQLError } from "graphql";
 import type { Logger } from "pino";
-import { issueApiKey } from "../auth/apiKeys.ts";
-import { findActiveMember } from "../auth/index.ts";
-import { scopes as allScopes, type Scope } from "../auth/roles.ts";
-import { createWorkspace } from "../auth/workspaces.ts";
-import { migrate } from "../db/migrate.ts";
-import { ConfigError, type Env, loadEnv } from "./env.ts";
-import { createLogger } from "./logger.ts";
+import { scopes as allScopes, findActiveMember, issueApiKey, type Scope } from "../auth/index.ts";
+import { ConfigError, createLogger, type Env, loadEnv, migrate } from "../kernel/index.ts";
 import { serve } from "./main.ts";
 import { openConfiguredDatabase, prepareDatabase, printOwnerKey } from "./runtime.ts";
+import { createWorkspace } from "./workspaces.ts";
 
 const usage = `Usage: plugboard <command> [options]
 

@@ -1,18 +1,19 @@
-import type { Actor } from "../auth/actor.ts";
-import type { Catalog } from "../metadata/catalog.ts";
-import { fail } from "../schema/errors.ts";
+import type { Actor } from "../auth/index.ts";
+import type { Context } from "../kernel/index.ts";
+import { fail } from "../kernel/index.ts";
+import type { Catalog } from "../metadata/index.ts";
 import { type Loaders, RequestLoaders } from "./loaders.ts";
 import type { Services } from "./services.ts";
 
-/** The GraphQL context: who is asking, the shared services, and this request's loaders. */
-export interface Context {
-  actor: Actor | null;
-  services: Services;
-  loaders: Loaders;
-  /** The workspace's catalog (types, fields, access), read once per request. */
-  catalog(): Promise<Catalog>;
-  /** Set for WebSocket operations: closes the connection (4403 when a stream's credential is revoked). */
-  closeConnection?: (code: number, reason: string) => void;
+declare module "../kernel/context.ts" {
+  /** The GraphQL context: who is asking, the shared services, and this request's loaders. */
+  interface Context {
+    actor: Actor | null;
+    services: Services;
+    loaders: Loaders;
+    /** The workspace's catalog (types, fields, access), read once per request. */
+    catalog(): Promise<Catalog>;
+  }
 }
 
 export function createContext(services: Services, actor: Actor | null): Context {
@@ -25,10 +26,4 @@ export function createContext(services: Services, actor: Actor | null): Context 
     return cached;
   };
   return { actor, services, loaders: new RequestLoaders(services, actor, catalog), catalog };
-}
-
-/** The actor of an authenticated operation (the auth plugin has already refused anonymous ones). */
-export function actorOf(context: Context): Actor {
-  if (!context.actor) throw fail.unauthenticated("This operation needs a credential.", false);
-  return context.actor;
 }

@@ -3,13 +3,12 @@ import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createFetch } from "@whatwg-node/fetch";
 import { createYoga, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
-import type { Actor, RequestMeta } from "../auth/actor.ts";
-import { readCredential } from "../auth/credentials.ts";
-import { isValidOrigin } from "../changes/index.ts";
-import { fail } from "../schema/errors.ts";
-import { schema } from "../schema/index.ts";
-import { type Context, createContext } from "./context.ts";
-import type { Env } from "./env.ts";
+import type { Actor, RequestMeta } from "../auth/index.ts";
+import { readCredential } from "../auth/index.ts";
+import type { Context, Env } from "../kernel/index.ts";
+import { fail } from "../kernel/index.ts";
+import { isValidOrigin } from "../ledger/index.ts";
+import { createContext } from "./context.ts";
 import { type BodyLimit, MAX_BODY_BYTES, useStreamedBodyLimit } from "./limits.ts";
 import { IDEMPOTENCY_HEADER, useIdempotencyKey } from "./plugins/idempotencyKey.ts";
 import { useInputLimits } from "./plugins/inputLimits.ts";
@@ -17,6 +16,7 @@ import { useJitExecution } from "./plugins/jit.ts";
 import { createErrorMasker } from "./plugins/maskErrors.ts";
 import { useRequestErrorCodes } from "./plugins/requestErrorCodes.ts";
 import { useRequireCredential } from "./plugins/requireCredential.ts";
+import { schema } from "./schema.ts";
 import type { Services } from "./services.ts";
 
 export interface ServerContext {
@@ -27,7 +27,7 @@ export interface ServerContext {
 }
 
 /**
- * `X-Plugboard-Origin`: the label stored on the changes the request writes (changes/origin.ts);
+ * `X-Plugboard-Origin`: the label stored on the changes the request writes (ledger/origin.ts);
  * a bad one is refused before the operation runs.
  */
 export function readOrigin(value: string | string[] | null | undefined): string | null {

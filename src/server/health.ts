@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
-import { pendingMigrationCount } from "../db/migrate.ts";
+import type { Db } from "../kernel/index.ts";
+import { pendingMigrationCount } from "../kernel/index.ts";
 
 function send(res: ServerResponse, status: number, body: object): void {
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });

@@ -1,11 +1,10 @@
 import DataLoader from "dataloader";
-import type { Actor } from "../auth/actor.ts";
-import { canReadResource } from "../auth/policy.ts";
-import type { MemberRow, WorkspaceRow } from "../auth/tables.ts";
-import { findWorkspace } from "../auth/workspaces.ts";
-import type { Catalog } from "../metadata/catalog.ts";
-import { resourcesByIds } from "../resources/rows.ts";
-import type { ResourceRow } from "../resources/tables.ts";
+import type { Actor, MemberRow, WorkspaceRow } from "../auth/index.ts";
+import { findWorkspace } from "../auth/index.ts";
+import type { ResourceRow } from "../ledger/index.ts";
+import { resourcesByIds } from "../ledger/index.ts";
+import type { Catalog } from "../metadata/index.ts";
+import { canReadResource } from "../metadata/index.ts";
 import type { Services } from "./services.ts";
 
 /** Per-request batching, always scoped to the actor's workspace and the access policy. */

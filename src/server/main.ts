@@ -2,8 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { collectDefaultMetrics } from "prom-client";
+import type { Env } from "../kernel/index.ts";
 import { buildApp } from "./app.ts";
-import type { Env } from "./env.ts";
 import { openConfiguredDatabase, prepareDatabase, printOwnerKey } from "./runtime.ts";
 
 /** A start that cannot proceed, in one line for the operator (the CLI prints the message). */

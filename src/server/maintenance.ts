@@ -1,7 +1,6 @@
-import { pruneChanges } from "../changes/feed.ts";
-import { purgeOrphanFiles } from "../files/retention.ts";
-import { pruneIdempotencyKeys } from "../resources/idempotency.ts";
-import { purgeDeletedResources } from "../resources/retention.ts";
+import { purgeOrphanFiles } from "../files/index.ts";
+import { pruneChanges, purgeDeletedResources } from "../ledger/index.ts";
+import { pruneIdempotencyKeys } from "../resources/index.ts";
 import type { Services } from "./services.ts";
 
 const EVERY_MS = 10 * 60_000;

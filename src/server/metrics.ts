@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Db } from "../db/client.ts";
-import { deliveryBacklog } from "../webhooks/queue.ts";
+import type { Db } from "../kernel/index.ts";
+import { deliveryBacklog } from "../webhooks/index.ts";
 import type { Services } from "./services.ts";
 
 /**

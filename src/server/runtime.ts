@@ -1,10 +1,10 @@
 import type { Logger } from "pino";
-import { apiKeyExists } from "../auth/apiKeys.ts";
-import { bootstrap } from "../auth/bootstrap.ts";
-import { type Database, openDatabase } from "../db/client.ts";
-import { migrate } from "../db/migrate.ts";
-import { loadOrCreateOAuthKeys } from "../oauth/keys.ts";
-import type { Env } from "./env.ts";
+import { apiKeyExists, bootstrap } from "../auth/index.ts";
+import type { Database, Env } from "../kernel/index.ts";
+import { migrate } from "../kernel/index.ts";
+import { loadOrCreateOAuthKeys } from "../oauth/index.ts";
+import { openDatabase } from "./database.ts";
+import { workspaceSeeders } from "./workspaces.ts";
 
 /** Opens the configured database (PGlite or PostgreSQL). */
 export function openConfiguredDatabase(env: Env): Promise<Database> {
@@ -25,7 +25,7 @@ export async function prepareDatabase(
   let generatedToken: string | null = null;
   let bootstrapped = false;
   const applied = await migrate(database.db, async (tx) => {
-    const result = await bootstrap(tx, env);
+    const result = await bootstrap(tx, env, workspaceSeeders);
     if (result) {
       bootstrapped = true;
       generatedToken = result.generatedToken;

@@ -1,25 +1,26 @@
 import type { Logger } from "pino";
-import { ApiKeyService } from "../auth/apiKeys.ts";
-import { Authenticator } from "../auth/authenticate.ts";
-import { MemberService } from "../auth/members.ts";
-import { ChangeFeed } from "../changes/feed.ts";
-import { SchemaChangeFeed } from "../changes/index.ts";
-import { Sequencer } from "../changes/sequencer.ts";
-import type { DatabaseHandles, Db } from "../db/client.ts";
-import { FileService } from "../files/service.ts";
+import { ApiKeyService, Authenticator, MemberService } from "../auth/index.ts";
+import { checkFileReferences, FileService } from "../files/index.ts";
+import type { DatabaseHandles, Db, Env } from "../kernel/index.ts";
+import {
+  ChangeFeed,
+  changeCapturingWrites,
+  deleteTypeRows,
+  dropFieldValues,
+  SchemaChangeFeed,
+  Sequencer,
+} from "../ledger/index.ts";
 import { createLimits, type Limits } from "../limits/index.ts";
-import { CatalogStore } from "../metadata/catalog.ts";
-import { MetadataService } from "../metadata/service.ts";
-import { OAuthClientService } from "../oauth/clients.ts";
-import { revokeMemberOAuth } from "../oauth/revoke.ts";
-import { oauthTokenVerifier } from "../oauth/tokens.ts";
-import { ResourceService } from "../resources/service.ts";
-import { changeCapturingWrites } from "../resources/writePath.ts";
-import { SubscriptionService } from "../subscriptions/service.ts";
-import { recordSchemaChangesAndDeliveries } from "../webhooks/schemaChanges.ts";
-import { disableCreatorWebhooks, WebhookService } from "../webhooks/service.ts";
-import { WebhookWorker } from "../webhooks/worker.ts";
-import type { Env } from "./env.ts";
+import { CatalogStore, MetadataService } from "../metadata/index.ts";
+import { OAuthClientService, oauthTokenVerifier, revokeMemberOAuth } from "../oauth/index.ts";
+import { ResourceService, useFileReferenceCheck } from "../resources/index.ts";
+import { SubscriptionService } from "../subscriptions/index.ts";
+import {
+  disableCreatorWebhooks,
+  recordSchemaChangesAndDeliveries,
+  WebhookService,
+  WebhookWorker,
+} from "../webhooks/index.ts";
 
 /** Everything a request may use, built once per process. */
 export interface Services {
@@ -56,6 +57,7 @@ export function createServices(
     env.PLUGBOARD_PASSWORD_CACHE_SECONDS * 1000,
   );
   auth.tokenVerifiers.push(oauthTokenVerifier(db));
+  useFileReferenceCheck(checkFileReferences);
   const catalogs = new CatalogStore(db);
   // On the background pool a pass waits for a connection with the writes it numbers, so under
   // write load each pass numbers more of them: on the statement pool it ran twice as many passes
@@ -81,7 +83,12 @@ export function createServices(
     members,
     apiKeys: new ApiKeyService(db, auth),
     catalogs,
-    metadata: new MetadataService(db, catalogs, recordSchemaChangesAndDeliveries),
+    metadata: new MetadataService(
+      db,
+      catalogs,
+      { deleteTypeRows, dropFieldValues },
+      recordSchemaChangesAndDeliveries,
+    ),
     schemaChanges,
     sequencer,
     resources: new ResourceService(db, catalogs, changeCapturingWrites(sequencer)),

@@ -4,11 +4,11 @@ import { useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
-import type { Actor } from "../auth/actor.ts";
-import { type PresentedCredential, readCredential } from "../auth/credentials.ts";
-import { AppError, fail } from "../schema/errors.ts";
-import type { CredentialHolder } from "../subscriptions/credentials.ts";
-import type { Context } from "./context.ts";
+import type { Actor } from "../auth/index.ts";
+import { type PresentedCredential, readCredential } from "../auth/index.ts";
+import type { Context } from "../kernel/index.ts";
+import { AppError, fail } from "../kernel/index.ts";
+import type { CredentialHolder } from "../subscriptions/index.ts";
 import type { Services } from "./services.ts";
 
 /** What Yoga's envelope is given for a WebSocket operation (see `ServerContext` in app.ts). */

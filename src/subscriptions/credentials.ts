@@ -1,7 +1,5 @@
 import type { Logger } from "pino";
-import type { Actor } from "../auth/actor.ts";
-import type { Authenticator } from "../auth/authenticate.ts";
-import type { Scope } from "../auth/roles.ts";
+import type { Actor, Authenticator, Scope } from "../auth/index.ts";
 
 /**
  * How often open subscriptions re-check their credential. It matches the authenticator's cache:

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
-import { CHANGES_CHANNEL, type Sequencer } from "../changes/sequencer.ts";
-import type { Listen } from "../db/client.ts";
+import type { Listen } from "../kernel/index.ts";
+import { CHANGES_CHANNEL, type Sequencer } from "../ledger/index.ts";
 
 /** Something to wake when a workspace's feed advances. */
 export interface Wakeable {

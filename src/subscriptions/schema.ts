@@ -1,7 +1,6 @@
-import type { ChangeView } from "../changes/feed.ts";
-import { ChangeFilterInput, ChangeRef, toChangeFilter } from "../changes/schema.ts";
-import { builder } from "../schema/builder.ts";
-import { actorOf } from "../server/context.ts";
+import { ChangeFilterInput, ChangeRef, toChangeFilter } from "../changes/index.ts";
+import { actorOf, builder } from "../kernel/index.ts";
+import type { ChangeView } from "../ledger/index.ts";
 
 builder.subscriptionField("changes", (t) =>
   t.field({

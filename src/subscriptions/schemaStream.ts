@@ -1,7 +1,7 @@
 import type { Actor } from "../auth/index.ts";
-import type { SchemaChangeFeed, SchemaChangeView } from "../changes/index.ts";
+import { fail } from "../kernel/index.ts";
+import type { SchemaChangeFeed, SchemaChangeView } from "../ledger/index.ts";
 import type { CatalogStore } from "../metadata/index.ts";
-import { fail } from "../schema/errors.ts";
 import type { CredentialHolder } from "./credentials.ts";
 
 const PAGE_SIZE = 100;

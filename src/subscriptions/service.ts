@@ -1,13 +1,19 @@
 import type { Logger } from "pino";
-import type { Actor } from "../auth/actor.ts";
-import type { Authenticator } from "../auth/authenticate.ts";
-import { type ChangeFeed, type ChangeRecord, type ChangeView, parseCursor } from "../changes/feed.ts";
-import type { ChangeFilter, SchemaChangeFeed, SchemaChangeView } from "../changes/index.ts";
-import type { Sequencer } from "../changes/sequencer.ts";
-import type { Listen } from "../db/client.ts";
-import { credentialKey } from "../limits/keys.ts";
-import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
-import { AppError, fail } from "../schema/errors.ts";
+import type { Actor, Authenticator } from "../auth/index.ts";
+import type { Listen } from "../kernel/index.ts";
+import { AppError, fail } from "../kernel/index.ts";
+import type { Sequencer } from "../ledger/index.ts";
+import {
+  type ChangeFeed,
+  type ChangeFilter,
+  type ChangeRecord,
+  type ChangeView,
+  parseCursor,
+  type SchemaChangeFeed,
+  type SchemaChangeView,
+} from "../ledger/index.ts";
+import { credentialKey } from "../limits/index.ts";
+import type { Catalog, CatalogStore } from "../metadata/index.ts";
 import { type CredentialHolder, CredentialWatch } from "./credentials.ts";
 import { Notifier } from "./notifier.ts";
 import { schemaChangeStream } from "./schemaStream.ts";

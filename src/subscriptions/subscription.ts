@@ -1,7 +1,7 @@
-import type { Actor } from "../auth/actor.ts";
-import type { ChangeFeed } from "../changes/feed.ts";
-import { type ChangeFilter, MATCH_NOTHING, type ResolvedFilter } from "../changes/index.ts";
-import type { Catalog } from "../metadata/catalog.ts";
+import type { Actor } from "../auth/index.ts";
+import type { ChangeFeed } from "../ledger/index.ts";
+import { type ChangeFilter, MATCH_NOTHING, type ResolvedFilter } from "../ledger/index.ts";
+import type { Catalog } from "../metadata/index.ts";
 import type { CredentialHolder } from "./credentials.ts";
 import type { Wakeable } from "./notifier.ts";
 

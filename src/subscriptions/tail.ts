@@ -1,6 +1,6 @@
-import type { ChangeFeed, ChangeRecord } from "../changes/feed.ts";
-import { everyChange, type ResolvedFilter } from "../changes/index.ts";
-import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
+import type { ChangeFeed, ChangeRecord } from "../ledger/index.ts";
+import { everyChange, type ResolvedFilter } from "../ledger/index.ts";
+import type { Catalog, CatalogStore } from "../metadata/index.ts";
 
 /** How many of the newest stored changes a tail keeps for its subscribers. */
 const TAIL_SIZE = 2_000;

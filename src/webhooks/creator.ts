@@ -1,19 +1,15 @@
-import { and, eq, isNull } from "drizzle-orm";
-import { type Actor, actorFor } from "../auth/actor.ts";
-import { canReadField, canReadType } from "../auth/policy.ts";
-import { roleScopes } from "../auth/roles.ts";
-import { members } from "../auth/tables.ts";
-import type { ChangeFeed, ChangeRecord, ChangeView } from "../changes/feed.ts";
+import { type Actor, actorFor, findActiveMember, roleScopes } from "../auth/index.ts";
+import type { Db } from "../kernel/index.ts";
+import { AppError } from "../kernel/index.ts";
+import type { ChangeFeed, ChangeRecord, ChangeView, StoredActor } from "../ledger/index.ts";
 import {
   type ChangeFilter,
   MATCH_NOTHING,
   type ResolvedFilter,
   type SchemaChangeView,
-} from "../changes/index.ts";
-import type { StoredActor } from "../changes/tables.ts";
-import type { Db } from "../db/client.ts";
-import type { Catalog } from "../metadata/catalog.ts";
-import { AppError } from "../schema/errors.ts";
+} from "../ledger/index.ts";
+import type { Catalog } from "../metadata/index.ts";
+import { canReadField, canReadType } from "../metadata/index.ts";
 import type { StoredFilter, WebhookRow } from "./tables.ts";
 
 /**
@@ -22,16 +18,7 @@ import type { StoredFilter, WebhookRow } from "./tables.ts";
  * creator has left the workspace.
  */
 export async function creatorActor(db: Db, webhook: Pick<WebhookRow, "workspaceId" | "createdById">) {
-  const [member] = await db
-    .select()
-    .from(members)
-    .where(
-      and(
-        eq(members.id, webhook.createdById),
-        eq(members.workspaceId, webhook.workspaceId),
-        isNull(members.removedAt),
-      ),
-    );
+  const member = await findActiveMember(db, webhook.createdById, webhook.workspaceId);
   if (!member) return null;
   // Not a request credential: the worker acts for the member; reads ignore the credential.
   return actorFor(member, roleScopes[member.role], {

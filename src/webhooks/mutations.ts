@@ -1,6 +1,5 @@
-import { ChangeFilterInput, toChangeFilter } from "../changes/schema.ts";
-import { builder } from "../schema/builder.ts";
-import { actorOf } from "../server/context.ts";
+import { ChangeFilterInput, toChangeFilter } from "../changes/index.ts";
+import { actorOf, builder } from "../kernel/index.ts";
 import { WebhookDeliveryRef, WebhookRef } from "./schema.ts";
 
 // One `input` argument and one payload per mutation (docs/README.md, "Conventions").

@@ -1,6 +1,5 @@
 import { sql } from "drizzle-orm";
-import { type Db, queryRows } from "../db/client.ts";
-import { newId } from "../db/ids.ts";
+import { type Db, newId, queryRows } from "../kernel/index.ts";
 import type { DeliveryRow, WebhookRow } from "./tables.ts";
 
 /**

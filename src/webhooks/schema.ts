@@ -1,10 +1,7 @@
-import { MemberRef } from "../auth/schema.ts";
-import type { ActorSet, ChangeTransition } from "../changes/index.ts";
-import { ChangeKindEnum } from "../changes/schema.ts";
-import { builder } from "../schema/builder.ts";
-import { NodeRef, registerNode } from "../schema/node.ts";
-import { PageInfoRef } from "../schema/pageInfo.ts";
-import { actorOf } from "../server/context.ts";
+import { MemberRef } from "../auth/index.ts";
+import { ChangeKindEnum } from "../changes/index.ts";
+import { actorOf, builder, NodeRef, PageInfoRef, registerNode } from "../kernel/index.ts";
+import type { ActorSet, ChangeTransition } from "../ledger/index.ts";
 import type { DeliveryPage, DeliveryWithAttempts } from "./service.ts";
 import type { AttemptRow, StoredFilter, WebhookRow } from "./tables.ts";
 

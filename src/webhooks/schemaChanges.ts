@@ -1,6 +1,6 @@
 import type { Actor } from "../auth/index.ts";
-import { recordSchemaChanges } from "../changes/index.ts";
-import type { Db } from "../db/client.ts";
+import type { Db } from "../kernel/index.ts";
+import { recordSchemaChanges } from "../ledger/index.ts";
 import type { SchemaEvent } from "../metadata/index.ts";
 import { schemaPayloadData } from "./creator.ts";
 import { enqueueSchemaDeliveries } from "./queue.ts";

@@ -1,13 +1,16 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import { type Actor, requireScope } from "../auth/actor.ts";
-import { isAdminRole } from "../auth/roles.ts";
-import { type ChangeFeed, parseCursor } from "../changes/feed.ts";
-import { type ChangeFilter, MATCH_NOTHING, mergeActorSets, selfExclusion } from "../changes/index.ts";
-import type { Db } from "../db/client.ts";
-import { idKind, newId } from "../db/ids.ts";
-import type { CatalogStore } from "../metadata/catalog.ts";
-import { fail } from "../schema/errors.ts";
-import type { Env } from "../server/env.ts";
+import { type Actor, isAdminRole, requireScope } from "../auth/index.ts";
+import type { Db, Env } from "../kernel/index.ts";
+import { fail, idKind, newId } from "../kernel/index.ts";
+import {
+  type ChangeFeed,
+  type ChangeFilter,
+  MATCH_NOTHING,
+  mergeActorSets,
+  parseCursor,
+  selfExclusion,
+} from "../ledger/index.ts";
+import type { CatalogStore } from "../metadata/index.ts";
 import { creatorActor } from "./creator.ts";
 import { newSecret } from "./signing.ts";
 import {

@@ -13,7 +13,7 @@ import {
   uniqueIndex,
 } from "drizzle-orm/pg-core";
 import { members, workspaces } from "../auth/tables.ts";
-import type { ActorSet, ChangeTransition } from "../changes/tables.ts";
+import type { ActorSet, ChangeTransition } from "../ledger/tables.ts";
 
 export const webhookStatusEnum = pgEnum("webhook_status", ["ACTIVE", "DISABLED"]);
 export const deliveryStatusEnum = pgEnum("delivery_status", ["PENDING", "SUCCEEDED", "FAILED", "SKIPPED"]);

@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
-import { fail } from "../schema/errors.ts";
+import { fail } from "../kernel/index.ts";
 
 /**
  * Outbound safety for webhook targets (SSRF): http(s) only, no credentials in the URL, and — unless

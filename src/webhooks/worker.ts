@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import type { ChangeFeed } from "../changes/feed.ts";
-import { canSeeSchemaChange } from "../changes/index.ts";
-import type { Db } from "../db/client.ts";
-import type { CatalogStore } from "../metadata/catalog.ts";
-import { AppError } from "../schema/errors.ts";
-import type { Env } from "../server/env.ts";
+import type { Db, Env } from "../kernel/index.ts";
+import { AppError } from "../kernel/index.ts";
+import type { ChangeFeed } from "../ledger/index.ts";
+import { canSeeSchemaChange } from "../ledger/index.ts";
+import type { CatalogStore } from "../metadata/index.ts";
 import {
   creatorActor,
   eventTypeOf,

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { queryRows } from "../../src/db/client.ts";
+import { queryRows } from "../../src/kernel/db.ts";
 import { errorCode, gql, gqlOk } from "../helpers/graphql.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 

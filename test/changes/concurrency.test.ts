@@ -1,8 +1,9 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openDatabase, queryRows } from "../../src/db/client.ts";
-import { newId } from "../../src/db/ids.ts";
-import { commitWrites } from "../../src/resources/writePath.ts";
+import { type Database, queryRows } from "../../src/kernel/db.ts";
+import { newId } from "../../src/kernel/ids.ts";
+import { commitWrites } from "../../src/ledger/writePath.ts";
+import { openDatabase } from "../../src/server/database.ts";
 import { api } from "../helpers/api.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pruneChanges } from "../../src/changes/feed.ts";
+import { pruneChanges } from "../../src/ledger/feed.ts";
 import { type Api, api, createResource, type Data, firstError, memberApi, UPDATE } from "../helpers/api.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 

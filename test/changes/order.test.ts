@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { queryRows } from "../../src/db/client.ts";
+import { queryRows } from "../../src/kernel/db.ts";
 import { type Api, api, createResource, type Data, firstError } from "../helpers/api.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 

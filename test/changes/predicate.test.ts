@@ -1,12 +1,12 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "../../src/auth/actor.ts";
-import type { ChangeRecord } from "../../src/changes/feed.ts";
-import { type ChangeFilter, resolveChangeFilter } from "../../src/changes/filter.ts";
-import { jsonContains, jsonEqual } from "../../src/changes/predicate.ts";
-import { queryRows } from "../../src/db/client.ts";
+import { queryRows } from "../../src/kernel/db.ts";
+import { AppError } from "../../src/kernel/errors.ts";
+import type { ChangeRecord } from "../../src/ledger/feed.ts";
+import { type ChangeFilter, resolveChangeFilter } from "../../src/ledger/filter.ts";
+import { jsonContains, jsonEqual } from "../../src/ledger/predicate.ts";
 import type { Catalog } from "../../src/metadata/catalog.ts";
-import { AppError } from "../../src/schema/errors.ts";
 import { type Api, api, createResource, UPDATE } from "../helpers/api.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 

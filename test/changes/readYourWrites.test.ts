@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { queryRows } from "../../src/db/client.ts";
-import { newId } from "../../src/db/ids.ts";
-import { commitWrites } from "../../src/resources/writePath.ts";
+import { queryRows } from "../../src/kernel/db.ts";
+import { newId } from "../../src/kernel/ids.ts";
+import { commitWrites } from "../../src/ledger/writePath.ts";
 import { api } from "../helpers/api.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 

@@ -1,9 +1,9 @@
 import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
-import { openDatabase } from "../../src/db/client.ts";
+import { loadEnv } from "../../src/kernel/env.ts";
+import { createLogger } from "../../src/kernel/logger.ts";
 import { type App, buildApp } from "../../src/server/app.ts";
-import { loadEnv } from "../../src/server/env.ts";
-import { createLogger } from "../../src/server/logger.ts";
+import { openDatabase } from "../../src/server/database.ts";
 import { prepareDatabase } from "../../src/server/runtime.ts";
 import { createTestDatabase } from "../helpers/database.ts";
 

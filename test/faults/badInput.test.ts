@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { GraphQLError } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/server/logger.ts";
+import { createLogger } from "../../src/kernel/logger.ts";
 import { createErrorMasker } from "../../src/server/plugins/maskErrors.ts";
 import { type Api, api, CREATE } from "../helpers/api.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";

@@ -1,8 +1,8 @@
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
-import { Sequencer } from "../../src/changes/sequencer.ts";
-import { openDatabase } from "../../src/db/client.ts";
-import { createLogger } from "../../src/server/logger.ts";
+import { createLogger } from "../../src/kernel/logger.ts";
+import { Sequencer } from "../../src/ledger/sequencer.ts";
+import { openDatabase } from "../../src/server/database.ts";
 import { Notifier } from "../../src/subscriptions/notifier.ts";
 import { createTestDatabase } from "../helpers/database.ts";
 import { freePort, type ServeProcess, startServeProcess } from "../helpers/process.ts";

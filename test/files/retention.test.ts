@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { queryRows } from "../../src/db/client.ts";
+import { queryRows } from "../../src/kernel/db.ts";
 import { runMaintenance } from "../../src/server/maintenance.ts";
 import { type Api, api, createResource } from "../helpers/api.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";

@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openDatabase, queryRows } from "../../src/db/client.ts";
 import { binaryCopyField } from "../../src/files/storage.ts";
+import { type Database, queryRows } from "../../src/kernel/db.ts";
+import { openDatabase } from "../../src/server/database.ts";
 import { createTestDatabase, type TestDatabase, testDbKind } from "../helpers/database.ts";
 
 const concat = (pieces: Uint8Array[]) => Buffer.concat(pieces.map((piece) => Buffer.from(piece)));

@@ -1,7 +1,7 @@
 import postgres from "postgres";
 import type { TestProject } from "vitest/node";
-import { openDatabase } from "../../src/db/client.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import { migrate } from "../../src/kernel/migrate.ts";
+import { openDatabase } from "../../src/server/database.ts";
 
 /**
  * Vitest global setup for the PostgreSQL project: one migrated template database per run; each test

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { createWorkspace } from "../../src/auth/workspaces.ts";
-import { type Database, openDatabase } from "../../src/db/client.ts";
+import type { Database } from "../../src/kernel/db.ts";
+import { type Env, loadEnv } from "../../src/kernel/env.ts";
+import { createLogger } from "../../src/kernel/logger.ts";
 import { type App, buildApp } from "../../src/server/app.ts";
-import { type Env, loadEnv } from "../../src/server/env.ts";
-import { createLogger } from "../../src/server/logger.ts";
+import { openDatabase } from "../../src/server/database.ts";
 import { prepareDatabase } from "../../src/server/runtime.ts";
+import { createWorkspace } from "../../src/server/workspaces.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 
 export interface Tenant {

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/kernel/logger.ts";
 import { type App, buildApp } from "../../src/server/app.ts";
-import { createLogger } from "../../src/server/logger.ts";
 import { gqlOk } from "../helpers/graphql.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 

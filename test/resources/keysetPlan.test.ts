@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PLANNED_PER_EXECUTION } from "../../src/db/client.ts";
+import { PLANNED_PER_EXECUTION } from "../../src/kernel/db.ts";
 import { type Api, api, type Data } from "../helpers/api.ts";
 import { testDbKind } from "../helpers/database.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";

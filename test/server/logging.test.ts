@@ -1,8 +1,8 @@
 import { PassThrough } from "node:stream";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../../src/db/client.ts";
-import { createLogger } from "../../src/server/logger.ts";
+import { createLogger } from "../../src/kernel/logger.ts";
+import { openDatabase } from "../../src/server/database.ts";
 import { createTestDatabase } from "../helpers/database.ts";
 
 const cleanup: (() => Promise<unknown>)[] = [];

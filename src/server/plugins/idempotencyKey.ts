@@ -8,10 +8,9 @@ import {
   type SelectionSetNode,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import type { Db } from "../../db/client.ts";
-import { claimRequestKey, releaseRequestKey, storeRequestResponse } from "../../resources/idempotency.ts";
-import { AppError, fail, isAppErrorCode } from "../../schema/errors.ts";
-import type { Context } from "../context.ts";
+import type { Context, Db } from "../../kernel/index.ts";
+import { AppError, fail, isAppErrorCode } from "../../kernel/index.ts";
+import { claimRequestKey, releaseRequestKey, storeRequestResponse } from "../../resources/index.ts";
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";
 const MAX_KEY = 200;

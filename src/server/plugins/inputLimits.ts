@@ -1,6 +1,6 @@
 import type { ASTVisitor, GraphQLError, ValidationContext } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import { fail } from "../../schema/errors.ts";
+import { fail } from "../../kernel/index.ts";
 
 /**
  * How deep a variable or a literal may nest objects and lists. Deeper inputs are refused before

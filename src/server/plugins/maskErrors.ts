@@ -1,6 +1,6 @@
 import { GraphQLError } from "graphql";
 import type { Logger } from "pino";
-import { isAppErrorCode } from "../../schema/errors.ts";
+import { isAppErrorCode } from "../../kernel/index.ts";
 
 /**
  * graphql-jit is CommonJS and may load graphql's CommonJS build while this module loads the ESM

@@ -2,13 +2,13 @@ import type { ServerResponse } from "node:http";
 import { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Logger } from "pino";
-import { isAppErrorCode } from "../../schema/errors.ts";
+import { isAppErrorCode } from "../../kernel/index.ts";
 
 /**
  * Why a request was refused before it ran (`extensions.reason` next to `BAD_USER_INPUT`): the
  * document does not parse, does not validate against the schema, its variables do not coerce, or
  * the HTTP request itself is malformed (not JSON, no query, a mutation over GET, a wrong content
- * type). One code keeps the closed list of src/schema/errors.ts; the reason tells the cases apart.
+ * type). One code keeps the closed list of src/kernel/errors.ts; the reason tells the cases apart.
  */
 export type RequestErrorReason = "syntax" | "validation" | "variables" | "request";
 

@@ -1,7 +1,7 @@
 import { type DocumentNode, Kind, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import { fail } from "../../schema/errors.ts";
-import type { Context } from "../context.ts";
+import type { Context } from "../../kernel/index.ts";
+import { fail } from "../../kernel/index.ts";
 
 const OPEN_FIELDS = new Set(["__schema", "__type", "__typename"]);
 

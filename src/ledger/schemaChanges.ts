@@ -1,11 +1,11 @@
 import { sql } from "drizzle-orm";
-import { type Actor, canReadField, canReadType, type Role } from "../auth/index.ts";
-import { type Db, queryRows } from "../db/client.ts";
-import type { Catalog, CatalogStore, SchemaEvent } from "../metadata/index.ts";
-import { fail } from "../schema/errors.ts";
+import type { Actor, Role } from "../auth/index.ts";
+import { type Db, fail, queryRows } from "../kernel/index.ts";
+import type { Catalog, CatalogStore, SchemaChangeKind, SchemaEvent } from "../metadata/index.ts";
+import { canReadField, canReadType } from "../metadata/index.ts";
 import { MAX_CHANGES_PAGE, parseCursor } from "./feed.ts";
 import { storedActor } from "./record.ts";
-import type { SchemaChangeKind, StoredActor, StoredRequest } from "./tables.ts";
+import type { StoredActor, StoredRequest } from "./tables.ts";
 
 /** A stored schema change as readers and webhooks see it (after the visibility check). */
 export interface SchemaChangeView {

@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
-import { type Db, queryRows } from "../db/client.ts";
+import { type Db, queryRows } from "../kernel/index.ts";
 
 /** How many committed change rows one sequencer pass numbers at most. */
 const BATCH = 5_000;

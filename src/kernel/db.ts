@@ -7,10 +7,17 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres, { type Sql } from "postgres";
 import { acquireDataDirLock } from "./dataDirLock.ts";
-import * as tables from "./tables.ts";
+
+/**
+ * Every table, for Drizzle's typed client (`db.query.*`). The kernel imports no domain: server/
+ * wiring gathers the domains' tables (server/tables.ts) and declares them here by declaration
+ * merging (server/database.ts), so `Db` is as precisely typed as if the kernel imported them.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in server/database.ts.
+export interface Tables {}
 
 /** The Drizzle database (or a transaction on it); the same type for PGlite and postgres.js. */
-export type Db = PgDatabase<PgQueryResultHKT, typeof tables>;
+export type Db = PgDatabase<PgQueryResultHKT, { [K in keyof Tables]: Tables[K] }>;
 
 /**
  * LISTENs on a channel; resolves once listening, to a function that stops. `onListen` runs on every
@@ -58,7 +65,8 @@ export interface DatabaseOptions {
   onQuery?: (query: string, params: unknown[]) => void;
 }
 
-export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+/** Opens the database with `tables` as Drizzle's schema; server/database.ts passes every domain's. */
+export async function openDatabaseWith(tables: Tables, options: DatabaseOptions): Promise<Database> {
   const onQuery = options.onQuery;
   const logger = onQuery
     ? { logQuery: (query: string, params: unknown[]) => onQuery(query, params) }
@@ -68,7 +76,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       postgres(options.url as string, {
         max,
         onnotice: () => {},
-        // Sessions run in UTC: timestamps read as text print as "…+00" (see resources/rows.ts),
+        // Sessions run in UTC: timestamps read as text print as "…+00" (see ledger/rows.ts),
         // whatever the server's default time zone. PGlite's sessions are UTC already.
         connection: { application_name: "plugboard", TimeZone: "UTC" },
       });

@@ -1,5 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
-import { type Db, PLANNED_PER_EXECUTION, queryTuples } from "../db/client.ts";
+import { type Db, PLANNED_PER_EXECUTION, queryTuples } from "../kernel/index.ts";
 import { sqlIdLiteral } from "../metadata/index.ts";
 import type { ResourceRow } from "./tables.ts";
 

@@ -1,16 +1,17 @@
 import { type SQL, sql } from "drizzle-orm";
-import type { Actor } from "../auth/actor.ts";
-import { visibleField } from "../auth/policy.ts";
-import type { Catalog, FieldDef, TypeDef } from "../metadata/catalog.ts";
-import { nullableSortColumns, valueExpression } from "../metadata/fieldIndexes.ts";
+import type { Actor } from "../auth/index.ts";
+import { fail } from "../kernel/index.ts";
+import type { Catalog, FieldDef, TypeDef } from "../metadata/index.ts";
 import {
   coerceValue,
   type FilterOperator,
   fieldTypes,
   InvalidValue,
   normalizeDateTime,
-} from "../metadata/fieldTypes.ts";
-import { fail } from "../schema/errors.ts";
+  nullableSortColumns,
+  valueExpression,
+  visibleField,
+} from "../metadata/index.ts";
 
 /** Any JSON value a filter operand may hold. */
 // biome-ignore lint/complexity/noBannedTypes: `{}` is "any non-null value", what the JSON scalar gives.

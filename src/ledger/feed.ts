@@ -1,9 +1,8 @@
 import { sql } from "drizzle-orm";
-import type { Actor } from "../auth/actor.ts";
-import { canReadField, canReadType } from "../auth/policy.ts";
-import { type Db, queryRows } from "../db/client.ts";
-import type { Catalog, CatalogStore } from "../metadata/catalog.ts";
-import { AppError, fail } from "../schema/errors.ts";
+import type { Actor } from "../auth/index.ts";
+import { AppError, type Db, fail, queryRows } from "../kernel/index.ts";
+import type { Catalog, CatalogStore } from "../metadata/index.ts";
+import { canReadField, canReadType } from "../metadata/index.ts";
 import { type ChangeFilter, type ResolvedFilter, resolveChangeFilter } from "./filter.ts";
 import type { ChangeKind } from "./record.ts";
 import type { StoredActor, StoredFieldChange, StoredRequest } from "./tables.ts";

@@ -1,8 +1,7 @@
-import type { Catalog, FieldDef, TypeDef } from "../metadata/catalog.ts";
-import type { Access } from "../metadata/tables.ts";
-import { fail } from "../schema/errors.ts";
-import type { Actor } from "./actor.ts";
-import type { Role } from "./roles.ts";
+import type { Actor, Role } from "../auth/index.ts";
+import { fail } from "../kernel/index.ts";
+import type { Catalog, FieldDef, TypeDef } from "./catalog.ts";
+import type { Access } from "./tables.ts";
 
 /**
  * The one access policy (docs/architecture.md, invariant 4). Every read and write of resources, the changes

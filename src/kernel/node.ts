@@ -1,6 +1,6 @@
-import { type IdKind, idKind } from "../db/ids.ts";
-import type { Context } from "../server/context.ts";
 import { builder } from "./builder.ts";
+import type { Context } from "./context.ts";
+import { type IdKind, idKind } from "./ids.ts";
 
 type NodeFetcher = (id: string, context: Context) => Promise<object | null | undefined>;
 

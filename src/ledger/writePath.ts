@@ -1,13 +1,11 @@
-import type { Actor } from "../auth/actor.ts";
-import { canReadField } from "../auth/policy.ts";
-import { type ChangeKind, diffFields, snapshotOf, storedActor } from "../changes/record.ts";
-import type { Sequencer } from "../changes/sequencer.ts";
-import type { StoredFieldChange } from "../changes/tables.ts";
-import { type Db, queryTuples } from "../db/client.ts";
-import type { Catalog, TypeDef } from "../metadata/catalog.ts";
-import { fail } from "../schema/errors.ts";
+import type { Actor } from "../auth/index.ts";
+import { type Db, fail, queryTuples } from "../kernel/index.ts";
+import type { Catalog, TypeDef } from "../metadata/index.ts";
+import { canReadField } from "../metadata/index.ts";
+import { type ChangeKind, diffFields, snapshotOf, storedActor } from "./record.ts";
 import { fromTuple, isoText, RESOURCE_COLUMNS } from "./rows.ts";
-import type { ResourceRow } from "./tables.ts";
+import type { Sequencer } from "./sequencer.ts";
+import type { ResourceRow, StoredFieldChange } from "./tables.ts";
 import type { ResourceState } from "./values.ts";
 
 /**

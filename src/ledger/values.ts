@@ -1,10 +1,15 @@
-import type { Actor } from "../auth/actor.ts";
-import { canReadField, canWriteField, readableFields, writableFields } from "../auth/policy.ts";
-import type { Catalog, FieldDef, TypeDef } from "../metadata/catalog.ts";
-import { coerceValue, InvalidValue } from "../metadata/fieldTypes.ts";
-import { writeProblem } from "../metadata/index.ts";
-import type { SystemColumn } from "../metadata/systemFields.ts";
-import { AppError, fail } from "../schema/errors.ts";
+import type { Actor } from "../auth/index.ts";
+import { AppError, fail } from "../kernel/index.ts";
+import type { Catalog, FieldDef, SystemColumn, TypeDef } from "../metadata/index.ts";
+import {
+  canReadField,
+  canWriteField,
+  coerceValue,
+  InvalidValue,
+  readableFields,
+  writableFields,
+  writeProblem,
+} from "../metadata/index.ts";
 import type { ResourceRow } from "./tables.ts";
 
 /** The writable system columns and the row property each maps to. */

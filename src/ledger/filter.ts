@@ -1,5 +1,6 @@
 import type { SQL } from "drizzle-orm";
-import { type Actor, readableField, readableTypes, visibleType } from "../auth/index.ts";
+import type { Actor } from "../auth/index.ts";
+import { AppError, fail } from "../kernel/index.ts";
 import {
   type Catalog,
   coerceValue,
@@ -7,7 +8,10 @@ import {
   type FilterOperator,
   fieldTypes,
   InvalidValue,
+  readableField,
+  readableTypes,
   type TypeDef,
+  visibleType,
 } from "../metadata/index.ts";
 import {
   checkOperator,
@@ -17,8 +21,8 @@ import {
   resolveFilterField,
   type Sortable,
   walkFilter,
-} from "../resources/index.ts";
-import { AppError, fail } from "../schema/errors.ts";
+} from "./filters.ts";
+
 import {
   and,
   FALSE,

@@ -1,6 +1,6 @@
 import SchemaBuilder from "@pothos/core";
 import SimpleObjectsPlugin from "@pothos/plugin-simple-objects";
-import type { Context } from "../server/context.ts";
+import type { Context } from "./context.ts";
 
 /** The one schema builder: context and scalars are typed here, once. */
 export const builder = new SchemaBuilder<{

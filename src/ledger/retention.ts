@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import type { Db } from "../kernel/index.ts";
 
 /** Soft-deleted resources are restorable for the retention period, then removed for good. */
 export async function purgeDeletedResources(db: Db, retentionDays: number): Promise<void> {

@@ -1,8 +1,7 @@
-import type { Actor } from "../auth/actor.ts";
-import type { FieldDef, TypeDef } from "../metadata/catalog.ts";
-import type { ResourceRow } from "../resources/tables.ts";
-import { fieldValue } from "../resources/values.ts";
-import type { StoredActor, StoredFieldChange } from "./tables.ts";
+import type { Actor } from "../auth/index.ts";
+import type { FieldDef, TypeDef } from "../metadata/index.ts";
+import type { ResourceRow, StoredActor, StoredFieldChange } from "./tables.ts";
+import { fieldValue } from "./values.ts";
 
 export type ChangeKind = "CREATED" | "UPDATED" | "DELETED" | "RESTORED";
 
