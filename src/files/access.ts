@@ -2,7 +2,7 @@ import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/index.ts";
 import { type Db, fail, queryRows } from "../kernel/index.ts";
 import type { Catalog, FieldDef } from "../metadata/index.ts";
-import { canReadField, canReadType } from "../metadata/index.ts";
+import { canReadField, canReadType, readableResourcesSql } from "../metadata/index.ts";
 import { type FileRow, files } from "./tables.ts";
 
 /** The FILE fields the actor may read, on types it may read: the only ways to an attached file. */
@@ -31,6 +31,9 @@ export async function readableFiles(
   const fields = readableFileFields(catalog, actor);
   let reachable = new Set<string>();
   if (attached.length > 0 && fields.length > 0) {
+    const holdingTypes = [...new Set(fields.map((field) => field.resourceTypeId))].flatMap(
+      (id) => catalog.typesById.get(id) ?? [],
+    );
     const holds: SQL[] = fields.map(
       (field) =>
         sql`(r.type_id = ${field.resourceTypeId} and r.values @> jsonb_build_object(${field.id}::text, jsonb_build_array(f.id)))`,
@@ -39,7 +42,7 @@ export async function readableFiles(
       db,
       sql`select f.id from unnest(${sql.param(attached)}::text[]) as f(id)
           where exists (select 1 from resources r
-                        where r.workspace_id = ${actor.workspaceId} and r.deleted_at is null
+                        where ${readableResourcesSql(catalog, actor, { alias: "r", types: holdingTypes })}
                           and (${sql.join(holds, sql` or `)}))`,
     );
     reachable = new Set(found.map((row) => row.id));

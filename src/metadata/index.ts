@@ -28,6 +28,7 @@ export {
   childTypes,
   readableField,
   readableFields,
+  readableResourcesSql,
   readableTypes,
   visibleField,
   visibleType,

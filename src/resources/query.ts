@@ -23,6 +23,7 @@ import {
   isSortable,
   MAX_TEXT,
   normalizeDateTime,
+  readableResourcesSql,
   sqlIdLiteral,
   visibleType,
 } from "../metadata/index.ts";
@@ -325,10 +326,7 @@ export async function listResources(
   args: ListArgs,
 ): Promise<Connection<ResourceRow>> {
   const type = visibleType(catalog, actor, args.type);
-  const conditions = [
-    sql`"resources"."workspace_id" = ${actor.workspaceId}`,
-    sql.raw(`"resources"."type_id" = ${sqlIdLiteral(type.id)} and "resources"."deleted_at" is null`),
-  ];
+  const conditions = [readableResourcesSql(catalog, actor, { types: [type] })];
   if (args.where) conditions.push(compileFilter(catalog, actor, type, args.where, "where"));
   if (args.match != null)
     conditions.push(compileFilter(catalog, actor, type, matchToFilter(args.match), "match"));
@@ -343,7 +341,7 @@ export async function listResources(
     sql.join(conditions, sql` and `),
     keys,
     args,
-    conditions.length > 2,
+    conditions.length > 1,
     { workspaceId: actor.workspaceId, fieldIds },
     typeRangeOf(actor.workspaceId, type),
   );
@@ -360,8 +358,7 @@ export async function listChildren(
   parentId: string,
   args: PageArgs,
 ): Promise<Connection<ResourceRow>> {
-  const typeIds = childTypes(catalog, actor).map((t) => t.id);
-  const base = sql`"resources"."workspace_id" = ${actor.workspaceId} and "resources"."parent_id" = ${parentId}
-    and "resources"."deleted_at" is null and "resources"."type_id" = any(${sql.param(typeIds)}::text[])`;
+  const base = sql`${readableResourcesSql(catalog, actor, { types: childTypes(catalog, actor) })}
+    and "resources"."parent_id" = ${parentId}`;
   return paginate(db, base, [sortKey({ kind: "id" }, false)], args);
 }

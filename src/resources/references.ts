@@ -4,7 +4,7 @@ import { activeMemberIds } from "../auth/index.ts";
 import { type Db, fail, queryRows } from "../kernel/index.ts";
 import type { CheckedLinks, References } from "../ledger/index.ts";
 import type { Catalog } from "../metadata/index.ts";
-import { canReadType } from "../metadata/index.ts";
+import { canReadType, readableResourcesSql } from "../metadata/index.ts";
 
 /**
  * Checks a write's FILE values (and attaches the files), in the writer's transaction. The files
@@ -46,15 +46,14 @@ export async function checkReferences(
     const rows = await queryRows<{ id: string; type_id: string }>(
       tx,
       sql`select id, type_id from resources
-          where workspace_id = ${actor.workspaceId} and deleted_at is null
-            and id = any(${sql.param(resourceIds)}::text[])`,
+          where ${readableResourcesSql(catalog, actor)} and id = any(${sql.param(resourceIds)}::text[])`,
     );
     const typeOf = new Map(rows.map((row) => [row.id, row.type_id]));
     for (const { field, ids } of references.resources) {
       for (const id of ids) {
         const typeId = typeOf.get(id);
         const type = typeId ? catalog.typesById.get(typeId) : undefined;
-        if (!type || !canReadType(catalog, actor, type) || typeId !== field.referenceTypeId) {
+        if (!type || typeId !== field.referenceTypeId) {
           const expected = catalog.typesById.get(field.referenceTypeId ?? "")?.key ?? "?";
           throw fail.badInput(
             `${fieldPrefix}${field.key}`,
