@@ -93,7 +93,7 @@ export interface PageArgs {
  */
 export class ChangeFeed {
   /**
-   * `settle` numbers every change committed so far in a workspace (the sequencer's `kick`). Writes
+   * `settle` numbers every change committed so far in a workspace (the sequencer's). Writes
    * do not wait for their changes' numbers; the feed's own readers do, before they read: a client
    * reads its writes in `changes`, and a webhook or subscription starting "now" starts after them.
    */

@@ -8,6 +8,9 @@ const BATCH = 5_000;
 /** The safety net: how often every process looks for committed rows nobody numbered yet. */
 const SWEEP_MS = 200;
 export const CHANGES_CHANNEL = "plugboard_changes";
+/** How long a feed reader waits at most for changes committed before it to be numbered. */
+const SETTLE_MS = 2_000;
+const SETTLE_RETRY_MS = 10;
 
 /**
  * Gives committed change rows their dense, per-workspace public ids, in commit order
@@ -61,6 +64,35 @@ export class Sequencer extends EventEmitter<{ advanced: [workspaceId: string, he
     })();
     this.running.set(workspaceId, run);
     return run;
+  }
+
+  /**
+   * Numbers every change of a workspace committed before this call: what a reader of the feed
+   * awaits so that it sees its own writes (writes do not wait for their numbers). A pass numbers
+   * only rows older than every transaction still running in the database, so one pass may leave
+   * some: it goes on, briefly, until none of those rows is left — at most `SETTLE_MS`, after which
+   * the reader reads what is numbered (a transaction running that long holds every writer's rows
+   * back alike). Nothing waiting costs one index lookup.
+   */
+  async settle(workspaceId: string): Promise<void> {
+    const waiting = async (upTo: string | null) => {
+      const [row] = await queryRows<{ last: string | null }>(
+        this.db,
+        upTo === null
+          ? sql`select max(id)::text as last from changes where workspace_id = ${workspaceId} and seq is null`
+          : sql`select max(id)::text as last from changes
+                where workspace_id = ${workspaceId} and seq is null and id <= ${upTo}::bigint`,
+      );
+      return row?.last ?? null;
+    };
+    const upTo = await waiting(null);
+    if (upTo === null) return;
+    const deadline = Date.now() + SETTLE_MS;
+    for (;;) {
+      await this.kick(workspaceId);
+      if ((await waiting(upTo)) === null || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS));
+    }
   }
 
   /**

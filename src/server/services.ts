@@ -63,7 +63,7 @@ export function createServices(
   // write load each pass numbers more of them: on the statement pool it ran twice as many passes
   // (3.4 instead of 8 commits each) and createResource lost ~10% of its throughput.
   const sequencer = new Sequencer(backgroundDb, logger);
-  const changes = new ChangeFeed(db, catalogs, (workspaceId) => sequencer.kick(workspaceId));
+  const changes = new ChangeFeed(db, catalogs, (workspaceId) => sequencer.settle(workspaceId));
   const members = new MemberService(db, auth);
   const webhookWorker = new WebhookWorker(backgroundDb, env, logger, changes, catalogs);
   members.onRemoved.push(disableCreatorWebhooks, revokeMemberOAuth);
