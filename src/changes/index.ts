@@ -4,6 +4,7 @@
  * (.dependency-cruiser.cjs).
  */
 
+export type { ChangeFeed, ChangeRecord } from "./feed.ts";
 export {
   type ActorSet,
   type ChangeFilter,

@@ -1,7 +1,6 @@
-import type { Actor } from "../auth/actor.ts";
-import type { ChangeFeed, ChangeRecord } from "../changes/feed.ts";
-import { canSeeSchemaChange } from "../changes/index.ts";
-import type { Catalog } from "../metadata/catalog.ts";
+import type { Actor } from "../auth/index.ts";
+import { type ChangeFeed, type ChangeRecord, canSeeSchemaChange } from "../changes/index.ts";
+import type { Catalog } from "../metadata/index.ts";
 import { eventTypeOf, payloadData } from "./creator.ts";
 import type { DeliveryRow } from "./tables.ts";
 
