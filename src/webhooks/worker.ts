@@ -19,6 +19,7 @@ import {
 } from "./queue.ts";
 import { attemptOutcome } from "./retry.ts";
 import { WebhookSender } from "./send.ts";
+import type { WebhookRow } from "./tables.ts";
 
 /** Cross-process safety net: how often every process looks for work others enqueued (or retries due). */
 const POLL_MS = 250;
@@ -185,29 +186,39 @@ export class WebhookWorker {
         const prepared = await preparePayloads(this.feed, catalog, actor, webhook.workspaceId, due);
         await markSkipped(this.db, idsOf(prepared, "skip"));
         await markUnsendable(this.db, idsOf(prepared, "unsendable"), CHANGE_NOT_RETAINED);
-        const log = this.leases.attemptLog();
-        for (const item of prepared) {
-          if (this.stopped) break;
-          if (item.action !== "send") continue;
-          const at = new Date();
-          const result = await postDelivery(this.sender, webhook, item.delivery, item.data, at);
-          const outcome = attemptOutcome(
-            result,
-            { deliveryId: item.delivery.id, webhookId: id, roundAttempts: item.delivery.roundAttempts, at },
-            this.env.PLUGBOARD_WEBHOOK_RETRY_SCHEDULE,
-          );
-          const keep = await log.add(outcome);
-          // Gone disables the webhook: nothing more is sent, not even the rest of this batch.
-          if (outcome.effect === "gone") break;
-          if (!keep) return;
-        }
-        if (!(await log.flush())) return;
+        if (!(await this.sendInOrder(webhook, prepared))) return;
       }
     } catch (error) {
       this.logger.warn({ err: error, webhookId: id }, "webhook delivery pass failed; will retry");
     } finally {
       await this.leases.release(id).catch(() => {});
     }
+  }
+
+  /** POSTs a batch's sendable deliveries one at a time, in change order; false when the lane must stop. */
+  private async sendInOrder(webhook: WebhookRow, prepared: Prepared[]): Promise<boolean> {
+    const log = this.leases.attemptLog();
+    for (const item of prepared) {
+      if (this.stopped) break;
+      if (item.action !== "send") continue;
+      const at = new Date();
+      const result = await postDelivery(this.sender, webhook, item.delivery, item.data, at);
+      const outcome = attemptOutcome(
+        result,
+        {
+          deliveryId: item.delivery.id,
+          webhookId: webhook.id,
+          roundAttempts: item.delivery.roundAttempts,
+          at,
+        },
+        this.env.PLUGBOARD_WEBHOOK_RETRY_SCHEDULE,
+      );
+      const keep = await log.add(outcome);
+      // Gone disables the webhook: nothing more is sent, not even the rest of this batch.
+      if (outcome.effect === "gone") break;
+      if (!keep) return false;
+    }
+    return log.flush();
   }
 
   async stop(): Promise<void> {
