@@ -146,7 +146,7 @@ export type DeleteWebhookInput = {
   id: string;
 };
 
-/** FAILED: every attempt failed and retries gave up; SKIPPED: nothing visible to send. */
+/** FAILED: every attempt failed and retries gave up, or the change was no longer retained when due; SKIPPED: nothing visible to send. */
 export type DeliveryStatus =
   | 'FAILED'
   | 'PENDING'

@@ -360,6 +360,19 @@ export class ChangeFeed {
     return this.head(workspaceId);
   }
 
+  /**
+   * The stored changes with these ids, untrimmed, for a reader that keeps ids and reads the changes
+   * when it needs them (webhook deliveries). A pruned change is simply absent.
+   */
+  async records(workspaceId: string, seqs: number[]): Promise<ChangeRecord[]> {
+    if (seqs.length === 0) return [];
+    return queryRows<ChangeRecord>(
+      this.db,
+      sql`select ${RECORD_COLUMNS} from changes c
+          where c.workspace_id = ${workspaceId} and c.seq = any(${sql.param(seqs)}::bigint[])`,
+    );
+  }
+
   async head(workspaceId: string): Promise<number> {
     const [row] = await queryRows<{ head: number | string }>(
       this.db,

@@ -1,7 +1,7 @@
 import { type Actor, actorFor, findActiveMember, roleScopes } from "../auth/index.ts";
 import type { Db } from "../kernel/index.ts";
 import { AppError } from "../kernel/index.ts";
-import type { ChangeFeed, ChangeRecord, ChangeView, StoredActor } from "../ledger/index.ts";
+import type { ChangeFeed, ChangeView, StoredActor } from "../ledger/index.ts";
 import {
   type ChangeFilter,
   MATCH_NOTHING,
@@ -71,30 +71,6 @@ export function resolveForCreator(
 /** `<resourceType>.<kind lowercased>`, e.g. `contact.updated`. */
 export function eventTypeOf(change: Pick<ChangeView, "resourceType" | "kind">): string {
   return `${change.resourceType}.${change.kind.toLowerCase()}`;
-}
-
-/** The stored form of a delivery's change (the trimmed view, JSON-safe). */
-export function storedData(view: ChangeView): Record<string, unknown> {
-  return { ...view, occurredAt: view.occurredAt.toISOString() };
-}
-
-/** Back to the feed's record shape, so an attempt can re-trim it with the creator's access now. */
-export function recordOf(data: Record<string, unknown>): ChangeRecord {
-  const view = data as unknown as ChangeView & { occurredAt: string };
-  return {
-    seq: view.id,
-    kind: view.kind,
-    resource_type_id: view.resourceTypeId,
-    resource_type_key: view.resourceType,
-    resource_id: view.resourceId,
-    occurred_at: view.occurredAt,
-    actor: view.actor,
-    fields: view.fields,
-    snapshot: view.snapshot,
-    version: view.version,
-    origin: view.origin ?? null,
-    request: view.request ?? null,
-  };
 }
 
 const actorKinds = { api_key: "API_KEY", oauth: "OAUTH", member: "MEMBER", system: "SYSTEM" } as const;

@@ -9,11 +9,13 @@ import type { DeliveryRow, WebhookRow } from "./tables.ts";
  * killed process's lease simply lapses.
  */
 
+/**
+ * A resource change to deliver: only its id. The change itself is read and trimmed for the creator
+ * when the delivery is sent (`payloads.ts`).
+ */
 export interface NewDelivery {
-  changeSeq: number | null;
+  changeSeq: number;
   eventType: string;
-  data: Record<string, unknown>;
-  status: "PENDING" | "SKIPPED";
 }
 
 /**
@@ -57,8 +59,7 @@ export async function enqueue(
     const values = deliveries.map(
       (d) =>
         sql`(${newId("delivery")}, ${webhook.id}, ${webhook.workspaceId}, ${d.changeSeq}::bigint, ${d.eventType},
-             ${JSON.stringify(d.data)}::jsonb, ${d.status}::delivery_status,
-             ${d.status === "PENDING" ? sql`now()` : sql`null`})`,
+             null::jsonb, 'PENDING'::delivery_status, now())`,
     );
     await tx.execute(
       sql`insert into webhook_deliveries (id, webhook_id, workspace_id, change_seq, event_type, data, status, next_attempt_at)
@@ -163,7 +164,10 @@ export async function releaseLease(db: Db, id: string, owner: string): Promise<v
 export async function dueDeliveries(db: Db, webhookId: string, limit: number): Promise<DeliveryRow[]> {
   const rows = await queryRows<Record<string, unknown>>(
     db,
-    sql`select id, change_seq, event_type, data, round_attempts from webhook_deliveries
+    // A change delivery is sent from its change: its data (null, or a copy on rows from before the
+    // 0008 migration) is not read.
+    sql`select id, change_seq, event_type, case when change_seq is null then data end as data, round_attempts
+        from webhook_deliveries
         where webhook_id = ${webhookId} and status = 'PENDING' and next_attempt_at <= now()
         order by position limit ${limit}`,
   );
@@ -174,15 +178,36 @@ export async function dueDeliveries(db: Db, webhookId: string, limit: number): P
         webhookId,
         changeSeq: r.change_seq == null ? null : Number(r.change_seq),
         eventType: String(r.event_type),
-        data: (typeof r.data === "string" ? JSON.parse(r.data) : r.data) as Record<string, unknown>,
+        data: (typeof r.data === "string" ? JSON.parse(r.data) : r.data) as Record<string, unknown> | null,
         roundAttempts: Number(r.round_attempts),
       }) as DeliveryRow,
   );
 }
 
-export async function markSkipped(db: Db, deliveryId: string): Promise<void> {
+/** Deliveries with nothing the creator may see: SKIPPED, with no attempt. */
+export async function markSkipped(db: Db, deliveryIds: string[]): Promise<void> {
+  if (deliveryIds.length === 0) return;
   await db.execute(
-    sql`update webhook_deliveries set status = 'SKIPPED', next_attempt_at = null where id = ${deliveryId}`,
+    sql`update webhook_deliveries set status = 'SKIPPED', next_attempt_at = null
+        where id = any(${sql.param(deliveryIds)}::text[])`,
+  );
+}
+
+/**
+ * Deliveries that cannot be sent at all (their change was pruned): FAILED, with an attempt that
+ * says why in place of a response, so the deliveries list shows the receiver missed something.
+ * The webhook's health is left alone: the receiver did nothing wrong.
+ */
+export async function markUnsendable(db: Db, deliveryIds: string[], reason: string): Promise<void> {
+  if (deliveryIds.length === 0) return;
+  await db.execute(
+    sql`with d as (
+          update webhook_deliveries set status = 'FAILED', attempt_count = attempt_count + 1,
+                 round_attempts = round_attempts + 1, last_attempt_at = now(), next_attempt_at = null
+          where id = any(${sql.param(deliveryIds)}::text[]) returning id, attempt_count
+        )
+        insert into webhook_attempts (delivery_id, attempt, at, duration_ms, error)
+        select id, attempt_count, now(), 0, ${reason} from d`,
   );
 }
 

@@ -11,7 +11,8 @@ export const WebhookStatusEnum = builder.enumType("WebhookStatus", {
 });
 
 export const DeliveryStatusEnum = builder.enumType("DeliveryStatus", {
-  description: "FAILED: every attempt failed and retries gave up; SKIPPED: nothing visible to send.",
+  description:
+    "FAILED: every attempt failed and retries gave up, or the change was no longer retained when due; SKIPPED: nothing visible to send.",
   values: ["PENDING", "SUCCEEDED", "FAILED", "SKIPPED"] as const,
 });
 

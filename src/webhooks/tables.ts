@@ -99,8 +99,12 @@ export const webhookDeliveries = pgTable(
     workspaceId: text("workspace_id").notNull(),
     changeSeq: bigint("change_seq", { mode: "number" }),
     eventType: text("event_type").notNull(),
-    /** The change as the creator could read it when it was enqueued; re-trimmed before every attempt. */
-    data: jsonb("data").$type<Record<string, unknown>>().notNull(),
+    /**
+     * A schema change's payload data (it has no change id to read it back by), `{}` for a ping. Null
+     * for a resource change: the change is read by `change_seq` and trimmed for the creator when sent,
+     * so no copy of it (and of values the creator may lose access to) is kept here.
+     */
+    data: jsonb("data").$type<Record<string, unknown>>(),
     status: deliveryStatusEnum("status").notNull().default("PENDING"),
     attemptCount: integer("attempt_count").notNull().default(0),
     /** Attempts since the last (re)start: the retry schedule counts these; redelivery resets them. */

@@ -1,35 +1,24 @@
-import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Db, Env } from "../kernel/index.ts";
 import { AppError } from "../kernel/index.ts";
 import type { ChangeFeed } from "../ledger/index.ts";
-import { canSeeSchemaChange } from "../ledger/index.ts";
 import type { CatalogStore } from "../metadata/index.ts";
+import { creatorActor, resolveForCreator } from "./creator.ts";
+import { WebhookLeases } from "./lease.ts";
+import { CHANGE_NOT_RETAINED, eventTypeOfRecord, type Prepared, preparePayloads } from "./payloads.ts";
+import { postDelivery } from "./post.ts";
 import {
-  creatorActor,
-  eventTypeOf,
-  payloadData,
-  recordOf,
-  resolveForCreator,
-  storedData,
-} from "./creator.ts";
-import {
-  type AttemptOutcome,
   activeWebhooks,
-  claimWebhooks,
   disableWebhook,
   dueDeliveries,
   enqueue,
-  leasedWebhook,
   markSkipped,
-  type NewDelivery,
+  markUnsendable,
   pruneDeliveries,
-  recordAttempts,
-  releaseLease,
 } from "./queue.ts";
+import { attemptOutcome } from "./retry.ts";
 import { WebhookSender } from "./send.ts";
-import { signatureHeader } from "./signing.ts";
-import type { DeliveryRow, WebhookRow } from "./tables.ts";
+import type { WebhookRow } from "./tables.ts";
 
 /** Cross-process safety net: how often every process looks for work others enqueued (or retries due). */
 const POLL_MS = 250;
@@ -38,22 +27,21 @@ const LANES = 16;
 const ADVANCE_PAGE = 500;
 const DUE_PAGE = 50;
 const PRUNE_EVERY_MS = 10 * 60_000;
-const RECORD_BATCH = 20;
-const RECORD_MS = 100;
 export const CREATOR_LEFT = "The webhook's creator left the workspace.";
 
 /**
- * The delivery worker, one per process. It is a consumer of the change feed: (1) each active
- * webhook's cursor advances through `readAfter` + `trim` as its creator, enqueueing deliveries in
- * the database; (2) webhooks with due deliveries are leased and their deliveries POSTed in change
- * order; a failed attempt is rescheduled and the next change goes on. Everything is in the
- * database, so a killed process loses nothing: its lease lapses and another process resumes.
+ * The delivery worker, one per process, and only its orchestration: when to look for work, and in
+ * which order the units run. It is a consumer of the change feed: (1) each active webhook's cursor
+ * advances through `readAfter` with its creator's filter, enqueueing the ids of matching changes;
+ * (2) webhooks with due deliveries are leased (`lease.ts`), their payloads built for the creator
+ * (`payloads.ts`), POSTed signed (`post.ts`) in change order, and each outcome decided by the retry
+ * policy (`retry.ts`); a failed attempt is rescheduled and the next change goes on. Everything is in
+ * the database, so a killed process loses nothing: its lease lapses and another process resumes.
  */
 export class WebhookWorker {
-  private readonly owner = randomUUID();
   private readonly sender: WebhookSender;
+  private readonly leases: WebhookLeases;
   private readonly lanes = new Map<string, Promise<void>>();
-  private readonly leaseSeconds: number;
   private timer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
   private advancing: Promise<void> | null = null;
@@ -82,8 +70,8 @@ export class WebhookWorker {
     private readonly catalogs: CatalogStore,
   ) {
     this.sender = new WebhookSender(env.PLUGBOARD_WEBHOOK_ALLOW_PRIVATE, env.PLUGBOARD_WEBHOOK_TIMEOUT_MS);
-    // A lease outlives the slowest attempt comfortably; it is renewed before every attempt.
-    this.leaseSeconds = Math.ceil((env.PLUGBOARD_WEBHOOK_TIMEOUT_MS * 3) / 1000) + 5;
+    // A lease outlives the slowest attempt comfortably.
+    this.leases = new WebhookLeases(db, Math.ceil((env.PLUGBOARD_WEBHOOK_TIMEOUT_MS * 3) / 1000) + 5);
   }
 
   start(slower = 1): void {
@@ -153,22 +141,11 @@ export class WebhookWorker {
       this.logger.warn({ webhookId: id, cursor: webhook.cursor, oldest }, "webhook cursor expired");
       return enqueue(this.db, webhook, webhook.cursor, oldest, []);
     }
-    const deliveries: NewDelivery[] = page.records.map((record) => {
-      const view = this.feed.trim(catalog, actor, record);
-      return view
-        ? {
-            changeSeq: Number(record.seq),
-            eventType: eventTypeOf(view),
-            data: storedData(view),
-            status: "PENDING",
-          }
-        : {
-            changeSeq: Number(record.seq),
-            eventType: `${record.resource_type_key}.${record.kind.toLowerCase()}`,
-            data: {},
-            status: "SKIPPED",
-          };
-    });
+    // Only the ids: the change is read and trimmed for the creator when it is sent.
+    const deliveries = page.records.map((record) => ({
+      changeSeq: Number(record.seq),
+      eventType: eventTypeOfRecord(catalog, record),
+    }));
     if (page.scannedTo <= webhook.cursor) return false;
     const moved = await enqueue(this.db, webhook, webhook.cursor, page.scannedTo, deliveries);
     return moved && page.scannedTo < page.head;
@@ -180,7 +157,7 @@ export class WebhookWorker {
     try {
       const free = LANES - this.lanes.size;
       if (free <= 0) return;
-      const ids = await claimWebhooks(this.db, this.owner, free, this.leaseSeconds);
+      const ids = await this.leases.claim(free);
       for (const id of ids) {
         const lane = this.deliverFor(id).finally(() => {
           this.lanes.delete(id);
@@ -198,110 +175,49 @@ export class WebhookWorker {
     try {
       for (;;) {
         if (this.stopped) return;
-        const webhook = await leasedWebhook(this.db, id, this.owner, this.leaseSeconds);
+        const webhook = await this.leases.renew(id);
         if (!webhook) return;
         const due = await dueDeliveries(this.db, id, DUE_PAGE);
         if (due.length === 0) return;
         const actor = await creatorActor(this.db, webhook);
         if (!actor) return disableWebhook(this.db, id, CREATOR_LEFT);
         const catalog = await this.catalogs.get(webhook.workspaceId);
-        // Attempts are recorded in small batches (one commit each); a crash before a batch is
-        // recorded only means sending those deliveries again, which receivers dedupe by webhook-id.
-        let unrecorded: AttemptOutcome[] = [];
-        let since = 0;
-        const flush = async () => {
-          const keep = await recordAttempts(this.db, unrecorded, this.owner, this.leaseSeconds);
-          unrecorded = [];
-          return keep;
-        };
-        for (const delivery of due) {
-          if (this.stopped) break;
-          let data: Record<string, unknown> = {};
-          if (delivery.eventType.startsWith("schema.")) {
-            // Enqueued for the creator's role; a type or field hidden from it since is not sent.
-            const { resourceTypeId, fieldId } = delivery.data as {
-              resourceTypeId: string;
-              fieldId: string | null;
-            };
-            if (
-              !canSeeSchemaChange(catalog, actor, { resourceTypeId, fieldId, readableRoles: [actor.role] })
-            ) {
-              await markSkipped(this.db, delivery.id);
-              continue;
-            }
-            data = delivery.data;
-          } else if (delivery.changeSeq !== null) {
-            // Re-trimmed with the creator's access as it is now: a field hidden since enqueueing stays hidden.
-            const view = this.feed.trim(catalog, actor, recordOf(delivery.data));
-            if (!view) {
-              await markSkipped(this.db, delivery.id);
-              continue;
-            }
-            data = payloadData(view);
-          }
-          const outcome = await this.attempt(webhook, delivery, data);
-          if (unrecorded.length === 0) since = Date.now();
-          unrecorded.push(outcome);
-          if (outcome.effect === "gone") break;
-          if (unrecorded.length >= RECORD_BATCH || Date.now() - since > RECORD_MS) {
-            // Also renews the lease, and notices a disable or a delete before the next attempt.
-            if (!(await flush())) return;
-          }
-        }
-        if (!(await flush())) return;
+        const prepared = await preparePayloads(this.feed, catalog, actor, webhook.workspaceId, due);
+        await markSkipped(this.db, idsOf(prepared, "skip"));
+        await markUnsendable(this.db, idsOf(prepared, "unsendable"), CHANGE_NOT_RETAINED);
+        if (!(await this.sendInOrder(webhook, prepared))) return;
       }
     } catch (error) {
       this.logger.warn({ err: error, webhookId: id }, "webhook delivery pass failed; will retry");
     } finally {
-      await releaseLease(this.db, id, this.owner).catch(() => {});
+      await this.leases.release(id).catch(() => {});
     }
   }
 
-  private async attempt(
-    webhook: WebhookRow,
-    delivery: DeliveryRow,
-    data: Record<string, unknown>,
-  ): Promise<AttemptOutcome> {
-    const at = new Date();
-    const body = JSON.stringify({
-      type: delivery.eventType,
-      timestamp: at.toISOString(),
-      webhookId: webhook.id,
-      data,
-    });
-    const timestamp = Math.floor(at.getTime() / 1000);
-    const secrets = [webhook.secret];
-    if (webhook.previousSecret && webhook.previousSecretExpiresAt && webhook.previousSecretExpiresAt > at) {
-      secrets.push(webhook.previousSecret);
+  /** POSTs a batch's sendable deliveries one at a time, in change order; false when the lane must stop. */
+  private async sendInOrder(webhook: WebhookRow, prepared: Prepared[]): Promise<boolean> {
+    const log = this.leases.attemptLog();
+    for (const item of prepared) {
+      if (this.stopped) break;
+      if (item.action !== "send") continue;
+      const at = new Date();
+      const result = await postDelivery(this.sender, webhook, item.delivery, item.data, at);
+      const outcome = attemptOutcome(
+        result,
+        {
+          deliveryId: item.delivery.id,
+          webhookId: webhook.id,
+          roundAttempts: item.delivery.roundAttempts,
+          at,
+        },
+        this.env.PLUGBOARD_WEBHOOK_RETRY_SCHEDULE,
+      );
+      const keep = await log.add(outcome);
+      // Gone disables the webhook: nothing more is sent, not even the rest of this batch.
+      if (outcome.effect === "gone") break;
+      if (!keep) return false;
     }
-    const result = await this.sender.send(
-      webhook.url,
-      {
-        "webhook-id": delivery.id,
-        "webhook-timestamp": String(timestamp),
-        "webhook-signature": signatureHeader(secrets, delivery.id, timestamp, body),
-      },
-      body,
-    );
-    const ok = result.status !== null && result.status >= 200 && result.status < 300;
-    const gone = result.status === 410;
-    const schedule = this.env.PLUGBOARD_WEBHOOK_RETRY_SCHEDULE;
-    const attemptsInRound = delivery.roundAttempts + 1;
-    const delay = schedule[attemptsInRound - 1];
-    const retry = !ok && !gone && delay !== undefined;
-    const jitter = 0.9 + Math.random() * 0.2; // ±10%, so failing receivers are not hit in lockstep
-    return {
-      deliveryId: delivery.id,
-      webhookId: webhook.id,
-      at,
-      responseStatus: result.status,
-      durationMs: result.durationMs,
-      error: result.error ?? (ok ? null : `HTTP ${result.status}`),
-      responseBody: result.body,
-      status: ok ? "SUCCEEDED" : retry ? "PENDING" : "FAILED",
-      nextAttemptAt: retry ? new Date(Date.now() + delay * 1000 * jitter) : null,
-      effect: ok ? "succeeded" : gone ? "gone" : "failed",
-    };
+    return log.flush();
   }
 
   async stop(): Promise<void> {
@@ -314,3 +230,6 @@ export class WebhookWorker {
     await this.sender.close();
   }
 }
+
+const idsOf = (prepared: Prepared[], action: Prepared["action"]) =>
+  prepared.flatMap((p) => (p.action === action ? [p.delivery.id] : []));
