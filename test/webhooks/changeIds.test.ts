@@ -5,7 +5,7 @@ import { pruneChanges } from "../../src/ledger/feed.ts";
 import { gqlOk } from "../helpers/graphql.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { createContact, createWebhook, eventually, UPDATE_RESOURCE, webhookView } from "./ops.ts";
-import { Receiver, sleep } from "./receiver.ts";
+import { receiverPool, sleep } from "./receiver.ts";
 
 /**
  * A resource-change delivery stores only its change id; the change is read from the feed and
@@ -13,7 +13,7 @@ import { Receiver, sleep } from "./receiver.ts";
  * happens to a delivery whose change, creator or access moved on while it waited.
  */
 let server: TestServer;
-const receivers: Receiver[] = [];
+const { receiver, closeAll: closeReceivers } = receiverPool();
 beforeAll(async () => {
   server = await startServer({
     PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: "true",
@@ -22,14 +22,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.close();
-  await Promise.all(receivers.map((r) => r.close()));
+  await closeReceivers();
 });
-
-async function receiver(respond?: ConstructorParameters<typeof Receiver>[0]) {
-  const r = await Receiver.start(respond);
-  receivers.push(r);
-  return r;
-}
 
 /** The first attempt fails, so the delivery waits a retry (1 s) in the queue. */
 const failFirst = (_req: unknown, index: number) => (index === 0 ? 500 : 200);

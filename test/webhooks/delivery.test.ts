@@ -3,10 +3,10 @@ import { gqlOk } from "../helpers/graphql.ts";
 import { scrapeMetrics } from "../helpers/metrics.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { createContact, createWebhook, eventually, UPDATE_RESOURCE, webhookView } from "./ops.ts";
-import { Receiver, sleep } from "./receiver.ts";
+import { receiverPool, sleep } from "./receiver.ts";
 
 let server: TestServer;
-const receivers: Receiver[] = [];
+const { receiver, closeAll: closeReceivers } = receiverPool();
 beforeAll(async () => {
   server = await startServer({
     PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: "true",
@@ -16,14 +16,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.close();
-  await Promise.all(receivers.map((r) => r.close()));
+  await closeReceivers();
 });
-
-async function receiver(respond?: ConstructorParameters<typeof Receiver>[0]) {
-  const r = await Receiver.start(respond);
-  receivers.push(r);
-  return r;
-}
 
 describe("webhook deliveries", () => {
   it("delivers a signed change with its diff, and nothing after deletion", async () => {

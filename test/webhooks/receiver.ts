@@ -103,3 +103,16 @@ export class Receiver {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The receivers a test file starts, closed together in its `afterAll`. */
+export function receiverPool() {
+  const started: Receiver[] = [];
+  return {
+    receiver: async (respond?: Responder): Promise<Receiver> => {
+      const r = await Receiver.start(respond);
+      started.push(r);
+      return r;
+    },
+    closeAll: () => Promise.all(started.map((r) => r.close())),
+  };
+}

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorCode, gql, gqlOk } from "../helpers/graphql.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 import { createContact, createWebhook, eventually, UPDATE_RESOURCE, webhookView } from "./ops.ts";
-import { Receiver, sleep } from "./receiver.ts";
+import { receiverPool, sleep } from "./receiver.ts";
 
 let server: TestServer;
-const receivers: Receiver[] = [];
+const { receiver, closeAll: closeReceivers } = receiverPool();
 beforeAll(async () => {
   server = await startServer({
     PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: "true",
@@ -14,14 +14,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.close();
-  await Promise.all(receivers.map((r) => r.close()));
+  await closeReceivers();
 });
-
-async function receiver() {
-  const r = await Receiver.start();
-  receivers.push(r);
-  return r;
-}
 
 async function memberWithKey(role: string, email: string) {
   const owner = { token: server.owner.token };
