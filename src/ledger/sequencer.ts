@@ -75,13 +75,13 @@ export class Sequencer extends EventEmitter<{ advanced: [workspaceId: string, he
    * back alike). Nothing waiting costs one index lookup.
    */
   async settle(workspaceId: string): Promise<void> {
+    /** The newest unnumbered change up to `upTo` (any, without it); null when none is left. */
     const waiting = async (upTo: string | null) => {
       const [row] = await queryRows<{ last: string | null }>(
         this.db,
-        upTo === null
-          ? sql`select max(id)::text as last from changes where workspace_id = ${workspaceId} and seq is null`
-          : sql`select max(id)::text as last from changes
-                where workspace_id = ${workspaceId} and seq is null and id <= ${upTo}::bigint`,
+        sql`select max(id)::text as last from changes
+            where workspace_id = ${workspaceId} and seq is null
+              and id <= coalesce(${upTo}::bigint, 9223372036854775807)`,
       );
       return row?.last ?? null;
     };
