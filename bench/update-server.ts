@@ -1,3 +1,4 @@
+import { checkFileReferences } from "../src/files/index.ts";
 import { queryTuples } from "../src/kernel/db.ts";
 import { loadEnv } from "../src/kernel/env.ts";
 import { createLogger } from "../src/kernel/logger.ts";
@@ -40,7 +41,12 @@ const database = await openConfiguredDatabase(env);
 await prepareDatabase(database, env, logger);
 const app = buildApp({ database, env, logger });
 if (process.env.WITHOUT_CAPTURE === "1") {
-  app.services.resources = new ResourceService(database.db, app.services.catalogs, rowsOnly);
+  app.services.resources = new ResourceService(
+    database.db,
+    app.services.catalogs,
+    rowsOnly,
+    checkFileReferences,
+  );
 }
 app.server.listen(env.PORT, env.HOST);
 process.on("SIGTERM", () => void app.close().then(() => database.close().then(() => process.exit(0))));

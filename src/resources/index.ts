@@ -14,7 +14,7 @@ export {
   releaseRequestKey,
   storeRequestResponse,
 } from "./idempotency.ts";
-export { useFileReferenceCheck } from "./references.ts";
+export type { FileReferenceCheck } from "./references.ts";
 export {
   ResourceFilterInput,
   ResourceRef,

@@ -8,8 +8,8 @@ import { canReadType, readableResourcesSql } from "../metadata/index.ts";
 
 /**
  * Checks a write's FILE values (and attaches the files), in the writer's transaction. The files
- * domain sits above resources (its schema extends Resource), so server/ wiring supplies it
- * (`useFileReferenceCheck`, server/services.ts) instead of resources importing files.
+ * domain sits above resources (its schema extends Resource), so server/ wiring hands it to the
+ * ResourceService instead of resources importing files.
  */
 export type FileReferenceCheck = (
   tx: Db,
@@ -19,13 +19,12 @@ export type FileReferenceCheck = (
   fieldPrefix: string,
 ) => Promise<void>;
 
-let checkFileReferences: FileReferenceCheck = async () => {
-  throw new Error("FILE values cannot be checked: the files domain is not wired (useFileReferenceCheck)");
-};
-
-/** Sets how FILE values are checked; server/ wiring calls it once with the files domain's check. */
-export function useFileReferenceCheck(check: FileReferenceCheck): void {
-  checkFileReferences = check;
+/** What checking a write's references needs: the writer's transaction, actor, catalog and file check. */
+export interface ReferenceContext {
+  tx: Db;
+  actor: Actor;
+  catalog: Catalog;
+  checkFiles: FileReferenceCheck;
 }
 
 /**
@@ -35,12 +34,11 @@ export function useFileReferenceCheck(check: FileReferenceCheck): void {
  * if the id never existed.
  */
 export async function checkReferences(
-  tx: Db,
-  actor: Actor,
-  catalog: Catalog,
+  ctx: ReferenceContext,
   references: References,
   fieldPrefix = "",
 ): Promise<void> {
+  const { tx, actor, catalog } = ctx;
   const resourceIds = [...new Set(references.resources.flatMap((r) => r.ids))];
   if (resourceIds.length > 0) {
     const rows = await queryRows<{ id: string; type_id: string }>(
@@ -72,8 +70,7 @@ export async function checkReferences(
         throw fail.badInput(`${fieldPrefix}${field.key}`, `${missing} is not a member of this workspace.`);
     }
   }
-  if (references.files.length > 0)
-    await checkFileReferences(tx, actor, catalog, references.files, fieldPrefix);
+  if (references.files.length > 0) await ctx.checkFiles(tx, actor, catalog, references.files, fieldPrefix);
 }
 
 /**
@@ -83,12 +80,11 @@ export async function checkReferences(
  * `unmet` runs `checkReferences` to name the bad id and its field.
  */
 export function linksForWriteCheck(
-  tx: Db,
-  actor: Actor,
-  catalog: Catalog,
+  ctx: ReferenceContext,
   references: References,
   fieldPrefix = "",
 ): CheckedLinks | null {
+  const { actor, catalog } = ctx;
   if (references.members.length > 0 || references.files.length > 0) return null;
   const ids: string[] = [];
   const typeIds: string[] = [];
@@ -105,7 +101,7 @@ export function linksForWriteCheck(
     ids,
     typeIds,
     async unmet() {
-      await checkReferences(tx, actor, catalog, references, fieldPrefix);
+      await checkReferences(ctx, references, fieldPrefix);
       // Every link was there when checked again: one was deleted and restored in between.
       throw fail.conflict("A resource this one links to changed while it was written; try again.");
     },

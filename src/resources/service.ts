@@ -24,15 +24,18 @@ import {
   visibleType,
 } from "../metadata/index.ts";
 import { withIdempotency } from "./idempotency.ts";
-import { assertNoCycle, checkReferences, linksForWriteCheck } from "./references.ts";
+import {
+  assertNoCycle,
+  checkReferences,
+  type FileReferenceCheck,
+  linksForWriteCheck,
+  type ReferenceContext,
+} from "./references.ts";
 
 export const MAX_BULK = 100;
 
-interface Ctx {
-  tx: Db;
-  actor: Actor;
-  catalog: Catalog;
-}
+/** A write's context: its transaction, actor and catalog, and how FILE values are checked. */
+type Ctx = ReferenceContext;
 
 function stateOf(row: ResourceRow): ResourceState {
   return { name: row.name, parentId: row.parentId, assigneeId: row.assigneeId, values: { ...row.values } };
@@ -48,12 +51,15 @@ export class ResourceService {
     private readonly db: Db,
     private readonly catalogs: CatalogStore,
     private readonly writes: WritePath,
+    private readonly checkFiles: FileReferenceCheck,
   ) {}
 
   /** One transaction with the actor's catalog; after commit the new changes are being numbered. */
   private async transact<T>(actor: Actor, run: (ctx: Ctx) => Promise<T>): Promise<T> {
     const catalog = await this.writerCatalog(actor);
-    const result = await this.db.transaction((tx) => run({ tx, actor, catalog }));
+    const result = await this.db.transaction((tx) =>
+      run({ tx, actor, catalog, checkFiles: this.checkFiles }),
+    );
     this.writes.committed(actor.workspaceId);
     return result;
   }
@@ -66,7 +72,7 @@ export class ResourceService {
    */
   private async autocommit<T>(actor: Actor, run: (ctx: Ctx) => Promise<T>): Promise<T> {
     const catalog = await this.writerCatalog(actor);
-    const result = await run({ tx: this.db, actor, catalog });
+    const result = await run({ tx: this.db, actor, catalog, checkFiles: this.checkFiles });
     this.writes.committed(actor.workspaceId);
     return result;
   }
@@ -141,11 +147,9 @@ export class ResourceService {
     const state = withDefaults(type, values, applyPrepared(empty, prepared));
     assertRequired(ctx.catalog, ctx.actor, type, state, prefix);
     const op: WriteOp = { kind: "create", type, id: newId("resource"), state, fieldPrefix: prefix };
-    const links = linksOnWrite
-      ? linksForWriteCheck(ctx.tx, ctx.actor, ctx.catalog, prepared.references, prefix)
-      : null;
+    const links = linksOnWrite ? linksForWriteCheck(ctx, prepared.references, prefix) : null;
     if (links) return { ...op, links };
-    await checkReferences(ctx.tx, ctx.actor, ctx.catalog, prepared.references, prefix);
+    await checkReferences(ctx, prepared.references, prefix);
     return op;
   }
 
@@ -157,7 +161,7 @@ export class ResourceService {
     prefix = "",
   ): Promise<WriteOp> {
     const prepared = prepareValues(ctx.catalog, ctx.actor, type, values ?? {}, prefix);
-    await checkReferences(ctx.tx, ctx.actor, ctx.catalog, prepared.references, prefix);
+    await checkReferences(ctx, prepared.references, prefix);
     if (prepared.columns.parentId !== undefined)
       await assertNoCycle(ctx.tx, row.id, prepared.columns.parentId, prefix);
     return {
@@ -390,7 +394,7 @@ export class ResourceService {
         async () => {
           const { row, type } = await this.lock(ctx, input.id);
           const overrides = prepareValues(ctx.catalog, actor, type, input.values ?? {});
-          await checkReferences(ctx.tx, actor, ctx.catalog, overrides.references);
+          await checkReferences(ctx, overrides.references);
           const state = applyPrepared(writableState(ctx.catalog, actor, type, row), overrides);
           assertRequired(ctx.catalog, actor, type, state);
           written = await this.writes.commit(ctx.tx, actor, ctx.catalog, [

@@ -13,7 +13,7 @@ import {
 import { createLimits, type Limits } from "../limits/index.ts";
 import { CatalogStore, MetadataService } from "../metadata/index.ts";
 import { OAuthClientService, oauthTokenVerifier, revokeMemberOAuth } from "../oauth/index.ts";
-import { ResourceService, useFileReferenceCheck } from "../resources/index.ts";
+import { ResourceService } from "../resources/index.ts";
 import { SubscriptionService } from "../subscriptions/index.ts";
 import {
   disableCreatorWebhooks,
@@ -57,7 +57,6 @@ export function createServices(
     env.PLUGBOARD_PASSWORD_CACHE_SECONDS * 1000,
   );
   auth.tokenVerifiers.push(oauthTokenVerifier(db));
-  useFileReferenceCheck(checkFileReferences);
   const catalogs = new CatalogStore(db);
   // On the background pool a pass waits for a connection with the writes it numbers, so under
   // write load each pass numbers more of them: on the statement pool it ran twice as many passes
@@ -91,7 +90,7 @@ export function createServices(
     ),
     schemaChanges,
     sequencer,
-    resources: new ResourceService(db, catalogs, changeCapturingWrites(sequencer)),
+    resources: new ResourceService(db, catalogs, changeCapturingWrites(sequencer), checkFileReferences),
     changes,
     webhooks: new WebhookService(db, env, catalogs, changes, () => webhookWorker.kick()),
     webhookWorker,
