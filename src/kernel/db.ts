@@ -72,18 +72,19 @@ export async function openDatabaseWith(tables: Tables, options: DatabaseOptions)
     ? { logQuery: (query: string, params: unknown[]) => onQuery(query, params) }
     : undefined;
   if (options.url) {
-    const connect = (max: number) =>
+    const connect = (max: number, settings: Record<string, string> = {}) =>
       postgres(options.url as string, {
         max,
         onnotice: () => {},
         // Sessions run in UTC: timestamps read as text print as "…+00" (see ledger/rows.ts),
         // whatever the server's default time zone. PGlite's sessions are UTC already.
-        connection: { application_name: "plugboard", TimeZone: "UTC" },
+        connection: { application_name: "plugboard", TimeZone: "UTC", ...settings },
       });
     const pool = connect(options.maxConnections ?? 10);
     const statements = connect(options.statementConnections ?? 3);
+    const planned = connect(PLANNED_CONNECTIONS, { plan_cache_mode: "force_custom_plan" });
     // Each Drizzle instance sets its client's type parsers (timestamps stay text): both pools get them.
-    const db = drizzlePostgres(preparedByDefault(statements, pool), {
+    const db = drizzlePostgres(preparedByDefault(statements, pool, planned), {
       schema: tables,
       logger,
     }) as unknown as Db;
@@ -91,13 +92,18 @@ export async function openDatabaseWith(tables: Tables, options: DatabaseOptions)
       schema: tables,
       logger,
     }) as unknown as Db;
+    drizzlePostgres(planned); // only for the type parsers and serializers it sets on `planned`
     // postgres.js keeps LISTENs on one dedicated connection and re-listens after reconnecting.
     const listen: Listen = async (channel, onNotify, onListen) => {
       const { unlisten } = await pool.listen(channel, onNotify, onListen);
       return unlisten;
     };
     const close = async () => {
-      await Promise.all([statements.end({ timeout: 5 }), pool.end({ timeout: 5 })]);
+      await Promise.all([
+        statements.end({ timeout: 5 }),
+        planned.end({ timeout: 5 }),
+        pool.end({ timeout: 5 }),
+      ]);
     };
     const copyOut: CopyOut = (statement) => pool.unsafe(statement).readable();
     return { db, backgroundDb, kind: "postgres", listen, copyOut, close };
@@ -130,8 +136,24 @@ export async function openDatabaseWith(tables: Tables, options: DatabaseOptions)
 }
 
 /**
- * The postgres.js client Drizzle sees: autocommit statements run on `statements`, transactions
- * (and their savepoints) on `transactions`.
+ * Leads a statement that PostgreSQL must plan for its parameters' values on every execution. A
+ * prepared statement gets a generic plan after five executions, and for a filtered listing that
+ * plan cannot know how selective the filter is: `where email eq` went from ~1 ms to ~500 ms per
+ * request at 1M contacts (walking the primary key in order through every row instead of the GIN
+ * index; bench:peers). Outside transactions such statements run prepared on connections whose
+ * sessions never use a generic plan (`plan_cache_mode = force_custom_plan`): planned for their
+ * values each time, but parsed and described once per connection instead of on every execution.
+ * Inside a transaction they run unprepared (PostgreSQL's unnamed statement, planned anew).
+ */
+export const PLANNED_PER_EXECUTION = "/* planned per execution */ ";
+
+/** Connections for PLANNED_PER_EXECUTION statements (pipelined, as the statement pool). */
+const PLANNED_CONNECTIONS = 2;
+
+/**
+ * The postgres.js client Drizzle sees: autocommit statements run on `statements` (those planned
+ * per execution on `planned`, see PLANNED_PER_EXECUTION), transactions (and their savepoints) on
+ * `transactions`.
  *
  * Prepared: Drizzle runs postgres.js statements unprepared, which postgres.js sends as two round
  * trips (describe, then bind/execute) and PostgreSQL parses and plans every time. Preparing them all
@@ -140,31 +162,23 @@ export async function openDatabaseWith(tables: Tables, options: DatabaseOptions)
  * connections (`max_lifetime`), so the cache stays bounded; statements without parameters still use
  * the simple protocol.
  *
- * Two pools: postgres.js pipelines statements onto busy connections, so a few connections carry
+ * Separate pools: postgres.js pipelines statements onto busy connections, so a few connections carry
  * any number of concurrent requests' reads, several per socket write and per wake-up of a
  * PostgreSQL backend. On the page-of-50 read at 32 connections (2 cores) a 3-connection statement
  * pool served 17-23% more requests/s than the 10-connection pool, with a third less PostgreSQL CPU
  * per request. Transactions reserve a connection for several round trips, so they keep the larger
  * pool: on the 3 connections alone, createResource lost ~9%.
  */
-/**
- * Leads a statement that PostgreSQL must plan for its parameters' values on every execution: it runs
- * unprepared (PostgreSQL's unnamed statement is planned anew each time). A prepared statement gets
- * a generic plan after five executions, and for a filtered listing that plan cannot know how
- * selective the filter is: `where email eq` went from ~1 ms to ~500 ms per request at 1M contacts
- * (walking the primary key in order through every row instead of the GIN index; bench:peers).
- */
-export const PLANNED_PER_EXECUTION = "/* planned per execution */ ";
-
-function preparedByDefault(statements: Sql, transactions: Sql): Sql {
+function preparedByDefault(statements: Sql, transactions: Sql, planned?: Sql): Sql {
   return new Proxy(statements, {
     get(target, property, receiver) {
       if (property === "unsafe")
-        return (query: string, args?: unknown[], options?: object) =>
-          target.unsafe(query, args as never, {
-            ...options,
-            prepare: !query.startsWith(PLANNED_PER_EXECUTION),
-          });
+        return (query: string, args?: unknown[], options?: object) => {
+          const perExecution = query.startsWith(PLANNED_PER_EXECUTION);
+          if (perExecution && planned)
+            return planned.unsafe(query, args as never, { ...options, prepare: true });
+          return target.unsafe(query, args as never, { ...options, prepare: !perExecution });
+        };
       // Transactions and savepoints hand Drizzle a scoped client: wrap that one too.
       if (property === "begin" || property === "savepoint")
         return (...args: unknown[]) => {
