@@ -166,7 +166,8 @@ describe.skipIf(testDbKind !== "postgres")("the page after a cursor, at 100,000 
     // A prepared statement gets a generic plan after five executions. For `where email eq` that
     // plan cannot know one row matches: at 1M contacts it walked the primary key through every row
     // (~500 ms a request instead of ~1 ms; bench:peers). At 100k rows PostgreSQL still keeps the
-    // custom plan, so this checks the statements the server sends: filtered ones unprepared.
+    // custom plan, so this checks the statements the server sends: filtered ones carry the marker
+    // that runs them where no generic plan is used (test/server/plannedStatements.test.ts).
     const sent = async (variables: Data) => {
       captured = [];
       await owner.ok(
