@@ -14,6 +14,7 @@ let database: TestDatabase;
 let opened: Database;
 
 beforeAll(async () => {
+  if (testDbKind !== "postgres") return; // the sessions under test are PostgreSQL's
   database = await createTestDatabase();
   opened = await openDatabase({ url: database.url, dataDir: "memory://" });
 });
