@@ -2,6 +2,7 @@ import DataLoader from "dataloader";
 import { GraphQLScalarType } from "graphql";
 import { MemberRef } from "../auth/index.ts";
 import { actorOf, builder, type Context, fail, NodeRef, registerNode } from "../kernel/index.ts";
+import { columnOf } from "../ledger/index.ts";
 import { visibleField } from "../metadata/index.ts";
 import { ResourceRef, type ResourceView, viewResource } from "../resources/index.ts";
 import type { UploadInput } from "./service.ts";
@@ -119,7 +120,7 @@ builder.objectField(ResourceRef, "files", (t) =>
     resolve: async (view, { field: key }, context) => {
       const field = visibleField(view.catalog, view.actor, view.type, key, "field");
       if (field.type !== "FILE") throw fail.badInput("field", `${key} is not a FILE field.`);
-      const ids = (view.row.values[field.id] as string[] | undefined) ?? [];
+      const ids = (columnOf(view.row, "values")[field.id] as string[] | undefined) ?? [];
       const rows = await fileLoader(context).loadMany(ids);
       return rows.filter((row): row is FileRow => row !== null && !(row instanceof Error));
     },

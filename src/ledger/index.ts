@@ -37,7 +37,16 @@ export {
 } from "./filters.ts";
 export { isValidOrigin } from "./origin.ts";
 export { purgeDeletedResources } from "./retention.ts";
-export { resourcesByIds, selectPageWithLinked, selectResources } from "./rows.ts";
+export {
+  ALL_COLUMNS,
+  columnOf,
+  type ListedRow,
+  listRows,
+  type OptionalColumn,
+  resourcesByIds,
+  selectPageWithLinked,
+  selectResources,
+} from "./rows.ts";
 export {
   canSeeSchemaChange,
   recordSchemaChanges,
@@ -57,6 +66,7 @@ export {
 export { deleteTypeRows, dropFieldValues } from "./typeRows.ts";
 export {
   assertRequired,
+  columnProperty,
   fieldValue,
   type PreparedValues,
   prepareValues,

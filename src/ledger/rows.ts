@@ -74,37 +74,169 @@ export function selectResources(
 }
 
 /**
- * A page of resources and, in the same statement, the rows its LINKS fields `linkedFieldIds` point
- * to (in the workspace; the caller applies the access policy to them, as the resource loader
- * does): a listing that shows its links' names costs one round trip, not two. The page rows come
- * first, in the page's order: a UNION ALL runs its branches one after the other, and a
- * materialized CTE returns its rows as its ORDER BY produced them. Prepared statements only: the
- * links' part makes PostgreSQL's planning twice as dear, and a prepared statement plans once.
+ * The columns of `resources` a listing leaves unread when its selection does not show them (a page
+ * of 50 names need not carry 50 timestamps, versions and JSONB documents: PostgreSQL printing them
+ * and postgres.js parsing them were about a quarter of a list's cost). A row's id, workspace, type
+ * and deletion — what the access policy reads — are always read. Property → column.
  */
-export async function selectPageWithLinked(
+const OPTIONAL_COLUMNS = {
+  name: "name",
+  parentId: "parent_id",
+  assigneeId: "assignee_id",
+  createdById: "created_by_id",
+  values: "values",
+  version: "version",
+  createdAt: "created_at",
+  updatedAt: "updated_at",
+} as const;
+export type OptionalColumn = keyof typeof OPTIONAL_COLUMNS;
+const OPTIONAL = Object.keys(OPTIONAL_COLUMNS) as OptionalColumn[];
+
+/** Every optional column: what a listing reads when it cannot tell what its selection shows. */
+export const ALL_COLUMNS: ReadonlySet<OptionalColumn> = new Set(OPTIONAL);
+
+/**
+ * A row as a listing read it: a whole `ResourceRow`, or one whose unread optional columns are
+ * undefined (never null: null is a value). Read those through `columnOf`.
+ */
+export type ListedRow = Omit<ResourceRow, OptionalColumn> & Partial<Pick<ResourceRow, OptionalColumn>>;
+
+/**
+ * A column of a listed row. Throws when the listing did not read it: a selection that reaches a
+ * column it did not declare is a bug to see as an error, never to answer as a missing value.
+ */
+export function columnOf<K extends OptionalColumn>(row: ListedRow, column: K): ResourceRow[K] {
+  const value = row[column];
+  if (value === undefined) throw new Error(`resource column ${column} was not read for this selection`);
+  return value as ResourceRow[K];
+}
+
+/** How one statement lays out listed rows: the four fixed columns, then `layout`. */
+interface RowLayout {
+  /** The optional columns in the statement, in order. */
+  layout: readonly OptionalColumn[];
+  /** `layout` as a select list from `alias`, with null for those of `layout` not in `read`. */
+  selectList(alias: string, read: ReadonlySet<OptionalColumn>): string;
+  /** A tuple of this layout as a row that has exactly the columns of `read`. */
+  decoder(read: ReadonlySet<OptionalColumn>): (tuple: unknown[]) => ListedRow;
+}
+
+const FIXED = 4; // id, workspace_id, type_id, deleted_at
+
+function rowLayout(layout: readonly OptionalColumn[]): RowLayout {
+  return {
+    layout,
+    selectList: (alias, read) =>
+      [
+        ...["id", "workspace_id", "type_id", "deleted_at"].map((c) => `"${alias}"."${c}"`),
+        ...layout.map((c) => (read.has(c) ? `"${alias}"."${OPTIONAL_COLUMNS[c]}"` : "null")),
+      ].join(", "),
+    decoder(read) {
+      const at = (c: OptionalColumn) => (read.has(c) ? FIXED + layout.indexOf(c) : -1);
+      const [name, parentId, assigneeId, createdById] = [
+        at("name"),
+        at("parentId"),
+        at("assigneeId"),
+        at("createdById"),
+      ];
+      const [values, version, createdAt, updatedAt] = [
+        at("values"),
+        at("version"),
+        at("createdAt"),
+        at("updatedAt"),
+      ];
+      const text = (t: unknown[], i: number) => (i < 0 ? undefined : (t[i] as string | null));
+      const time = (t: unknown[], i: number) => (i < 0 ? undefined : isoTimestamp(t[i] as string));
+      return (t) => {
+        const deletedAt = t[3] as string | null;
+        const document = values < 0 ? undefined : (t[values] as Record<string, unknown> | string);
+        return {
+          id: t[0] as string,
+          workspaceId: t[1] as string,
+          typeId: t[2] as string,
+          deletedAt: deletedAt === null ? null : isoTimestamp(deletedAt),
+          name: text(t, name),
+          parentId: text(t, parentId),
+          assigneeId: text(t, assigneeId),
+          createdById: text(t, createdById),
+          values: typeof document === "string" ? JSON.parse(document) : document,
+          version: version < 0 ? undefined : (t[version] as number),
+          createdAt: time(t, createdAt),
+          updatedAt: time(t, updatedAt),
+        };
+      };
+    },
+  };
+}
+
+/** Layouts by the columns they hold (at most 2^8), so a statement's decoder is made once. */
+const layouts = new Map<string, RowLayout & { decode: (tuple: unknown[]) => ListedRow }>();
+
+function layoutOf(columns: ReadonlySet<OptionalColumn>) {
+  const layout = OPTIONAL.filter((c) => columns.has(c));
+  const key = layout.join();
+  let found = layouts.get(key);
+  if (!found) {
+    const made = rowLayout(layout);
+    found = { ...made, decode: made.decoder(columns) };
+    layouts.set(key, found);
+  }
+  return found;
+}
+
+/**
+ * `select <columns> from resources where <where> <rest>` for a listing: the fixed columns and
+ * `columns`; planned for its parameters on every execution when `planEachTime`.
+ */
+export function listRows(
   db: Db,
   where: SQL,
   rest: SQL,
-  workspaceId: string,
-  linkedFieldIds: readonly string[],
-): Promise<{ rows: ResourceRow[]; linked: ResourceRow[] }> {
-  const ids = sql.raw(
-    linkedFieldIds
-      .map((id) => `select jsonb_array_elements_text("page"."values" -> ${sqlIdLiteral(id)}) from "page"`)
-      .join(" union all "),
-  );
-  const rows: ResourceRow[] = [];
-  const linked: ResourceRow[] = [];
+  planEachTime: boolean,
+  columns: ReadonlySet<OptionalColumn>,
+): Promise<ListedRow[]> {
+  const lead = sql.raw(planEachTime ? PLANNED_PER_EXECUTION : "");
+  const { selectList, decode } = layoutOf(columns);
+  const select = sql.raw(selectList("resources", columns));
+  return queryTuples(db, sql`${lead}select ${select} from "resources" where ${where} ${rest}`, decode);
+}
+
+/**
+ * A page of resources and, in the same statement, the rows its LINKS fields `linkedFieldIds` point
+ * to (in the workspace; the caller applies the access policy to them, as the resource loader
+ * does): a listing that shows its links' names costs one round trip, not two. Each part reads its
+ * own columns (`pageColumns`, `linkedColumns`). The page rows come first, in the page's order: a
+ * UNION ALL runs its branches one after the other, and a materialized CTE returns its rows as its
+ * ORDER BY produced them. Prepared statements only: the links' part makes PostgreSQL's planning
+ * twice as dear, and a prepared statement plans once.
+ */
+export async function selectPageWithLinked(
+  db: Db,
+  page: { where: SQL; rest: SQL; columns: ReadonlySet<OptionalColumn> },
+  linked: { workspaceId: string; fieldIds: readonly string[]; columns: ReadonlySet<OptionalColumn> },
+): Promise<{ rows: ListedRow[]; linked: ListedRow[] }> {
+  const ids = linked.fieldIds
+    .map((id) => `select jsonb_array_elements_text("page"."values" -> ${sqlIdLiteral(id)}) from "page"`)
+    .join(" union all ");
+  // The page reads its links' ids from its values, whether or not its selection shows them.
+  const pageRead = new Set([...page.columns, "values" as const]);
+  const both = layoutOf(new Set([...pageRead, ...linked.columns]));
+  const decodePage = both.decoder(page.columns);
+  const decodeLinked = both.decoder(linked.columns);
+  const rows: ListedRow[] = [];
+  const linkedRows: ListedRow[] = [];
   await queryTuples(
     db,
-    sql`with "page" as materialized (select ${COLUMNS} from "resources" where ${where} ${rest})
-      select "page".*, false from "page"
+    sql`with "page" as materialized (select ${sql.raw(layoutOf(pageRead).selectList("resources", pageRead))}
+        from "resources" where ${page.where} ${page.rest})
+      select ${sql.raw(both.selectList("page", page.columns))}, false from "page"
       union all
-      select ${COLUMNS}, true from "resources"
-      where "resources"."workspace_id" = ${workspaceId} and "resources"."id" in (${ids})`,
-    (tuple) => (tuple[12] ? linked : rows).push(fromTuple(tuple)),
+      select ${sql.raw(both.selectList("resources", linked.columns))}, true from "resources"
+      where "resources"."workspace_id" = ${linked.workspaceId} and "resources"."id" in (${sql.raw(ids)})`,
+    (tuple) =>
+      tuple[FIXED + both.layout.length] ? linkedRows.push(decodeLinked(tuple)) : rows.push(decodePage(tuple)),
   );
-  return { rows, linked };
+  return { rows, linked: linkedRows };
 }
 
 const BY_IDS = `select ${RESOURCE_COLUMNS} from "resources" where "resources"."workspace_id" = $1 and "resources"."id" = any($2::text[])`;

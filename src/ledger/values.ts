@@ -10,6 +10,7 @@ import {
   writableFields,
   writeProblem,
 } from "../metadata/index.ts";
+import { columnOf, type ListedRow } from "./rows.ts";
 import type { ResourceRow } from "./tables.ts";
 
 /** The writable system columns and the row property each maps to. */
@@ -177,10 +178,10 @@ export function writableState(
   return state;
 }
 
-/** The value of one field of a row, in API form. */
-export function fieldValue(row: ResourceRow, field: FieldDef): unknown {
-  if (field.column) return row[columnProperty[field.column]] ?? null; // timestamps are ISO text already
-  return row.values[field.id] ?? null;
+/** The value of one field of a row, in API form (a listed row must have read the field's column). */
+export function fieldValue(row: ListedRow, field: FieldDef): unknown {
+  if (field.column) return columnOf(row, columnProperty[field.column]); // timestamps are ISO text already
+  return columnOf(row, "values")[field.id] ?? null;
 }
 
 /** `{ key: value }` for every field of the type the actor may read (Resource.values, snapshots). */
@@ -188,7 +189,7 @@ export function visibleValues(
   catalog: Catalog,
   actor: Actor | null,
   type: TypeDef,
-  row: ResourceRow,
+  row: ListedRow,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const field of actor ? readableFields(catalog, actor, type) : type.fields) {

@@ -1,8 +1,8 @@
 import type { Actor } from "../auth/index.ts";
 import { MemberRef } from "../auth/index.ts";
 import { actorOf, builder, type Context, fail, NodeRef, PageInfoRef, registerNode } from "../kernel/index.ts";
-import type { ResourceFilter, ResourceRow } from "../ledger/index.ts";
-import { fieldValue, visibleValues } from "../ledger/index.ts";
+import type { ListedRow, ResourceFilter, ResourceRow } from "../ledger/index.ts";
+import { columnOf, fieldValue, visibleValues } from "../ledger/index.ts";
 import type { Catalog, TypeDef } from "../metadata/index.ts";
 import {
   canReadResource,
@@ -11,14 +11,17 @@ import {
   viewType,
   visibleField,
 } from "../metadata/index.ts";
-import { ResourcePage } from "./page.ts";
+import { type LinkedRows, ResourcePage } from "./page.ts";
 import { type Connection, listChildren, listResources, pageSize } from "./query.ts";
-import { selectedLinkedKeys } from "./selection.ts";
+import { nodeSelection } from "./selection.ts";
 
-/** A resource with the catalog and actor it is shown to, so its fields resolve synchronously. */
+/**
+ * A resource with the catalog and actor it is shown to, so its fields resolve synchronously. A
+ * listed row may hold only the columns its selection shows: read them through `columnOf`.
+ */
 export interface ResourceView {
   id: string;
-  row: ResourceRow;
+  row: ListedRow;
   type: TypeDef;
   catalog: Catalog;
   actor: Actor;
@@ -27,7 +30,7 @@ export interface ResourceView {
 }
 
 export function viewResource(
-  row: ResourceRow,
+  row: ListedRow,
   catalog: Catalog,
   actor: Actor,
   page?: ResourcePage,
@@ -77,7 +80,7 @@ export const ResourceOrderInput = builder.inputType("ResourceOrder", {
 export const ResourceRef = builder.objectRef<ResourceView>("Resource");
 
 interface ResourceConnectionShape {
-  connection: Connection<ResourceRow>;
+  connection: Connection<ListedRow>;
   views: ResourceView[];
 }
 
@@ -109,40 +112,41 @@ export const ResourceConnectionRef = builder
 
 export async function connectionOf(
   context: Context,
-  connection: Connection<ResourceRow>,
+  connection: Connection<ListedRow>,
 ): Promise<ResourceConnectionShape> {
   const catalog = await context.catalog();
   const actor = actorOf(context);
-  if (connection.linked) primeLinked(context, catalog, actor, connection);
-  const page = new ResourcePage(connection.nodes);
+  const read = connection.linked && readLinked(catalog, actor, connection);
+  const page = new ResourcePage(connection.nodes, read);
   return { connection, views: page.rows.map((row) => viewResource(row, catalog, actor, page)) };
 }
 
 /**
- * Hands the rows read with a page to the request's resource loader, through the policy it applies
- * (`canReadResource`; an id with no row is null, as the loader's own batch would make it), so
- * `linked` finds them there instead of reading them again.
+ * The rows read with a page, by LINKS field and id, through the policy the resource loader applies
+ * (`canReadResource`; an id with no row is null, as the loader's own batch would make it). They stay
+ * with the page and never enter the loader: they hold only the columns the page's selection shows,
+ * and another part of the request may load the same id for other columns.
  */
-function primeLinked(
-  context: Context,
+function readLinked(
   catalog: Catalog,
   actor: Actor,
-  connection: Connection<ResourceRow>,
-): void {
-  const { fieldIds, rows } = connection.linked as NonNullable<Connection<ResourceRow>["linked"]>;
-  const loader = context.loaders.resource;
-  const found = new Map<string, ResourceRow>();
+  connection: Connection<ListedRow>,
+): Map<string, LinkedRows> {
+  const { fieldIds, rows } = connection.linked as NonNullable<Connection<ListedRow>["linked"]>;
+  const found = new Map<string, ListedRow>();
   for (const row of rows) found.set(row.id, row);
-  const ids = new Set<string>();
-  for (const row of connection.nodes) {
-    for (const fieldId of fieldIds) {
-      for (const id of (row.values[fieldId] as string[] | undefined) ?? []) ids.add(id);
+  const read = new Map<string, LinkedRows>();
+  for (const fieldId of fieldIds) {
+    const byId: LinkedRows = new Map();
+    for (const row of connection.nodes) {
+      for (const id of (columnOf(row, "values")[fieldId] as string[] | undefined) ?? []) {
+        const linked = found.get(id);
+        byId.set(id, linked && canReadResource(catalog, actor, linked) ? linked : null);
+      }
     }
+    read.set(fieldId, byId);
   }
-  for (const id of ids) {
-    const row = found.get(id);
-    loader.prime(id, row && canReadResource(catalog, actor, row) ? row : null);
-  }
+  return read;
 }
 
 /**
@@ -158,7 +162,7 @@ function linkedConnection(
   const field = visibleField(view.catalog, view.actor, view.type, key, "field");
   if (field.type !== "LINKS") throw fail.badInput("field", `${key} is not a LINKS field.`);
   const { size } = pageSize(args);
-  const ids = (view.row.values[field.id] as string[] | undefined) ?? [];
+  const ids = (columnOf(view.row, "values")[field.id] as string[] | undefined) ?? [];
   if (ids.length === 0) return linkedPage(view, [], size, args.after);
   const page = view.page ?? new ResourcePage([view.row]);
   return page.linked(field.id, context.loaders.resource).then((found) =>
@@ -173,11 +177,11 @@ function linkedConnection(
 
 function linkedPage(
   view: ResourceView,
-  rows: (ResourceRow | null)[],
+  rows: (ListedRow | null)[],
   size: number,
   after: string | null | undefined,
 ): ResourceConnectionShape {
-  const live = rows.filter((row): row is ResourceRow => row !== null);
+  const live = rows.filter((row): row is ListedRow => row !== null);
   let start = 0;
   if (after != null) {
     const index = live.findIndex((row) => row.id === after);
@@ -187,10 +191,10 @@ function linkedPage(
   const page = live.slice(start, start + size);
   // Methods, not arrow properties: tsx compiles with keepNames, which wraps every named arrow in a
   // defineProperty call each time it is created (here: per resource in a page, ~1.5% of its CPU).
-  const connection: Connection<ResourceRow> = {
+  const connection: Connection<ListedRow> = {
     nodes: page,
     cursorAt(index) {
-      return (page[index] as ResourceRow).id;
+      return (page[index] as ListedRow).id;
     },
     pageInfo: {
       hasNextPage: start + size < live.length,
@@ -216,7 +220,8 @@ ResourceRef.implement({
     name: t.string({
       nullable: true,
       description: "null also when the viewer may not read the name field.",
-      resolve: (view) => (readableField(view.catalog, view.actor, view.type, "name") ? view.row.name : null),
+      resolve: (view) =>
+        readableField(view.catalog, view.actor, view.type, "name") ? columnOf(view.row, "name") : null,
     }),
     values: t.field({
       type: "JSON",
@@ -235,8 +240,10 @@ ResourceRef.implement({
       nullable: true,
       resolve: async (view, _args, context) => {
         // A hidden field has no value (null, as when unset: an error would tell that one is set).
-        if (!view.row.parentId || !readableField(view.catalog, view.actor, view.type, "parent")) return null;
-        const row = await context.loaders.resource.load(view.row.parentId);
+        if (!readableField(view.catalog, view.actor, view.type, "parent")) return null;
+        const parentId = columnOf(view.row, "parentId");
+        if (!parentId) return null;
+        const row = await context.loaders.resource.load(parentId);
         return row ? viewResource(row, view.catalog, view.actor) : null;
       },
     }),
@@ -253,18 +260,18 @@ ResourceRef.implement({
       type: MemberRef,
       nullable: true,
       resolve: async (view, _args, context) => {
-        if (!view.row.assigneeId || !readableField(view.catalog, view.actor, view.type, "assignee"))
-          return null;
-        return context.loaders.member.load(view.row.assigneeId);
+        if (!readableField(view.catalog, view.actor, view.type, "assignee")) return null;
+        const assigneeId = columnOf(view.row, "assigneeId");
+        return assigneeId ? context.loaders.member.load(assigneeId) : null;
       },
     }),
     createdBy: t.field({
       type: MemberRef,
       nullable: true,
       resolve: async (view, _args, context) => {
-        if (!view.row.createdById || !readableField(view.catalog, view.actor, view.type, "createdBy"))
-          return null;
-        return context.loaders.member.load(view.row.createdById);
+        if (!readableField(view.catalog, view.actor, view.type, "createdBy")) return null;
+        const createdById = columnOf(view.row, "createdById");
+        return createdById ? context.loaders.member.load(createdById) : null;
       },
     }),
     linked: t.field({
@@ -274,10 +281,10 @@ ResourceRef.implement({
     }),
     version: t.int({
       description: "+1 on every change; pass as expectedVersion for optimistic concurrency.",
-      resolve: (view) => view.row.version,
+      resolve: (view) => columnOf(view.row, "version"),
     }),
-    createdAt: t.field({ type: "DateTime", resolve: (view) => view.row.createdAt }),
-    updatedAt: t.field({ type: "DateTime", resolve: (view) => view.row.updatedAt }),
+    createdAt: t.field({ type: "DateTime", resolve: (view) => columnOf(view.row, "createdAt") }),
+    updatedAt: t.field({ type: "DateTime", resolve: (view) => columnOf(view.row, "updatedAt") }),
   }),
 });
 
@@ -305,10 +312,10 @@ builder.queryFields((t) => ({
       const actor = actorOf(context);
       if (!actor.scopes.includes("READ")) throw fail.forbidden("This credential lacks the READ scope.");
       const catalog = await context.catalog();
-      const linked = selectedLinkedKeys(info);
+      const selection = nodeSelection(info);
       return connectionOf(
         context,
-        await listResources(context.services.db, actor, catalog, { ...args, linked }),
+        await listResources(context.services.db, actor, catalog, { ...args, selection }),
       );
     },
   }),

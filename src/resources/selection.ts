@@ -1,35 +1,108 @@
 import { type FieldNode, type GraphQLResolveInfo, Kind, type SelectionSetNode } from "graphql";
+import { ALL_COLUMNS, columnProperty, type OptionalColumn } from "../ledger/index.ts";
+import type { TypeDef } from "../metadata/index.ts";
 
 /**
- * The `field` keys of every `linked(field: …)` a connection's query selects on its nodes (under
- * `nodes` or `edges { node }`, through fragments). A listing reads those links' rows in the same
- * statement as its page instead of a second round trip. Only a hint: a key that is not a readable
- * LINKS field is skipped here and refused by `linked` itself, and a `@skip`ped one is merely read.
+ * What a connection's nodes select, as far as the columns of their rows go: a listing reads only
+ * those (`columnsShown`). Only a hint for reading: every field still resolves through its own
+ * resolver and the access policy. Anything this cannot read for sure — a field it does not know, an
+ * argument that is not a string — makes it read every column.
  */
-export function selectedLinkedKeys(info: GraphQLResolveInfo): string[] {
-  const keys = new Set<string>();
-  const nodeSets: SelectionSetNode[] = [];
-  for (const node of info.fieldNodes) {
-    for (const field of fieldsOf(info, node.selectionSet)) {
-      if (field.name.value === "nodes" && field.selectionSet) nodeSets.push(field.selectionSet);
-      if (field.name.value !== "edges") continue;
-      for (const edgeField of fieldsOf(info, field.selectionSet)) {
-        if (edgeField.name.value === "node" && edgeField.selectionSet) nodeSets.push(edgeField.selectionSet);
-      }
+export interface NodeSelection {
+  everything: boolean;
+  /** Names of the Resource fields selected (aliases resolved, fragments flattened). */
+  fields: Set<string>;
+  /** The keys of every `value(field:)`. */
+  valueKeys: Set<string>;
+  /** The nodes selection of every `linked(field:)`, by key (aliases of one key merged). */
+  linked: Map<string, NodeSelection>;
+}
+
+/**
+ * The columns each Resource field reads from its row (`value` by its key; `values` reads them all).
+ * A field missing here — one added later, here or by another folder — reads every column until it
+ * is listed. `files` is the files folder's: a FILE field's ids are in the values.
+ */
+const FIELD_COLUMNS: Record<string, readonly OptionalColumn[]> = {
+  __typename: [],
+  id: [],
+  type: [],
+  typeKey: [],
+  children: [],
+  name: ["name"],
+  parent: ["parentId"],
+  assignee: ["assigneeId"],
+  createdBy: ["createdById"],
+  version: ["version"],
+  createdAt: ["createdAt"],
+  updatedAt: ["updatedAt"],
+  linked: ["values"],
+  files: ["values"],
+  value: [], // by its key: `valueColumns`
+};
+
+/** What a `resources` field selects under `nodes` and `edges { node }`. */
+export function nodeSelection(info: GraphQLResolveInfo): NodeSelection {
+  return selectionOf(
+    info,
+    info.fieldNodes.flatMap((node) => nodeSets(info, node)),
+    true,
+  );
+}
+
+function nodeSets(info: GraphQLResolveInfo, connection: FieldNode): SelectionSetNode[] {
+  const sets: SelectionSetNode[] = [];
+  for (const field of fieldsOf(info, connection.selectionSet)) {
+    if (field.name.value === "nodes" && field.selectionSet) sets.push(field.selectionSet);
+    if (field.name.value !== "edges") continue;
+    for (const edgeField of fieldsOf(info, field.selectionSet)) {
+      if (edgeField.name.value === "node" && edgeField.selectionSet) sets.push(edgeField.selectionSet);
     }
   }
-  for (const set of nodeSets) {
+  return sets;
+}
+
+/** `followLinked`: the page's own links are read with it; deeper ones go through the loader. */
+function selectionOf(
+  info: GraphQLResolveInfo,
+  sets: SelectionSetNode[],
+  followLinked: boolean,
+): NodeSelection {
+  const selection: NodeSelection = {
+    everything: false,
+    fields: new Set(),
+    valueKeys: new Set(),
+    linked: new Map(),
+  };
+  const linkedSets = new Map<string, SelectionSetNode[]>();
+  for (const set of sets) {
     for (const field of fieldsOf(info, set)) {
-      if (field.name.value !== "linked") continue;
-      const argument = field.arguments?.find((a) => a.name.value === "field")?.value;
-      if (argument?.kind === Kind.STRING) keys.add(argument.value);
-      else if (argument?.kind === Kind.VARIABLE) {
-        const value = info.variableValues[argument.name.value];
-        if (typeof value === "string") keys.add(value);
+      const name = field.name.value;
+      selection.fields.add(name);
+      if (!(name in FIELD_COLUMNS)) selection.everything = true;
+      if (name !== "value" && name !== "linked") continue;
+      const key = stringArgument(info, field, "field");
+      if (key === undefined) selection.everything = true;
+      else if (name === "value") selection.valueKeys.add(key);
+      else if (followLinked) {
+        const list = linkedSets.get(key) ?? [];
+        list.push(...nodeSets(info, field));
+        linkedSets.set(key, list);
       }
     }
   }
-  return [...keys];
+  for (const [key, list] of linkedSets) selection.linked.set(key, selectionOf(info, list, false));
+  return selection;
+}
+
+function stringArgument(info: GraphQLResolveInfo, field: FieldNode, name: string): string | undefined {
+  const argument = field.arguments?.find((a) => a.name.value === name)?.value;
+  if (argument?.kind === Kind.STRING) return argument.value;
+  if (argument?.kind === Kind.VARIABLE) {
+    const value = info.variableValues[argument.name.value];
+    if (typeof value === "string") return value;
+  }
+  return undefined;
 }
 
 /** The fields of a selection set, fragments flattened (one level of the response, any depth of fragments). */
@@ -49,4 +122,32 @@ function fieldsOf(
     }
   }
   return fields;
+}
+
+/**
+ * The columns rows of `types` must carry for `selection`. `value(field:)` reads the column of a
+ * system field (`createdAt`…) and the JSONB values for any other; `values` reads every field.
+ */
+export function columnsShown(
+  selection: NodeSelection,
+  types: readonly TypeDef[],
+): ReadonlySet<OptionalColumn> {
+  if (selection.everything || selection.fields.has("values")) return ALL_COLUMNS;
+  const columns = new Set<OptionalColumn>();
+  for (const name of selection.fields) for (const column of FIELD_COLUMNS[name] ?? []) columns.add(column);
+  for (const key of selection.valueKeys) {
+    for (const column of valueColumns(types, key)) columns.add(column);
+  }
+  return columns;
+}
+
+function valueColumns(types: readonly TypeDef[], key: string): OptionalColumn[] {
+  const columns: OptionalColumn[] = [];
+  for (const type of types) {
+    const field = type.fieldsByKey.get(key);
+    if (!field) continue;
+    columns.push(field.column ? columnProperty[field.column] : "values");
+  }
+  // A key no type has fails in its resolver; read the values so nothing reaches an unread column.
+  return columns.length ? columns : ["values"];
 }
