@@ -41,6 +41,7 @@ export {
   ALL_COLUMNS,
   columnOf,
   type ListedRow,
+  linkedRowsOf,
   listRows,
   type OptionalColumn,
   resourcesByIds,

@@ -59,18 +59,9 @@ export function fromTuple(row: unknown[]): ResourceRow {
   };
 }
 
-/**
- * `select <every column> from resources where <where> <rest>` (rest: order by, limit); planned
- * for its parameters on every execution when `planEachTime` (see `PLANNED_PER_EXECUTION`).
- */
-export function selectResources(
-  db: Db,
-  where: SQL,
-  rest: SQL = sql``,
-  planEachTime = false,
-): Promise<ResourceRow[]> {
-  const lead = sql.raw(planEachTime ? PLANNED_PER_EXECUTION : "");
-  return queryTuples(db, sql`${lead}select ${COLUMNS} from "resources" where ${where} ${rest}`, fromTuple);
+/** `select <every column> from resources where <where> <rest>` (rest: locking, limit), as whole rows. */
+export function selectResources(db: Db, where: SQL, rest: SQL = sql``): Promise<ResourceRow[]> {
+  return queryTuples(db, sql`select ${COLUMNS} from "resources" where ${where} ${rest}`, fromTuple);
 }
 
 /**
@@ -169,16 +160,23 @@ function rowLayout(layout: readonly OptionalColumn[]): RowLayout {
   };
 }
 
-/** Layouts by the columns they hold (at most 2^8), so a statement's decoder is made once. */
-const layouts = new Map<string, RowLayout & { decode: (tuple: unknown[]) => ListedRow }>();
+/** A layout and how to read all of its columns from `resources`, made once per column set. */
+interface FullLayout extends RowLayout {
+  select: string;
+  decode: (tuple: unknown[]) => ListedRow;
+}
 
-function layoutOf(columns: ReadonlySet<OptionalColumn>) {
+/** Layouts by the columns they hold (at most 2^8 of them). */
+const layouts = new Map<string, FullLayout>();
+
+function layoutOf(columns: ReadonlySet<OptionalColumn>): FullLayout {
   const layout = OPTIONAL.filter((c) => columns.has(c));
   const key = layout.join();
   let found = layouts.get(key);
   if (!found) {
     const made = rowLayout(layout);
-    found = { ...made, decode: made.decoder(columns) };
+    const all = new Set(layout);
+    found = { ...made, select: made.selectList("resources", all), decode: made.decoder(all) };
     layouts.set(key, found);
   }
   return found;
@@ -196,16 +194,19 @@ export function listRows(
   columns: ReadonlySet<OptionalColumn>,
 ): Promise<ListedRow[]> {
   const lead = sql.raw(planEachTime ? PLANNED_PER_EXECUTION : "");
-  const { selectList, decode } = layoutOf(columns);
-  const select = sql.raw(selectList("resources", columns));
-  return queryTuples(db, sql`${lead}select ${select} from "resources" where ${where} ${rest}`, decode);
+  const { select, decode } = layoutOf(columns);
+  return queryTuples(
+    db,
+    sql`${lead}select ${sql.raw(select)} from "resources" where ${where} ${rest}`,
+    decode,
+  );
 }
 
 /**
  * A page of resources and, in the same statement, the rows its LINKS fields `linkedFieldIds` point
  * to (in the workspace; the caller applies the access policy to them, as the resource loader
  * does): a listing that shows its links' names costs one round trip, not two. Each part reads its
- * own columns (`pageColumns`, `linkedColumns`). The page rows come first, in the page's order: a
+ * own columns (null in the other's). The page rows come first, in the page's order: a
  * UNION ALL runs its branches one after the other, and a materialized CTE returns its rows as its
  * ORDER BY produced them. Prepared statements only: the links' part makes PostgreSQL's planning
  * twice as dear, and a prepared statement plans once.
@@ -227,8 +228,8 @@ export async function selectPageWithLinked(
   const linkedRows: ListedRow[] = [];
   await queryTuples(
     db,
-    sql`with "page" as materialized (select ${sql.raw(layoutOf(pageRead).selectList("resources", pageRead))}
-        from "resources" where ${page.where} ${page.rest})
+    sql`with "page" as materialized (select ${sql.raw(layoutOf(pageRead).select)} from "resources"
+        where ${page.where} ${page.rest})
       select ${sql.raw(both.selectList("page", page.columns))}, false from "page"
       union all
       select ${sql.raw(both.selectList("resources", linked.columns))}, true from "resources"
@@ -237,6 +238,31 @@ export async function selectPageWithLinked(
       tuple[FIXED + both.layout.length] ? linkedRows.push(decodeLinked(tuple)) : rows.push(decodePage(tuple)),
   );
   return { rows, linked: linkedRows };
+}
+
+/**
+ * The rows the LINKS fields `fieldIds` of `page` point to, with `columns` (in the workspace, live
+ * or not: the caller applies the access policy). For a page whose links could not be read in its
+ * own statement (`selectPageWithLinked`); one array parameter, so every page shares one prepared
+ * statement per column set.
+ */
+export async function linkedRowsOf(
+  db: Db,
+  workspaceId: string,
+  page: readonly ListedRow[],
+  fieldIds: readonly string[],
+  columns: ReadonlySet<OptionalColumn>,
+): Promise<ListedRow[]> {
+  const ids = new Set<string>();
+  for (const row of page) {
+    const values = columnOf(row, "values");
+    for (const fieldId of fieldIds)
+      for (const id of (values[fieldId] as string[] | undefined) ?? []) ids.add(id);
+  }
+  if (ids.size === 0) return [];
+  const { select, decode } = layoutOf(columns);
+  const text = `select ${select} from "resources" where "resources"."workspace_id" = $1 and "resources"."id" = any($2::text[])`;
+  return queryTuples(db, { text, params: [workspaceId, [...ids]] }, decode);
 }
 
 const BY_IDS = `select ${RESOURCE_COLUMNS} from "resources" where "resources"."workspace_id" = $1 and "resources"."id" = any($2::text[])`;

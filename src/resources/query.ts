@@ -8,6 +8,7 @@ import {
   compileFilter,
   fieldValue,
   type ListedRow,
+  linkedRowsOf,
   listRows,
   matchToFilter,
   type OptionalColumn,
@@ -289,8 +290,9 @@ export async function paginate(db: Db, listing: Listing, args: PageArgs): Promis
   for (const key of keys) if (key.target.kind === "field") columns.add(sortedColumn(key.target.field));
   let rows: ListedRow[] = [];
   let linkedRows: Connection<ListedRow>["linked"];
-  // Only prepared (unfiltered) pages: planned per execution, the joined statement cost PostgreSQL
-  // more planning than the second, prepared round trip it saves (0.45 ms against 0.21 + 0.04).
+  // Only prepared (unfiltered) pages read their links in the same statement: planned per
+  // execution, the joined statement cost PostgreSQL more planning than the second, prepared round
+  // trip it saves (0.45 ms against 0.21 + 0.04).
   if (size > 0 && linked?.fieldIds.length && !filtered) {
     const read = await selectPageWithLinked(db, { where, rest, columns }, linked);
     rows = read.rows;
@@ -300,6 +302,10 @@ export async function paginate(db: Db, listing: Listing, args: PageArgs): Promis
   }
   const more = rows.length > size;
   const page = rows.slice(0, size);
+  if (size > 0 && linked?.fieldIds.length && filtered) {
+    const read = await linkedRowsOf(db, linked.workspaceId, page, linked.fieldIds, linked.columns);
+    linkedRows = { fieldIds: linked.fieldIds, rows: read };
+  }
   if (backward) page.reverse();
   const cursorAt = (index: number) =>
     encodeCursor(

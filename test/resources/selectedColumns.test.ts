@@ -122,8 +122,8 @@ describe("every selection answers as a whole-row read does", () => {
     }
   });
 
-  it("a filtered page with its links answers as whole rows do", async () => {
-    const { data } = await statementsOf(
+  it("a filtered page reads its links' rows with the columns shown, as whole rows would answer", async () => {
+    const { data, sent } = await statementsOf(
       `{ resources(type: "contact", where: { field: "email", eq: "c1@example.com" }) {
         nodes { name linked(field: "accounts") { nodes { name createdAt } } } } }`,
     );
@@ -132,6 +132,9 @@ describe("every selection answers as a whole-row read does", () => {
     });
     expect(data.resources.nodes[0].name).toBe("Contact 1");
     expect(data.resources.nodes[0].linked.nodes[0]).toEqual(account.resource);
+    expect(sent).toHaveLength(2); // planned for its filter's value, the page cannot join its links
+    for (const column of ["updated_at", "version", "assignee_id"])
+      for (const text of sent) expect(text).not.toContain(`."${column}"`);
   });
 
   it("rows read with a page's links do not stand in for whole rows elsewhere in the request", async () => {
