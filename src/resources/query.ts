@@ -66,7 +66,8 @@ export interface Connection<T> {
   totalCount: () => number | Promise<number>;
   /**
    * What the page's LINKS fields `fieldIds` point to, read with the page (`rows`: any type, live or
-   * not): the caller runs them through the access policy into the request's resource loader.
+   * not, with the columns the links' selection shows): the caller runs them through the access
+   * policy and keeps them with the page (`ResourcePage`).
    */
   linked?: { fieldIds: readonly string[]; rows: readonly T[] };
 }
