@@ -190,6 +190,9 @@ describe("the changes feed", () => {
     const before = await head();
     await createResource(owner, "account", { name: "Old" });
     await createResource(owner, "account", { name: "Older" });
+    // A create does not wait for its change to be numbered; reading the feed does. Without this,
+    // a busy machine's sequencer could leave them unnumbered and the update below would miss them.
+    expect(await changesAfter(before)).toHaveLength(2);
     const workspaceId = server.owner.workspaceId;
     await server.database.db.execute(
       sql`update changes set occurred_at = now() - interval '40 days' where workspace_id = ${workspaceId} and seq <= ${Number(before) + 1}`,
