@@ -79,7 +79,7 @@ function selectionOf(
     for (const field of fieldsOf(info, set)) {
       const name = field.name.value;
       selection.fields.add(name);
-      if (!(name in FIELD_COLUMNS)) selection.everything = true;
+      if (!Object.hasOwn(FIELD_COLUMNS, name)) selection.everything = true;
       if (name !== "value" && name !== "linked") continue;
       const key = stringArgument(info, field, "field");
       if (key === undefined) selection.everything = true;
@@ -134,6 +134,7 @@ export function columnsShown(
 ): ReadonlySet<OptionalColumn> {
   if (selection.everything || selection.fields.has("values")) return ALL_COLUMNS;
   const columns = new Set<OptionalColumn>();
+  // Every name here is one of FIELD_COLUMNS: any other made the selection `everything`.
   for (const name of selection.fields) for (const column of FIELD_COLUMNS[name] ?? []) columns.add(column);
   for (const key of selection.valueKeys) {
     for (const column of valueColumns(types, key)) columns.add(column);
