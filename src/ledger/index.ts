@@ -41,6 +41,7 @@ export {
   ALL_COLUMNS,
   columnOf,
   type ListedRow,
+  linkedIds,
   linkedRowsOf,
   listRows,
   type OptionalColumn,
@@ -68,6 +69,7 @@ export { deleteTypeRows, dropFieldValues } from "./typeRows.ts";
 export {
   assertRequired,
   columnProperty,
+  fieldColumn,
   fieldValue,
   type PreparedValues,
   prepareValues,

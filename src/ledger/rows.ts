@@ -102,6 +102,18 @@ export function columnOf<K extends OptionalColumn>(row: ListedRow, column: K): R
   return value as ResourceRow[K];
 }
 
+/** The ids the LINKS fields `fieldIds` of `rows` hold, each once. */
+export function linkedIds(rows: readonly ListedRow[], fieldIds: readonly string[]): Set<string> {
+  const ids = new Set<string>();
+  for (const row of rows) {
+    const values = columnOf(row, "values");
+    for (const fieldId of fieldIds) {
+      for (const id of (values[fieldId] as string[] | undefined) ?? []) ids.add(id);
+    }
+  }
+  return ids;
+}
+
 /** How one statement lays out listed rows: the four fixed columns, then `layout`. */
 interface RowLayout {
   /** The optional columns in the statement, in order. */
@@ -253,12 +265,7 @@ export async function linkedRowsOf(
   fieldIds: readonly string[],
   columns: ReadonlySet<OptionalColumn>,
 ): Promise<ListedRow[]> {
-  const ids = new Set<string>();
-  for (const row of page) {
-    const values = columnOf(row, "values");
-    for (const fieldId of fieldIds)
-      for (const id of (values[fieldId] as string[] | undefined) ?? []) ids.add(id);
-  }
+  const ids = linkedIds(page, fieldIds);
   if (ids.size === 0) return [];
   const { select, decode } = layoutOf(columns);
   const text = `select ${select} from "resources" where "resources"."workspace_id" = $1 and "resources"."id" = any($2::text[])`;

@@ -10,7 +10,7 @@ import {
   writableFields,
   writeProblem,
 } from "../metadata/index.ts";
-import { columnOf, type ListedRow } from "./rows.ts";
+import { columnOf, type ListedRow, type OptionalColumn } from "./rows.ts";
 import type { ResourceRow } from "./tables.ts";
 
 /** The writable system columns and the row property each maps to. */
@@ -176,6 +176,11 @@ export function writableState(
       state.values[field.id] = row.values[field.id];
   }
   return state;
+}
+
+/** The row column a field's value is read from: a system field's own column, else the JSONB values. */
+export function fieldColumn(field: FieldDef): OptionalColumn {
+  return field.column ? columnProperty[field.column] : "values";
 }
 
 /** The value of one field of a row, in API form (a listed row must have read the field's column). */

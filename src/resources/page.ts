@@ -1,5 +1,5 @@
 import type DataLoader from "dataloader";
-import { columnOf, type ListedRow, type ResourceRow } from "../ledger/index.ts";
+import { type ListedRow, linkedIds, type ResourceRow } from "../ledger/index.ts";
 
 /** What a LINKS field of a page's rows points to, by id (null: not readable). */
 export type LinkedRows = Map<string, ListedRow | null>;
@@ -32,11 +32,7 @@ export class ResourcePage {
   }
 
   private async load(fieldId: string, loader: DataLoader<string, ResourceRow | null>): Promise<LinkedRows> {
-    const ids = new Set<string>();
-    for (const row of this.rows) {
-      for (const id of (columnOf(row, "values")[fieldId] as string[] | undefined) ?? []) ids.add(id);
-    }
-    const keys = [...ids];
+    const keys = [...linkedIds(this.rows, [fieldId])];
     const found = await loader.loadMany(keys);
     const byId: LinkedRows = new Map();
     found.forEach((row, i) => {

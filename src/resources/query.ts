@@ -4,8 +4,8 @@ import type { Actor } from "../auth/index.ts";
 import { type Db, fail, PLANNED_PER_EXECUTION, queryRows } from "../kernel/index.ts";
 import {
   ALL_COLUMNS,
-  columnProperty,
   compileFilter,
+  fieldColumn,
   fieldValue,
   type ListedRow,
   linkedRowsOf,
@@ -18,7 +18,7 @@ import {
   selectPageWithLinked,
   sortColumns,
 } from "../ledger/index.ts";
-import type { Catalog, FieldDef, TypeDef } from "../metadata/index.ts";
+import type { Catalog, TypeDef } from "../metadata/index.ts";
 import {
   canReadField,
   childTypes,
@@ -288,7 +288,7 @@ export async function paginate(db: Db, listing: Listing, args: PageArgs): Promis
   const rest = sql`order by ${order} limit ${limit}`;
   // The cursors need the sort keys' columns, shown or not.
   const columns = new Set(listing.columns);
-  for (const key of keys) if (key.target.kind === "field") columns.add(sortedColumn(key.target.field));
+  for (const key of keys) if (key.target.kind === "field") columns.add(fieldColumn(key.target.field));
   let rows: ListedRow[] = [];
   let linkedRows: Connection<ListedRow>["linked"];
   // Only prepared (unfiltered) pages read their links in the same statement: planned per
@@ -332,11 +332,6 @@ export async function paginate(db: Db, listing: Listing, args: PageArgs): Promis
       return counted;
     },
   };
-}
-
-/** The row column a sort field's values are read from. */
-function sortedColumn(field: FieldDef): OptionalColumn {
-  return field.column ? columnProperty[field.column] : "values";
 }
 
 /** `resources(type, where, match, orderBy, first/after, last/before)` through the access policy. */

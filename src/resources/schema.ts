@@ -2,7 +2,7 @@ import type { Actor } from "../auth/index.ts";
 import { MemberRef } from "../auth/index.ts";
 import { actorOf, builder, type Context, fail, NodeRef, PageInfoRef, registerNode } from "../kernel/index.ts";
 import type { ListedRow, ResourceFilter, ResourceRow } from "../ledger/index.ts";
-import { columnOf, fieldValue, visibleValues } from "../ledger/index.ts";
+import { columnOf, fieldValue, linkedIds, visibleValues } from "../ledger/index.ts";
 import type { Catalog, TypeDef } from "../metadata/index.ts";
 import {
   canReadResource,
@@ -138,11 +138,9 @@ function readLinked(
   const read = new Map<string, LinkedRows>();
   for (const fieldId of fieldIds) {
     const byId: LinkedRows = new Map();
-    for (const row of connection.nodes) {
-      for (const id of (columnOf(row, "values")[fieldId] as string[] | undefined) ?? []) {
-        const linked = found.get(id);
-        byId.set(id, linked && canReadResource(catalog, actor, linked) ? linked : null);
-      }
+    for (const id of linkedIds(connection.nodes, [fieldId])) {
+      const linked = found.get(id);
+      byId.set(id, linked && canReadResource(catalog, actor, linked) ? linked : null);
     }
     read.set(fieldId, byId);
   }

@@ -1,5 +1,5 @@
 import { type FieldNode, type GraphQLResolveInfo, Kind, type SelectionSetNode } from "graphql";
-import { ALL_COLUMNS, columnProperty, type OptionalColumn } from "../ledger/index.ts";
+import { ALL_COLUMNS, fieldColumn, type OptionalColumn } from "../ledger/index.ts";
 import type { TypeDef } from "../metadata/index.ts";
 
 /**
@@ -147,7 +147,7 @@ function valueColumns(types: readonly TypeDef[], key: string): OptionalColumn[] 
   for (const type of types) {
     const field = type.fieldsByKey.get(key);
     if (!field) continue;
-    columns.push(field.column ? columnProperty[field.column] : "values");
+    columns.push(fieldColumn(field));
   }
   // A key no type has fails in its resolver; read the values so nothing reaches an unread column.
   return columns.length ? columns : ["values"];
