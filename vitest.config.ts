@@ -5,7 +5,14 @@ import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config
 // Every suite runs on PGlite; with TEST_DATABASE_URL it runs on PostgreSQL as well, each test file
 // in a database cloned from a migrated template.
 const projects: TestProjectInlineConfiguration[] = [
-  { extends: true, test: { name: "pglite", env: { PLUGBOARD_TEST_DB: "pglite" } } },
+  {
+    extends: true,
+    test: {
+      name: "pglite",
+      env: { PLUGBOARD_TEST_DB: "pglite" },
+      globalSetup: ["test/helpers/pgliteTemplate.ts"],
+    },
+  },
 ];
 if (process.env.TEST_DATABASE_URL) {
   projects.push({
@@ -32,6 +39,11 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Both cores (Vitest's default leaves one idle), and one module graph per worker instead of
+    // per file: importing the app was ~300 s of the suite. Files share modules, not state: each
+    // starts its own server over its own database.
+    maxWorkers: 2,
+    isolate: false,
     projects,
   },
 });

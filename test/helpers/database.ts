@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import postgres from "postgres";
 import { inject } from "vitest";
 
@@ -6,15 +7,29 @@ export interface TestDatabase {
   /** A postgres:// URL, or undefined for in-memory PGlite. */
   url: string | undefined;
   kind: "pglite" | "postgres";
+  /** PGlite: the migrated data directory to start from (see pgliteTemplate.ts). */
+  image?: Blob;
   drop(): Promise<void>;
 }
 
 export const testDbKind = process.env.PLUGBOARD_TEST_DB === "postgres" ? "postgres" : "pglite";
 
+let pgliteImage: Promise<Blob | undefined> | undefined;
+
+/** The PGlite project's migrated image, read once per worker (absent outside that project). */
+function migratedPgliteImage(): Promise<Blob | undefined> {
+  pgliteImage ??= (async () => {
+    const file = inject("pgliteImage");
+    return file ? new Blob([await readFile(file)], { type: "application/x-tar" }) : undefined;
+  })();
+  return pgliteImage;
+}
+
 /** A fresh database for one test file: a clone of the migrated template, or in-memory PGlite. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = process.env.TEST_DATABASE_URL;
-  if (testDbKind !== "postgres" || !adminUrl) return { url: undefined, kind: "pglite", drop: async () => {} };
+  if (testDbKind !== "postgres" || !adminUrl)
+    return { url: undefined, kind: "pglite", image: await migratedPgliteImage(), drop: async () => {} };
   const template = inject("postgresTemplate");
   const name = `plugboard_t_${randomBytes(6).toString("hex")}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });

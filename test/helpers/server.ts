@@ -52,6 +52,7 @@ export async function startServer(
   const database = await openDatabase({
     url: env.DATABASE_URL,
     dataDir: env.PLUGBOARD_DATA_DIR,
+    memoryImage: testDb.image,
     onQuery: (query, params) => {
       options.onQuery?.(query, params);
       // The sequencer's sweep, last-used bookkeeping and the rate limiter's sync (limits/syncedStore.ts,
