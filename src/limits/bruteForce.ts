@@ -1,4 +1,5 @@
 import { AppError, fail } from "../kernel/index.ts";
+import { monotonicNow } from "./rateLimit.ts";
 
 export interface LoginThrottleOptions {
   /** Failed checks of one email before it locks; an address gets four times as many. */
@@ -39,7 +40,7 @@ export class LoginThrottle {
 
   /** Seconds until `email` may be tried again from `address`; 0 when it may be tried now. */
   lockedFor(email: string, address: string): number {
-    const now = Date.now();
+    const now = monotonicNow();
     const emailKey = `e:${normalize(email)}`;
     const byEmail = this.trusted.get(`${emailKey}|${address}`) ?? 0;
     const emailLock = byEmail > now ? 0 : this.remaining(emailKey, now);
@@ -58,7 +59,7 @@ export class LoginThrottle {
   }
 
   failed(email: string, address: string): void {
-    const now = Date.now();
+    const now = monotonicNow();
     this.record(`e:${normalize(email)}`, this.options.maxFailures, now);
     this.record(`a:${address}`, this.options.maxFailures * ADDRESS_FACTOR, now);
   }
@@ -66,7 +67,7 @@ export class LoginThrottle {
   succeeded(email: string, address: string): void {
     const emailKey = `e:${normalize(email)}`;
     this.failures.delete(emailKey);
-    this.trusted.set(`${emailKey}|${address}`, Date.now() + TRUSTED_MS);
+    this.trusted.set(`${emailKey}|${address}`, monotonicNow() + TRUSTED_MS);
   }
 
   /** Runs a password check under the throttle: refused while locked, counted when it fails. */
@@ -107,7 +108,7 @@ export class LoginThrottle {
   }
 
   /** Forgets counts that have gone quiet and trust that has expired. */
-  sweep(now = Date.now()): void {
+  sweep(now = monotonicNow()): void {
     const quiet = this.options.maxLockSeconds * 1000;
     for (const [key, entry] of this.failures) {
       if (now - entry.last > quiet && entry.lockedUntil <= now) this.failures.delete(key);

@@ -39,6 +39,15 @@ export interface GcraStep {
   now: number;
 }
 
+/**
+ * Now in epoch milliseconds on a clock that never steps: the process's start plus a monotonic
+ * elapsed time. Buckets and login locks measure intervals with it; on the wall clock, NTP stepping
+ * it an hour forward and back locked every credential that made a request meanwhile out for an hour.
+ */
+export function monotonicNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** The pure GCRA step, shared by the in-process store and the tests of the SQL one. */
 export function gcra(
   previousTat: number | undefined,

@@ -1,6 +1,6 @@
 import { type Db, queryTuples } from "../kernel/index.ts";
 import type { PostgresBucketStore } from "./postgresStore.ts";
-import { type BucketStore, type GcraStep, gcra } from "./rateLimit.ts";
+import { type BucketStore, type GcraStep, gcra, monotonicNow } from "./rateLimit.ts";
 
 /** How often a process adds what it let through to the shared buckets and reads them back. */
 export const SYNC_MS = 250;
@@ -40,7 +40,7 @@ export class SyncedBucketStore implements BucketStore {
   private readonly local = new Map<string, LocalBucket>();
   /** Shared takes not yet returned, by key. */
   private readonly inflight = new Map<string, number>();
-  /** The database clock minus this process's (the shared `tat`s are in database time). */
+  /** The database clock minus this process's monotonic one (the shared `tat`s are in database time). */
   private offset = 0;
   private readonly timer: NodeJS.Timeout;
   private syncing: Promise<void> | null = null;
@@ -59,7 +59,7 @@ export class SyncedBucketStore implements BucketStore {
     // While a key's shared takes are in flight the local copy does not know them yet: a burst of
     // first requests is counted by the database, one statement each, until they have all returned.
     if (!bucket || this.inflight.has(key)) return this.takeShared(key, intervalMs, burstMs);
-    const step = gcra(bucket.tat, Date.now(), intervalMs, burstMs);
+    const step = gcra(bucket.tat, monotonicNow(), intervalMs, burstMs);
     if (step.allowed) {
       bucket.tat = step.tat;
       bucket.pending += intervalMs;
@@ -76,7 +76,7 @@ export class SyncedBucketStore implements BucketStore {
       // Fail open: a limiter that cannot reach its buckets must not take the API down with it.
       // The request is counted locally and added to the shared bucket by a later sync.
       this.onError(error);
-      const local = gcra(undefined, Date.now(), intervalMs, burstMs);
+      const local = gcra(undefined, monotonicNow(), intervalMs, burstMs);
       if (!this.local.has(key)) this.local.set(key, { tat: local.tat, pending: intervalMs });
       return local;
     } finally {
@@ -84,7 +84,7 @@ export class SyncedBucketStore implements BucketStore {
       if (left > 0) this.inflight.set(key, left);
       else this.inflight.delete(key);
     }
-    const offset = step.now - Date.now();
+    const offset = step.now - monotonicNow();
     this.offset = offset;
     const local = { allowed: step.allowed, tat: step.tat - offset, now: step.now - offset };
     // The shared state is fresher than the local copy; what was taken here and not yet added to
@@ -106,7 +106,7 @@ export class SyncedBucketStore implements BucketStore {
   }
 
   private async push(): Promise<void> {
-    const now = Date.now();
+    const now = monotonicNow();
     const sent = new Map<string, number>();
     for (const [key, bucket] of this.local) {
       if (bucket.pending === 0 && bucket.tat <= now) this.local.delete(key);
@@ -119,7 +119,7 @@ export class SyncedBucketStore implements BucketStore {
       (r) => r,
     );
     for (const [key, tat, dbNow] of rows as [string, unknown, unknown][]) {
-      this.offset = Number(dbNow) - Date.now();
+      this.offset = Number(dbNow) - monotonicNow();
       const bucket = this.local.get(key);
       if (!bucket) continue;
       bucket.pending -= sent.get(key) ?? 0;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { SYNC_MS } from "../../src/limits/syncedStore.ts";
 import { testDbKind } from "../helpers/database.ts";
 import { type GraphQLResponse, gql } from "../helpers/graphql.ts";
@@ -80,6 +80,21 @@ describe("rate limits", () => {
       await fast.close();
     }
   }, 60_000); // a second server
+
+  it("keeps counting through a wall-clock step: an hour forward and back again locks nobody out", async () => {
+    // NTP may step the clock; buckets measure time on a monotonic clock, not the wall clock.
+    const { token } = await server.createTenant();
+    expect((await gql(server.graphqlUrl, VIEWER, {}, { token })).status).toBe(200);
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 3_600_000 });
+    try {
+      expect((await gql(server.graphqlUrl, VIEWER, {}, { token })).status).toBe(200);
+    } finally {
+      vi.useRealTimers();
+    }
+    const after = await gql(server.graphqlUrl, VIEWER, {}, { token });
+    expect(after.status).toBe(200);
+    expect(rateHeaders(after).remaining).toBe(String(LIMIT - 3));
+  });
 });
 
 describe.runIf(testDbKind === "postgres")("rate limits across processes", () => {
