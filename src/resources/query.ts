@@ -262,10 +262,12 @@ export async function paginate(db: Db, listing: Listing, args: PageArgs): Promis
   const { size, backward } = pageSize(args);
   const cursorArg = backward ? "before" : "after";
   const cursor = backward ? args.before : args.after;
-  const signature = orderSignature(keys);
+  // Hashed only for a cursor given or asked for: most listings read neither.
+  let signature: string | undefined;
+  const signatureOf = () => (signature ??= orderSignature(keys));
   const conditions = [base];
   if (cursor != null)
-    conditions.push(keyset(keys, decodeCursor(cursor, keys, signature, cursorArg), backward));
+    conditions.push(keyset(keys, decodeCursor(cursor, keys, signatureOf(), cursorArg), backward));
   else if (
     typeRange &&
     !filtered &&
@@ -310,7 +312,7 @@ export async function paginate(db: Db, listing: Listing, args: PageArgs): Promis
   if (backward) page.reverse();
   const cursorAt = (index: number) =>
     encodeCursor(
-      signature,
+      signatureOf(),
       keys.map((key) => cursorValue(key, page[index] as ListedRow)),
     );
   let counted: Promise<number> | null = null;
@@ -321,8 +323,13 @@ export async function paginate(db: Db, listing: Listing, args: PageArgs): Promis
     pageInfo: {
       hasNextPage: backward ? args.before != null : more,
       hasPreviousPage: backward ? more : args.after != null,
-      startCursor: page.length ? cursorAt(0) : null,
-      endCursor: page.length ? cursorAt(page.length - 1) : null,
+      // Encoded when read: a client that asks for no cursor pays for none.
+      get startCursor() {
+        return page.length ? cursorAt(0) : null;
+      },
+      get endCursor() {
+        return page.length ? cursorAt(page.length - 1) : null;
+      },
     },
     totalCount: () => {
       counted ??= queryRows<{ n: number }>(
