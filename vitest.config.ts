@@ -10,6 +10,8 @@ const projects: TestProjectInlineConfiguration[] = [
     test: {
       name: "pglite",
       env: { PLUGBOARD_TEST_DB: "pglite" },
+      maxWorkers: 2,
+      sequence: { groupOrder: 0 },
       globalSetup: ["test/helpers/pgliteTemplate.ts"],
     },
   },
@@ -20,6 +22,11 @@ if (process.env.TEST_DATABASE_URL) {
     test: {
       name: "postgres",
       env: { PLUGBOARD_TEST_DB: "postgres" },
+      // One file at a time: a change is numbered once every older transaction in the cluster has
+      // ended (drizzle/0001), so one file's long write (a 100,000-row seed) held back the feed of
+      // another file's database past the 2 s a reader waits.
+      maxWorkers: 1,
+      sequence: { groupOrder: 1 },
       globalSetup: ["test/helpers/postgresTemplate.ts"],
     },
   });
@@ -39,10 +46,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
-    // Both cores (Vitest's default leaves one idle), and one module graph per worker instead of
-    // per file: importing the app was ~300 s of the suite. Files share modules, not state: each
-    // starts its own server over its own database.
-    maxWorkers: 2,
+    // One module graph per worker instead of per file: importing the app was ~300 s of the suite.
+    // Files share modules, not state: each starts its own server over its own database.
     isolate: false,
     projects,
   },

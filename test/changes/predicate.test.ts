@@ -54,6 +54,8 @@ beforeAll(async () => {
   await server.database.db.execute(
     sql`update changes set origin = 'zap' where seq = (select max(seq) from changes where resource_type_key = 'task')`,
   );
+  // Writes do not wait for their changes' numbers; reading the feed does (numbers them first).
+  await owner.ok("{ changes(first: 0) { headCursor } }");
   actor = await server.app.services.auth.authenticateToken(server.owner.token);
   catalog = await server.app.services.catalogs.get(server.owner.workspaceId);
   records = await queryRows<ChangeRecord>(
