@@ -2,35 +2,29 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
-// Every suite runs on PGlite; with TEST_DATABASE_URL it runs on PostgreSQL as well, each test file
-// in a database cloned from a migrated template.
-const projects: TestProjectInlineConfiguration[] = [
-  {
+type TestDb = "pglite" | "postgres";
+
+/** The suite on one database: its own global setup (test/helpers/<db>Template.ts), workers and turn. */
+function suiteOn(db: TestDb, maxWorkers: number, groupOrder: number): TestProjectInlineConfiguration {
+  return {
     extends: true,
     test: {
-      name: "pglite",
-      env: { PLUGBOARD_TEST_DB: "pglite" },
-      maxWorkers: 2,
-      sequence: { groupOrder: 0 },
-      globalSetup: ["test/helpers/pgliteTemplate.ts"],
+      name: db,
+      env: { PLUGBOARD_TEST_DB: db },
+      maxWorkers,
+      sequence: { groupOrder },
+      globalSetup: [`test/helpers/${db}Template.ts`],
     },
-  },
-];
-if (process.env.TEST_DATABASE_URL) {
-  projects.push({
-    extends: true,
-    test: {
-      name: "postgres",
-      env: { PLUGBOARD_TEST_DB: "postgres" },
-      // One file at a time: a change is numbered once every older transaction in the cluster has
-      // ended (drizzle/0001), so one file's long write (a 100,000-row seed) held back the feed of
-      // another file's database past the 2 s a reader waits.
-      maxWorkers: 1,
-      sequence: { groupOrder: 1 },
-      globalSetup: ["test/helpers/postgresTemplate.ts"],
-    },
-  });
+  };
 }
+
+// Every suite runs on PGlite, two files at a time; with TEST_DATABASE_URL it then runs on
+// PostgreSQL, each test file in a database cloned from a migrated template, one file at a time: a
+// change is numbered once every older transaction in the cluster has ended (drizzle/0001), so one
+// file's long write (a 100,000-row seed) held back the feed of another file's database past the
+// 2 s a reader waits.
+const projects = [suiteOn("pglite", 2, 0)];
+if (process.env.TEST_DATABASE_URL) projects.push(suiteOn("postgres", 1, 1));
 
 export default defineConfig({
   // One copy of graphql: packages that `require` it (Pothos) and ESM imports must share it.
