@@ -284,6 +284,49 @@ export function compileFilter(
   );
 }
 
+/** A string a field must equal for a filter to match: the listing reads `resource_string_values`. */
+export interface StringEquality {
+  fieldId: string;
+  value: string;
+  /** The filter's only condition: the lookup's rows are its rows, whatever else is true of them. */
+  alone: boolean;
+}
+
+/** `{ field, eq }` with a string operand on a field kept in `values` (not an array), or null. */
+function stringLeaf(catalog: Catalog, actor: Actor, type: TypeDef, node: ResourceFilter) {
+  if (node.field == null || node.eq == null) return null;
+  const target = resolveFilterField(catalog, actor, type, node.field, node.field);
+  if (target.kind !== "field" || target.field.column || fieldTypes[target.field.type].array) return null;
+  const value = filterOperand(target, node.eq, node.field, "eq");
+  return typeof value === "string" ? { fieldId: target.field.id, value } : null;
+}
+
+/**
+ * The first string equality among the filter's conjuncts — the leaves every match must pass (not
+ * under `or` or `not`) — or null. Call it on a filter `compileFilter` accepted: its fields are
+ * readable and its operands valid.
+ */
+export function stringEquality(
+  catalog: Catalog,
+  actor: Actor,
+  type: TypeDef,
+  filter: ResourceFilter,
+): StringEquality | null {
+  const leaves: ResourceFilter[] = [];
+  let branches = 0; // `or`s and `not`s
+  const visit = (node: ResourceFilter) => {
+    if (node.or || node.not) branches++;
+    if (node.field != null) leaves.push(node);
+    for (const child of node.and ?? []) visit(child);
+  };
+  visit(filter);
+  for (const node of leaves) {
+    const leaf = stringLeaf(catalog, actor, type, node);
+    if (leaf) return { ...leaf, alone: branches === 0 && leaves.length === 1 };
+  }
+  return null;
+}
+
 /** `match: { key: value }`: shorthand for an `and` of `eq`s. */
 export function matchToFilter(match: unknown): ResourceFilter {
   if (typeof match !== "object" || match === null || Array.isArray(match)) {

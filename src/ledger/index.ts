@@ -32,7 +32,9 @@ export {
   type ResourceFilter,
   resolveFilterField,
   type Sortable,
+  type StringEquality,
   sortColumns,
+  stringEquality,
   walkFilter,
 } from "./filters.ts";
 export { isValidOrigin } from "./origin.ts";
@@ -48,6 +50,7 @@ export {
   resourcesByIds,
   selectPageWithLinked,
   selectResources,
+  stringValueSource,
 } from "./rows.ts";
 export {
   canSeeSchemaChange,

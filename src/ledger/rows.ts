@@ -1,7 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, PLANNED_PER_EXECUTION, queryTuples } from "../kernel/index.ts";
 import { sqlIdLiteral } from "../metadata/index.ts";
-import type { ResourceRow } from "./tables.ts";
+import type { StringEquality } from "./filters.ts";
+import { type ResourceRow, VALUE_KEY_LENGTH } from "./tables.ts";
 
 // Every read of resource rows goes through this module and skips Drizzle's query builder and row
 // mapping (a page of 50 spent ~12% of its CPU there); statements still run prepared.
@@ -194,9 +195,35 @@ function layoutOf(columns: ReadonlySet<OptionalColumn>): FullLayout {
   return found;
 }
 
+/** The rows a listing reads: `resources`, or those joined to `resource_string_values` ("l"). */
+const RESOURCES = sql.raw(`"resources"`);
+
 /**
- * `select <columns> from resources where <where> <rest>` for a listing: the fixed columns and
- * `columns`; planned for its parameters on every execution when `planEachTime`.
+ * A listing of the resources whose field `equality.fieldId` holds the string `equality.value`,
+ * driven by `resource_string_values` (see its table): the `from` to list from and the condition
+ * that picks the string's rows. The lookup keeps a prefix; the caller's filter still tests
+ * `values` (its `eq` leaf). Its rows come out in resource id order, which `after`/`before` (a
+ * resource id) bounds, so a page in id order is a range of its index.
+ */
+export function stringValueSource(
+  workspaceId: string,
+  equality: StringEquality,
+  bound?: { id: string; descending: boolean },
+): { from: SQL; where: SQL } {
+  const range = bound
+    ? sql` and "l"."resource_id" ${sql.raw(bound.descending ? "<" : ">")} ${bound.id}`
+    : sql``;
+  return {
+    from: sql.raw(`"resource_string_values" "l" join "resources" on "resources"."id" = "l"."resource_id"`),
+    where: sql`"l"."workspace_id" = ${workspaceId} and "l"."field_id" = ${equality.fieldId}
+      and "l"."value" = left(${equality.value}::text, ${sql.raw(String(VALUE_KEY_LENGTH))})${range}`,
+  };
+}
+
+/**
+ * `select <columns> from <from> where <where> <rest>` for a listing (`from`: `resources`, or as
+ * `stringValueSource` gives it): the fixed columns and `columns`; planned for its parameters on
+ * every execution when `planEachTime`.
  */
 export function listRows(
   db: Db,
@@ -204,14 +231,11 @@ export function listRows(
   rest: SQL,
   planEachTime: boolean,
   columns: ReadonlySet<OptionalColumn>,
+  from: SQL = RESOURCES,
 ): Promise<ListedRow[]> {
   const lead = sql.raw(planEachTime ? PLANNED_PER_EXECUTION : "");
   const { select, decode } = layoutOf(columns);
-  return queryTuples(
-    db,
-    sql`${lead}select ${sql.raw(select)} from "resources" where ${where} ${rest}`,
-    decode,
-  );
+  return queryTuples(db, sql`${lead}select ${sql.raw(select)} from ${from} where ${where} ${rest}`, decode);
 }
 
 /**
@@ -225,7 +249,7 @@ export function listRows(
  */
 export async function selectPageWithLinked(
   db: Db,
-  page: { where: SQL; rest: SQL; columns: ReadonlySet<OptionalColumn> },
+  page: { where: SQL; rest: SQL; columns: ReadonlySet<OptionalColumn>; from?: SQL },
   linked: { workspaceId: string; fieldIds: readonly string[]; columns: ReadonlySet<OptionalColumn> },
 ): Promise<{ rows: ListedRow[]; linked: ListedRow[] }> {
   const ids = linked.fieldIds
@@ -240,7 +264,7 @@ export async function selectPageWithLinked(
   const linkedRows: ListedRow[] = [];
   await queryTuples(
     db,
-    sql`with "page" as materialized (select ${sql.raw(layoutOf(pageRead).select)} from "resources"
+    sql`with "page" as materialized (select ${sql.raw(layoutOf(pageRead).select)} from ${page.from ?? RESOURCES}
         where ${page.where} ${page.rest})
       select ${sql.raw(both.selectList("page", page.columns))}, false from "page"
       union all

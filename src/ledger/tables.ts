@@ -8,6 +8,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -59,6 +60,29 @@ export const resources = pgTable(
     index("resources_values_idx").using("gin", sql`${t.values} jsonb_path_ops`).with({ fastupdate: false }),
   ],
 );
+
+/**
+ * Every string a resource holds in `values`, by field: `eq` on a text-like field reads this btree
+ * instead of the GIN index on `values` (drizzle/0009). An equality's rows come out of it in
+ * resource id order, so the default order's page stops after its rows whatever the value's
+ * selectivity, and the plan needs no per-execution planning (a prepared statement's generic plan
+ * is safe). Kept by triggers on `resources` in the statement that writes the row, like an index;
+ * the first VALUE_KEY_LENGTH characters only (a btree entry is bounded), so a reader rechecks
+ * `values`. Rows of a deleted field stay until their resource is rewritten (ids are never reused).
+ */
+export const resourceStringValues = pgTable(
+  "resource_string_values",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    fieldId: text("field_id").notNull(),
+    value: text("value").notNull(),
+    resourceId: text("resource_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.fieldId, t.value, t.resourceId] })],
+);
+
+/** How many characters of a string `resource_string_values` keeps (drizzle/0009's `left(…, 256)`). */
+export const VALUE_KEY_LENGTH = 256;
 
 /**
  * A resource row as Plugboard reads it (`rows.ts`): timestamps are ISO 8601 strings in UTC with

@@ -122,20 +122,27 @@ describe("every selection answers as a whole-row read does", () => {
     }
   });
 
-  it("a filtered page reads its links' rows with the columns shown, as whole rows would answer", async () => {
-    const { data, sent } = await statementsOf(
-      `{ resources(type: "contact", where: { field: "email", eq: "c1@example.com" }) {
-        nodes { name linked(field: "accounts") { nodes { name createdAt } } } } }`,
-    );
-    const account = await owner.ok(`query($id: ID!) { resource(id: $id) { name createdAt } }`, {
-      id: acme.id,
+  // Planned for its filter's value, a page cannot join its links (two statements); a string
+  // equality's page is planned once and reads them in its own statement.
+  for (const [filter, statements] of [
+    [`{ field: "email", startsWith: "c1@example.com" }`, 2],
+    [`{ field: "email", eq: "c1@example.com" }`, 1],
+  ] as const) {
+    it(`a filtered page (${filter}) reads its links' rows with the columns shown, as whole rows would answer`, async () => {
+      const { data, sent } = await statementsOf(
+        `{ resources(type: "contact", where: ${filter}) {
+          nodes { name linked(field: "accounts") { nodes { name createdAt } } } } }`,
+      );
+      const account = await owner.ok(`query($id: ID!) { resource(id: $id) { name createdAt } }`, {
+        id: acme.id,
+      });
+      expect(data.resources.nodes.map((n: Data) => n.name)).toEqual(["Contact 1"]);
+      expect(data.resources.nodes[0].linked.nodes[0]).toEqual(account.resource);
+      expect(sent).toHaveLength(statements);
+      for (const column of ["updated_at", "version", "assignee_id"])
+        for (const text of sent) expect(text).not.toContain(`."${column}"`);
     });
-    expect(data.resources.nodes[0].name).toBe("Contact 1");
-    expect(data.resources.nodes[0].linked.nodes[0]).toEqual(account.resource);
-    expect(sent).toHaveLength(2); // planned for its filter's value, the page cannot join its links
-    for (const column of ["updated_at", "version", "assignee_id"])
-      for (const text of sent) expect(text).not.toContain(`."${column}"`);
-  });
+  }
 
   it("rows read with a page's links do not stand in for whole rows elsewhere in the request", async () => {
     const whole = `id name createdAt updatedAt version values`;
