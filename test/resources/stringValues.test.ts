@@ -37,7 +37,7 @@ async function pageThrough(variables: Data, size: number, backward: boolean): Pr
   }
 }
 
-/** The lookup rows of resource `id` (field key → values kept). */
+/** The strings the lookup keeps for resource `id`, sorted. */
 async function lookupRows(id: string): Promise<string[]> {
   const rows = await queryRows<{ value: string }>(
     server.database.db,
