@@ -2,11 +2,12 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import type { SQL } from "drizzle-orm";
-import { type PgDatabase, PgDialect, type PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres, { type Sql } from "postgres";
 import { acquireDataDirLock } from "./dataDirLock.ts";
+import { renderSql } from "./renderSql.ts";
 
 /**
  * Every table, for Drizzle's typed client (`db.query.*`). The kernel imports no domain: server/
@@ -198,15 +199,13 @@ function preparedByDefault(statements: Sql, transactions: Sql, planned?: Sql): S
   });
 }
 
-/** Renders `sql` templates to text and parameters, as `db.execute` does (no casing options in use). */
-const dialect = new PgDialect();
-
 /**
  * Runs a statement whose rows the driver returns as arrays in column order, each turned into a `T`
  * by `map`. On hot reads (a page of resources and its linked rows) this skips the driver's
  * per-row object keyed by column name, which `map` would only copy into another object. Fixed
  * text (`{ text, params }`) also skips Drizzle's SQL builder: on the write path, building each
- * statement took more Node CPU than PostgreSQL spent running it (bench/changes.ts). Either way it
+ * statement took more Node CPU than PostgreSQL spent running it (bench/changes.ts); a template is
+ * rendered by `renderSql`, which skips most of Drizzle's walk over it. Either way it
  * goes through Drizzle's session, so the transaction, the statement logger and the
  * prepared-statement cache apply. Pass JSON parameters as text and cast them (`$1::jsonb`).
  */
@@ -215,7 +214,7 @@ export async function queryTuples<T>(
   query: SQL | { text: string; params: unknown[] },
   map: (row: unknown[]) => T,
 ): Promise<T[]> {
-  const rendered = "text" in query ? { sql: query.text, params: query.params } : dialect.sqlToQuery(query);
+  const rendered = "text" in query ? { sql: query.text, params: query.params } : renderSql(query);
   const statement = db._.session.prepareQuery(rendered, undefined, undefined, true, (rows) => {
     // A loop, not rows.map: postgres.js's result array is a subclass, so map would build another.
     const mapped = new Array<T>(rows.length);
