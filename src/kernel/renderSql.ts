@@ -12,10 +12,10 @@ interface Rendered {
 /**
  * A `sql` template as text with `$n` parameters — what `PgDialect#sqlToQuery` gives, for the
  * chunks a hot read is made of (text, nested templates, primitive values, `sql.param`). Drizzle's
- * own walk asks `is(chunk, …)` of every chunk for a dozen kinds of entity: a filtered listing's
- * statement (policy, filter, keyset: a few hundred chunks) spent ~30 µs of Node's CPU there, an
- * eighth of the email read's (bench:peers, `node --cpu-prof`). Any other chunk (a column, a table,
- * an array, inlined params) hands the whole template to Drizzle, so the text is always Drizzle's.
+ * own walk asks `is(chunk, …)` of every chunk for a dozen kinds of entity: for a filtered listing's
+ * statement (policy, filter, keyset, links) that was about a tenth of the email read's Node CPU
+ * (bench:peers' email read under `node --cpu-prof`). Any other chunk (a column, a table, an array,
+ * a Date, inlined params) hands the whole template to Drizzle, so the text is always Drizzle's.
  */
 export function renderSql(query: SQL): Rendered {
   const rendered: Rendered = { sql: "", params: [] };

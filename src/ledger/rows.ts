@@ -247,7 +247,8 @@ export function listRows(
  * ORDER BY produced them. Prepared statements only: the links' part makes PostgreSQL's planning
  * twice as dear, and a prepared statement plans once. The linked ids go in as one array (`= any`):
  * one scan of the primary key takes them all, where `in (select …)` hashed them and probed the key
- * once per id (the benchmark's page of 50 names with their accounts: ~20% more PostgreSQL time).
+ * once per id (the benchmark's page of 50 names with their accounts: pgbench ran the statement
+ * 4,700 → 5,600 times a second; bench:peers, PostgreSQL's CPU per list 163 → 147 µs).
  */
 export async function selectPageWithLinked(
   db: Db,
