@@ -42,7 +42,12 @@ export const resources = pgTable(
     deletedAt: timestamp("deleted_at", { withTimezone: true, precision: 3 }),
   },
   (t) => [
-    index("resources_type_id_idx").on(t.workspaceId, t.typeId, t.id).where(sql`${t.deletedAt} is null`),
+    // The default order's index. Its id is byte-ordered ("C"), as listings in id order sort, so the
+    // primary key (the database's collation) cannot give that order: with the primary key in the
+    // running, PostgreSQL read other types' rows sorted before the type's first (see `idOrderColumn`).
+    index("resources_type_id_idx")
+      .on(t.workspaceId, t.typeId, sql`${t.id} collate "C"`)
+      .where(sql`${t.deletedAt} is null`),
     // The name is nullable: sorted as `nullableSortColumns` spells it (src/metadata/fieldIndexes.ts).
     index("resources_type_name_sort_idx")
       .on(t.workspaceId, t.typeId, sql`(${t.name} is null)`, sql`coalesce(${t.name}, '')`, t.id)

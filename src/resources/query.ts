@@ -31,7 +31,6 @@ import {
   MAX_TEXT,
   normalizeDateTime,
   readableResourcesSql,
-  sqlIdLiteral,
   visibleType,
 } from "../metadata/index.ts";
 import { columnsShown, type NodeSelection } from "./selection.ts";
@@ -84,7 +83,22 @@ interface SortKey {
   bind(value: unknown): SQL[];
 }
 
-function sortKey(target: Sortable, descending: boolean): SortKey {
+/**
+ * The column of an order by id alone, in byte order: only the type's index `(workspace_id, type_id,
+ * id collate "C")` gives it (drizzle/0010). Ordered by the plain id, the primary key gave it too,
+ * and PostgreSQL took that smaller index when nearly every row was of the type, reading (and
+ * dropping) other types' rows sorted before the type's first. A bound that kept the primary key
+ * out by looking to the planner like "no row" let it take any of the type's indexes and sort:
+ * every contact read for a first page (test/resources/firstPagePlan.test.ts). For Plugboard's ids
+ * (`res_`, then lowercase letters and digits) byte order and the usual collations agree, so a
+ * cursor means the same position under either spelling (a string equality's page sorts by the
+ * plain id: see `paginate`).
+ */
+const idOrderColumn = sql.raw(`"resources"."id" collate "C"`);
+
+function sortKey(target: Sortable, descending: boolean, byteOrder = false): SortKey {
+  if (target.kind === "id" && byteOrder)
+    return { target, descending, columns: [idOrderColumn], bind: (v) => [sql`${v}`] };
   const { isNull, value, numeric } = sortColumns(target);
   const column = target.kind === "field" ? target.field.column : null;
   const cast = column === "created_at" || column === "updated_at" ? sql`::timestamptz` : sql``;
@@ -191,7 +205,8 @@ function sortKeys(catalog: Catalog, actor: Actor, type: TypeDef, orderBy: ListAr
   // The id breaks ties in the direction of the last key, so a one-field order in either direction
   // is one index read forwards or backwards (an ascending id under a descending field is not).
   if (!keys.some((k) => k.target.kind === "id"))
-    keys.push(sortKey({ kind: "id" }, keys[keys.length - 1]?.descending ?? false));
+    keys.push(sortKey({ kind: "id" }, keys[keys.length - 1]?.descending ?? false, keys.length === 0));
+  else if (keys.length === 1) return [sortKey({ kind: "id" }, keys[0]?.descending ?? false, true)];
   return keys;
 }
 
@@ -223,30 +238,6 @@ function cursorValue(key: SortKey, row: ListedRow): unknown {
   return typeof value === "boolean" ? String(value) : value;
 }
 
-/**
- * The first page of an unfiltered listing in ascending id order, as a range of the type's index
- * `(workspace_id, type_id, id)`: with only the equalities, when (nearly) every row is of the type
- * PostgreSQL reckons the smaller primary key cheaper and filters it — reading every row of other
- * types whose ids sort first (1,000 accounts before 100,000 contacts: ~0.1 ms of its CPU a page).
- * Beside the equalities the comparison is always true (every id is longer than ''), in any
- * collation; PostgreSQL estimates a row comparison by its first column, `workspace_id > 'ws_…'`,
- * as nearly no row, so it takes this range. The ids are literals, not parameters: a prepared
- * statement's generic plan guesses a third of the rows for a comparison with a parameter, and kept
- * the primary key. (The type id is a literal already, so this adds no statement text.) Descending,
- * the primary key read backwards would need an upper bound no id passes; not done.
- */
-type TypeRange = SQL | undefined;
-
-function typeRangeOf(workspaceId: string, type: TypeDef): TypeRange {
-  let literals: string;
-  try {
-    literals = `${sqlIdLiteral(workspaceId)}, ${sqlIdLiteral(type.id)}`;
-  } catch {
-    return undefined; // an id no literal can hold: the plain equalities still give the right rows
-  }
-  return sql.raw(`("resources"."workspace_id", "resources"."type_id", "resources"."id") > (${literals}, '')`);
-}
-
 /** A listing's statement: which rows (`base`, in the order of `keys`) and which of their columns. */
 interface Listing {
   base: SQL;
@@ -258,12 +249,12 @@ interface Listing {
   columns: ReadonlySet<OptionalColumn>;
   /** LINKS fields whose rows to read in the same statement, and their columns. */
   linked?: { workspaceId: string; fieldIds: string[]; columns: ReadonlySet<OptionalColumn> };
-  typeRange?: TypeRange;
 }
 
 /** Runs a keyset-paginated listing. */
 export async function paginate(db: Db, listing: Listing, args: PageArgs): Promise<Connection<ListedRow>> {
-  const { base, keys, filtered, typeRange, linked } = listing;
+  const { base, filtered, linked } = listing;
+  let { keys } = listing;
   const { size, backward } = pageSize(args);
   const cursorArg = backward ? "before" : "after";
   const cursor = backward ? args.before : args.after;
@@ -272,16 +263,6 @@ export async function paginate(db: Db, listing: Listing, args: PageArgs): Promis
   const signatureOf = () => (signature ??= orderSignature(keys));
   const conditions = [base];
   const bound = cursor == null ? undefined : decodeCursor(cursor, keys, signatureOf(), cursorArg);
-  if (bound) conditions.push(keyset(keys, bound, backward));
-  else if (
-    typeRange &&
-    !filtered &&
-    keys.length === 1 &&
-    keys[0]?.target.kind === "id" &&
-    !keys[0].descending &&
-    !backward
-  )
-    conditions.push(typeRange);
   // In id order, a string equality's rows are a range of `resource_string_values`' index, already
   // in order: the page stops after its rows however many match. Alone in its filter it is planned
   // once (prepared): the range is the answer. Beside other conditions PostgreSQL still plans for the
@@ -295,6 +276,9 @@ export async function paginate(db: Db, listing: Listing, args: PageArgs): Promis
           bound && { id: bound[0] as string, descending: only.descending !== backward },
         )
       : undefined;
+  // The lookup's rows come in its own id order (the database's collation), so the page sorts by that.
+  if (source) keys = [sortKey({ kind: "id" }, only?.descending ?? false)];
+  if (bound) conditions.push(keyset(keys, bound, backward));
   if (source) conditions.push(source.where);
   const planEachTime = filtered && !(source && listing.equality?.alone);
   const order = sql.join(
@@ -399,7 +383,6 @@ export async function listResources(
       equality: equality ? { ...equality, workspaceId: actor.workspaceId } : undefined,
       columns: selection ? columnsShown(selection, [type]) : ALL_COLUMNS,
       linked: { workspaceId: actor.workspaceId, fieldIds: links.map((l) => l.id), columns: linkedColumns },
-      typeRange: typeRangeOf(actor.workspaceId, type),
     },
     args,
   );
@@ -418,6 +401,6 @@ export async function listChildren(
 ): Promise<Connection<ListedRow>> {
   const base = sql`${readableResourcesSql(catalog, actor, { types: childTypes(catalog, actor) })}
     and "resources"."parent_id" = ${parentId}`;
-  const keys = [sortKey({ kind: "id" }, false)];
+  const keys = [sortKey({ kind: "id" }, false, true)];
   return paginate(db, { base, keys, filtered: false, columns: ALL_COLUMNS }, args);
 }
