@@ -401,6 +401,8 @@ export async function listChildren(
 ): Promise<Connection<ListedRow>> {
   const base = sql`${readableResourcesSql(catalog, actor, { types: childTypes(catalog, actor) })}
     and "resources"."parent_id" = ${parentId}`;
-  const keys = [sortKey({ kind: "id" }, false, true)];
+  // The plain id: across types, the primary key is the index that gives this order (in byte order, a
+  // parent with 100,000 children sorted them all for each page: ~180 ms against ~1.5 ms).
+  const keys = [sortKey({ kind: "id" }, false)];
   return paginate(db, { base, keys, filtered: false, columns: ALL_COLUMNS }, args);
 }
