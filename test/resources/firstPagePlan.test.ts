@@ -3,6 +3,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, api } from "../helpers/api.ts";
 import { testDbKind } from "../helpers/database.ts";
+import { explainAnalyze, pageStatements, planNodes } from "../helpers/plans.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
 // The first page in the default order must not depend on which of the type's indexes happens to be
@@ -20,14 +21,6 @@ let server: TestServer;
 let owner: Api;
 let explainer: postgres.Sql;
 let captured: { text: string; params: unknown[] }[] | null = null;
-
-interface PlanNode {
-  "Node Type": string;
-  "Actual Rows": number;
-  "Index Name"?: string;
-  Plans?: PlanNode[];
-}
-const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
 
 const LIST = `query($first: Int, $last: Int) {
   resources(type: "contact", first: $first, last: $last) { nodes { id name } } }`;
@@ -67,17 +60,12 @@ describe.skipIf(testDbKind !== "postgres")("pages in id order, with the type's i
     it(`${label}: a range of one index, no sort`, async () => {
       captured = [];
       await owner.ok(query, variables);
-      const pages = captured.filter((s) => /from .*"resources".* where .* order by /s.test(s.text));
+      const pages = pageStatements(captured);
       captured = null;
       expect(pages).toHaveLength(1);
       const { text, params } = pages[0] as { text: string; params: unknown[] };
-      const [result] = await explainer.unsafe(
-        `explain (analyze, format json) ${text}`,
-        params as postgres.ParameterOrJSON<never>[],
-      );
-      const plan = (result as unknown as { "QUERY PLAN": { Plan: PlanNode }[] })["QUERY PLAN"][0]?.Plan;
-      if (!plan) throw new Error("no plan");
-      const all = nodes(plan);
+      const plan = await explainAnalyze(explainer, text, params);
+      const all = planNodes(plan);
       expect({ text, nodes: all.map((p) => `${p["Node Type"]} ${p["Index Name"] ?? ""}`) }).toMatchObject({
         nodes: expect.not.arrayContaining([expect.stringMatching(/^(Sort|Incremental Sort|Seq Scan)/)]),
       });

@@ -4,6 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PLANNED_PER_EXECUTION } from "../../src/kernel/db.ts";
 import { type Api, api, type Data } from "../helpers/api.ts";
 import { testDbKind } from "../helpers/database.ts";
+import {
+  explainAnalyze,
+  explainGeneric,
+  type PlanNode,
+  pageStatements,
+  planNodes,
+} from "../helpers/plans.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
 // The plans PostgreSQL picks for the page after a cursor, at 100,000 rows. PostgreSQL only: PGlite
@@ -75,16 +82,6 @@ afterAll(async () => {
   await server?.close();
 });
 
-interface PlanNode {
-  "Node Type": string;
-  "Actual Rows": number;
-  "Actual Loops": number;
-  "Rows Removed by Filter"?: number;
-  "Index Name"?: string;
-  Plans?: PlanNode[];
-}
-const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
-
 /**
  * The page query the server ran for `variables`, explained with its own parameters, and as the
  * generic plan a prepared statement gets after five executions (`generic`).
@@ -95,28 +92,15 @@ async function explainPage(
 ): Promise<{ plan: PlanNode; text: string; generic: PlanNode }> {
   captured = [];
   await owner.ok(query, variables);
-  const pages = captured.filter((s) => /from .*"resources".* where .* order by /s.test(s.text));
+  const pages = pageStatements(captured);
   captured = null;
   expect(pages).toHaveLength(1);
   const { text, params } = pages[0] as { text: string; params: unknown[] };
-  const [result] = await explainer.unsafe(
-    `explain (analyze, buffers, format json) ${text}`,
-    params as postgres.ParameterOrJSON<never>[],
-  );
-  const [explained] = (result as unknown as { "QUERY PLAN": { Plan: PlanNode }[] })["QUERY PLAN"];
-  if (!explained) throw new Error("no plan");
-  const literal = (value: unknown) => `'${String(value).replaceAll("'", "''")}'`;
-  const generic = await explainer.begin(async (tx) => {
-    await tx`set local plan_cache_mode = force_generic_plan`;
-    await tx.unsafe(`prepare page as ${text}`);
-    const [row] = await tx.unsafe(
-      `explain (analyze, format json) execute page(${params.map(literal).join(", ")})`,
-    );
-    await tx.unsafe("deallocate page");
-    return (row as unknown as { "QUERY PLAN": { Plan: PlanNode }[] })["QUERY PLAN"][0]?.Plan;
-  });
-  if (!generic) throw new Error("no generic plan");
-  return { plan: explained.Plan, text, generic };
+  return {
+    plan: await explainAnalyze(explainer, text, params),
+    text,
+    generic: await explainGeneric(explainer, text, params),
+  };
 }
 
 /** A cursor at the row `n` under `orderBy`: the only row of a filtered page (same orderBy, so valid). */
@@ -150,7 +134,7 @@ describe.skipIf(testDbKind !== "postgres")("the page after a cursor, at 100,000 
           const { plan, text } = await explainPage(
             backward ? { orderBy, last: 50, before: cursor } : { orderBy, first: 50, after: cursor },
           );
-          const all = nodes(plan);
+          const all = planNodes(plan);
           const scans = all.filter((p) => /^Index (Only )?Scan/.test(p["Node Type"]));
           expect({ text, nodes: all.map((p) => p["Node Type"]) }).toMatchObject({
             nodes: expect.not.arrayContaining(["Sort", "Incremental Sort", "Seq Scan", "Bitmap Heap Scan"]),
@@ -175,7 +159,7 @@ describe.skipIf(testDbKind !== "postgres")("the page after a cursor, at 100,000 
     it(`the first page in id order (${label}) reads only its type's rows, custom plan or generic`, async () => {
       const { plan, text, generic } = await explainPage(variables);
       for (const explained of [plan, generic]) {
-        const scans = nodes(explained).filter((p) => /^Index (Only )?Scan/.test(p["Node Type"]));
+        const scans = planNodes(explained).filter((p) => /^Index (Only )?Scan/.test(p["Node Type"]));
         expect(scans, text).toHaveLength(1);
         expect((scans[0] as PlanNode)["Rows Removed by Filter"] ?? 0, text).toBe(0);
         expect((scans[0] as PlanNode)["Actual Rows"], text).toBeLessThanOrEqual(51);
@@ -216,7 +200,7 @@ describe.skipIf(testDbKind !== "postgres")("the page after a cursor, at 100,000 
       expect(text).toContain('"resource_string_values"');
       expect(text.startsWith(PLANNED_PER_EXECUTION)).toBe(false);
       for (const explained of [plan, generic]) {
-        const all = nodes(explained);
+        const all = planNodes(explained);
         expect({ text, nodes: all.map((p) => p["Node Type"]) }).toMatchObject({
           nodes: expect.not.arrayContaining(["Sort", "Incremental Sort", "Seq Scan", "Bitmap Heap Scan"]),
         });
@@ -233,7 +217,7 @@ describe.skipIf(testDbKind !== "postgres")("the page after a cursor, at 100,000 
   it("a page's links are read in its own statement by one scan of the primary key, custom plan or generic", async () => {
     const { plan, text, generic } = await explainPage({ first: 50 }, WITH_LINKS);
     for (const explained of [plan, generic]) {
-      const probes = nodes(explained).filter((p) => p["Index Name"] === "resources_pkey");
+      const probes = planNodes(explained).filter((p) => p["Index Name"] === "resources_pkey");
       expect(probes, text).toHaveLength(1);
       expect((probes[0] as PlanNode)["Actual Loops"], text).toBe(1);
       expect((probes[0] as PlanNode)["Actual Rows"], text).toBe(51); // 51 contacts read, 51 accounts
@@ -244,7 +228,7 @@ describe.skipIf(testDbKind !== "postgres")("the page after a cursor, at 100,000 
     const where = { and: [halfTheRows, { field: "code", eq: "k90000" }] };
     const { plan, text } = await explainPage({ first: 10, where });
     expect(text.startsWith(PLANNED_PER_EXECUTION)).toBe(true);
-    for (const node of nodes(plan)) expect(node["Actual Rows"], text).toBeLessThanOrEqual(1);
+    for (const node of planNodes(plan)) expect(node["Actual Rows"], text).toBeLessThanOrEqual(1);
   });
 
   it("plans a filtered listing for its values every time, an unfiltered page once", async () => {
