@@ -1,4 +1,5 @@
 import type postgres from "postgres";
+import { expect } from "vitest";
 
 /** A node of `explain (format json)`'s plan, with the fields the plan tests read. */
 export interface PlanNode {
@@ -13,9 +14,12 @@ export interface PlanNode {
 /** A plan's nodes, the root first. */
 export const planNodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(planNodes)];
 
-/** Recorded statements whose text reads a page of resources (`from … where … order by`). */
-export const pageStatements = <T extends { text: string }>(statements: T[]): T[] =>
-  statements.filter((s) => /from .*"resources".* where .* order by /s.test(s.text));
+/** The one recorded statement that reads a page of resources (`from … where … order by`). */
+export function thePageStatement<T extends { text: string }>(statements: T[]): T {
+  const pages = statements.filter((s) => /from .*"resources".* where .* order by /s.test(s.text));
+  expect(pages).toHaveLength(1);
+  return pages[0] as T;
+}
 
 /** `text` run with `params` under `explain (analyze, buffers)`: its plan as PostgreSQL ran it. */
 export async function explainAnalyze(
