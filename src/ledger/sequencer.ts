@@ -81,6 +81,8 @@ export class Sequencer extends EventEmitter<{ advanced: [workspaceId: string, he
         this.db,
         sql`select max(id)::text as last from changes
             where workspace_id = ${workspaceId} and seq is null
+              and (xid, id) > ((select numbered_through_xid from change_feeds where workspace_id = ${workspaceId}),
+                               (select numbered_through_id from change_feeds where workspace_id = ${workspaceId}))
               and id <= coalesce(${upTo}::bigint, 9223372036854775807)`,
       );
       return row?.last ?? null;
@@ -120,6 +122,12 @@ export class Sequencer extends EventEmitter<{ advanced: [workspaceId: string, he
     this.timer.unref();
   }
 
+  /**
+   * Workspaces with unnumbered changes, from one read of all of `changes_unsequenced`: entries of
+   * numbered rows not yet vacuumed included (~0.4 ms per 60,000 of them). Not one lookup per
+   * workspace from where its last pass stopped, as a pass does: that cost 9 ms a sweep with 10,000
+   * workspaces, however few of them write.
+   */
   private async sweep(): Promise<void> {
     if (this.sweeping) return;
     this.sweeping = true;

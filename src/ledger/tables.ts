@@ -217,6 +217,14 @@ export const changeFeeds = pgTable("change_feeds", {
   head: bigint("head", { mode: "number" }).notNull().default(0),
   /** Changes with seq <= this were pruned; a cursor below it is CURSOR_EXPIRED. */
   prunedThrough: bigint("pruned_through", { mode: "number" }).notNull().default(0),
+  /**
+   * Every change at or before this `(xid, id)`, in the sequencer's order, has its `seq`: where its
+   * last pass stopped (drizzle/0011 says why nothing before it can still need one). Lookups of
+   * unnumbered changes start after it: the index entries of the rows numbered before stay in
+   * `changes_unsequenced` until VACUUM, which PGlite never runs.
+   */
+  numberedThroughXid: xid8("numbered_through_xid").notNull().default(sql`'0'::xid8`),
+  numberedThroughId: bigint("numbered_through_id", { mode: "number" }).notNull().default(0),
 });
 
 export type ChangeRow = typeof changes.$inferSelect;
