@@ -57,8 +57,7 @@ export async function startServer(
       options.onQuery?.(query, params);
       // The sequencer's sweep, last-used bookkeeping and the rate limiter's sync (limits/syncedStore.ts,
       // every 250 ms on PostgreSQL) run on their own clocks.
-      if (!/where seq is null|last_used_at = now\(\)|input as \(select \* from unnest/.test(query))
-        statements++;
+      if (!/c\.seq is null|last_used_at = now\(\)|input as \(select \* from unnest/.test(query)) statements++;
     },
   });
   await prepareDatabase(database, env, logger);
