@@ -89,9 +89,9 @@ describe.skipIf(testDbKind !== "postgres")("looking for unnumbered changes after
   });
 
   // The sweep (every 200 ms in every process) and the feed's lag (each /metrics scrape) look at
-  // every workspace: one read of every unnumbered entry, kept or not, read each of them each time
-  // — and without planner statistics (PGlite never gathers them) PostgreSQL chose a bitmap scan
-  // that visited the heap page of every one, 17 ms a sweep after 48,000 creates.
+  // every workspace. One read of the whole index read the entries of every change numbered since
+  // the last VACUUM, each time — and without planner statistics (PGlite never gathers them) as a
+  // bitmap scan that visited the heap page of every one: 17 ms a sweep after 48,000 creates.
   it("the sweep and the feed's lag read a few index pages per workspace", async () => {
     captured = [];
     await new Promise((resolve) => setTimeout(resolve, 500)); // a sweep or two
