@@ -51,6 +51,7 @@ export {
   selectPageWithLinked,
   selectResources,
   stringValueSource,
+  type ValueKeys,
 } from "./rows.ts";
 export {
   canSeeSchemaChange,

@@ -1,5 +1,5 @@
 import { type FieldNode, type GraphQLResolveInfo, Kind, type SelectionSetNode } from "graphql";
-import { ALL_COLUMNS, fieldColumn, type OptionalColumn } from "../ledger/index.ts";
+import { ALL_COLUMNS, fieldColumn, type OptionalColumn, type ValueKeys } from "../ledger/index.ts";
 import type { TypeDef } from "../metadata/index.ts";
 
 /**
@@ -14,7 +14,9 @@ export interface NodeSelection {
   fields: Set<string>;
   /** The keys of every `value(field:)`. */
   valueKeys: Set<string>;
-  /** The nodes selection of every `linked(field:)`, by key (aliases of one key merged). */
+  /** The keys of every `linked(field:)`. */
+  linkedKeys: Set<string>;
+  /** The nodes selection of every `linked(field:)` of a page's own rows, by key (aliases of one key merged). */
   linked: Map<string, NodeSelection>;
 }
 
@@ -72,6 +74,7 @@ function selectionOf(
     everything: false,
     fields: new Set(),
     valueKeys: new Set(),
+    linkedKeys: new Set(),
     linked: new Map(),
   };
   const linkedSets = new Map<string, SelectionSetNode[]>();
@@ -84,7 +87,9 @@ function selectionOf(
       const key = stringArgument(info, field, "field");
       if (key === undefined) selection.everything = true;
       else if (name === "value") selection.valueKeys.add(key);
-      else if (followLinked) {
+      else {
+        selection.linkedKeys.add(key);
+        if (!followLinked) continue;
         const list = linkedSets.get(key) ?? [];
         list.push(...nodeSets(info, field));
         linkedSets.set(key, list);
@@ -140,6 +145,29 @@ export function columnsShown(
     for (const column of valueColumns(types, key)) columns.add(column);
   }
   return columns;
+}
+
+/**
+ * The keys (field ids) of `values` rows of `types` must carry for `selection`: those of its
+ * `value(field:)` and `linked(field:)` (on any of `types`); undefined — the whole document — when it
+ * shows every value (`values`, `files`), cannot say which, or names a key no type has (its resolver
+ * then fails: nothing reaches an unread key).
+ */
+export function valueKeysShown(selection: NodeSelection, types: readonly TypeDef[]): ValueKeys {
+  const { fields } = selection;
+  if (selection.everything || fields.has("values") || fields.has("files")) return undefined;
+  const keys = new Set<string>();
+  for (const key of [...selection.valueKeys, ...selection.linkedKeys]) {
+    let found = false;
+    for (const type of types) {
+      const field = type.fieldsByKey.get(key);
+      if (!field) continue;
+      found = true;
+      if (fieldColumn(field) === "values") keys.add(field.id);
+    }
+    if (!found) return undefined;
+  }
+  return keys;
 }
 
 function valueColumns(types: readonly TypeDef[], key: string): OptionalColumn[] {

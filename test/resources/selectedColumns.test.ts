@@ -59,6 +59,31 @@ describe("what a listing reads", () => {
     for (const column of ["created_at", "updated_at", "version", "assignee_id"])
       expect(sent[0]).not.toContain(`."${column}"`);
   });
+
+  it("a page of some values reads those keys of each document, not the whole document", async () => {
+    const { data, sent } = await statementsOf(
+      `{ resources(type: "contact", orderBy: [{ field: "email" }]) {
+        nodes { email: value(field: "email") linked(field: "accounts") { nodes { name } } } } }`,
+    );
+    expect(data.resources.nodes.map((n: Data) => n.email)).toEqual([
+      "c1@example.com",
+      "c2@example.com",
+      "c3@example.com",
+      "c4@example.com",
+      "c5@example.com",
+      "p@example.com",
+    ]);
+    expect(data.resources.nodes[5].linked.nodes).toEqual([]);
+    expect(sent).toHaveLength(1);
+    // What the statement returns of each document is its keys (`values -> 'fld_…'`), never the whole
+    // of it (the page's own rows keep it inside the statement, for their links' ids).
+    const returned = [
+      ...(sent[0] as string).matchAll(/\bselect ((?:(?!select).)*?), (?:false|true) from/gs),
+    ].map((m) => m[1]);
+    expect(returned).toHaveLength(2);
+    expect(returned[0]).toMatch(/"page"\."values" -> '/);
+    for (const list of returned) expect(list).not.toMatch(/"values"(?! -> ')/);
+  });
 });
 
 /** Selections of a contact, each answered by a listing and by `resource(id)` (whole rows). */
@@ -74,6 +99,9 @@ const SELECTIONS = [
   "... on Node { id } ...shown ... on Resource { version }",
   "name @include(if: $yes) createdAt @skip(if: $yes) key: value(field: $key)",
   `linked(field: $links) { nodes { ...shown } }`,
+  `email: value(field: "email") linked(field: "accounts") { nodes { industry: value(field: "industry") } }`,
+  `email: value(field: "email") all: values`,
+  `email: value(field: "email") linked(field: "accounts") { nodes { id } } parent { email: value(field: "email") }`,
 ];
 
 describe("every selection answers as a whole-row read does", () => {
