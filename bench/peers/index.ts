@@ -12,7 +12,8 @@
  *
  * BENCH_SIZES (contacts, "100000,1000000"), BENCH_SECONDS (15 per run), BENCH_ROUNDS (3),
  * BENCH_CONNECTIONS (32), BENCH_NODE22_PLUGBOARD (1: also Plugboard on Node 22; 0 to skip),
- * BENCH_PEERS (e.g. "plugboard": measure only those kinds of server), BENCH_OPS (e.g. "create").
+ * BENCH_PEERS (e.g. "plugboard": measure only those kinds of server), BENCH_OPS (e.g. "create"),
+ * BENCH_EXTRA_FIELDS (0: fields of every contact the queries do not ask for; see seed.ts).
  */
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
