@@ -42,6 +42,7 @@ export { purgeDeletedResources } from "./retention.ts";
 export {
   ALL_COLUMNS,
   columnOf,
+  keysOfAll,
   type ListedRow,
   linkedIds,
   linkedRowsOf,

@@ -326,10 +326,10 @@ export async function selectPageWithLinked(
   // The page reads its links' ids from its values, whether or not its selection shows them.
   const pageRead = new Set([...page.columns, "values" as const]);
   // One layout for both parts: each reads the keys either shows (the whole document if one needs it).
-  const keys = keysOfBoth(
+  const keys = keysOfAll([
     page.columns.has("values") ? page.keys : new Set(),
     linked.columns.has("values") ? linked.keys : new Set(),
-  );
+  ]);
   const both = layoutOf(new Set([...page.columns, ...linked.columns]), keys);
   const decodePage = both.decoder(page.columns);
   const decodeLinked = both.decoder(linked.columns);
@@ -348,8 +348,14 @@ export async function selectPageWithLinked(
   return { rows, linked: linkedRows };
 }
 
-function keysOfBoth(a: ValueKeys, b: ValueKeys): ValueKeys {
-  return a && b && new Set([...a, ...b]);
+/** The keys every one of `reads` needs; the whole document if any needs it. */
+export function keysOfAll(reads: readonly ValueKeys[]): ValueKeys {
+  const keys = new Set<string>();
+  for (const read of reads) {
+    if (!read) return undefined;
+    for (const key of read) keys.add(key);
+  }
+  return keys;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   compileFilter,
   fieldColumn,
   fieldValue,
+  keysOfAll,
   type ListedRow,
   linkedRowsOf,
   listRows,
@@ -417,16 +418,6 @@ export async function listResources(
     },
     args,
   );
-}
-
-/** The keys every one of `reads` needs; the whole document if any needs it. */
-function keysOfAll(reads: ValueKeys[]): ValueKeys {
-  const keys = new Set<string>();
-  for (const read of reads) {
-    if (!read) return undefined;
-    for (const key of read) keys.add(key);
-  }
-  return keys;
 }
 
 /**
