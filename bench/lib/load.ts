@@ -77,6 +77,8 @@ export async function startProcess(
   env: Record<string, string>,
   readyUrl: string,
   onLine?: (line: string) => void,
+  /** How long it may take to answer `readyUrl` (under valgrind: minutes). */
+  timeoutMs = 30_000,
 ): Promise<ChildProcess> {
   const [bin, ...args] = command;
   const child = spawn(bin as string, args, {
@@ -93,7 +95,7 @@ export async function startProcess(
       for (const line of lines) onLine(line);
     });
   }
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < timeoutMs / 100; i++) {
     try {
       const response = await fetch(readyUrl);
       if (response.status < 500) return child;
