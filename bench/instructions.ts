@@ -27,7 +27,7 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startProcess, stopProcess, table } from "./lib/load.ts";
+import { postGraphQL, startProcess, stopProcess, table } from "./lib/load.ts";
 import { freshDatabase } from "./lib/pg.ts";
 import { check, collectCursors, type OperationKey, type Peer, request } from "./peers/operations.ts";
 import { seedPlugboard } from "./peers/seed.ts";
@@ -68,37 +68,14 @@ function serve(checkout: string, port: number, databaseUrl: string, out?: string
   );
 }
 
-function graphqlAt(origin: string) {
-  // biome-ignore lint/suspicious/noExplicitAny: the bench reads responses loosely
-  return async (query: string, variables: Record<string, unknown> = {}): Promise<any> => {
-    const response = await fetch(`${origin}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data: unknown; errors?: unknown };
-    if (body.errors) throw new Error(`${origin}: ${JSON.stringify(body.errors)}`);
-    return body.data;
-  };
-}
+const graphqlAt = (origin: string) => (query: string, variables?: Record<string, unknown>) =>
+  postGraphQL(`${origin}/graphql`, token, query, variables);
 
 /** Loads bench:peers' data into `databaseUrl` through a plain server of `checkout` (its migrations). */
 async function seed(checkout: string, databaseUrl: string): Promise<void> {
   const server = await serve(checkout, 4851, databaseUrl);
   try {
-    const meta = await graphqlAt("http://127.0.0.1:4851")(
-      `{ viewer { workspace { id } } contact: resourceType(key: "contact") { id fields { id key } }
-         account: resourceType(key: "account") { id } }`,
-    );
-    const fieldId = (key: string) =>
-      meta.contact.fields.find((f: { key: string }) => f.key === key).id as string;
-    await seedPlugboard(databaseUrl, CONTACTS, {
-      workspace: meta.viewer.workspace.id,
-      accountType: meta.account.id,
-      contactType: meta.contact.id,
-      email: fieldId("email"),
-      accounts: fieldId("accounts"),
-    });
+    await seedPlugboard(databaseUrl, CONTACTS, graphqlAt("http://127.0.0.1:4851"));
   } finally {
     await stopProcess(server);
   }

@@ -111,18 +111,7 @@ async function measure(
   children.push(first);
   const auth = { authorization: `Bearer ${token}` };
   const pb = await graphqlClient("http://127.0.0.1:4811", auth);
-  const meta =
-    await pb(`{ viewer { workspace { id } } contact: resourceType(key: "contact") { id fields { id key } }
-    account: resourceType(key: "account") { id } }`);
-  const fieldId = (key: string) =>
-    meta.contact.fields.find((f: { key: string }) => f.key === key).id as string;
-  await seedPlugboard(plugboardUrl, contacts, {
-    workspace: meta.viewer.workspace.id,
-    accountType: meta.account.id,
-    contactType: meta.contact.id,
-    email: fieldId("email"),
-    accounts: fieldId("accounts"),
-  });
+  await seedPlugboard(plugboardUrl, contacts, pb);
   console.log(`seeded both schemas in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
   const floor = await startProcess(

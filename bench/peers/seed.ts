@@ -40,15 +40,27 @@ export const plugboardContactId = (g: number) => `res_00c${String(g).padStart(8,
 export const plugboardAccountId = (g: number) => `res_00a${String(g).padStart(7, "0")}`;
 
 /**
- * The same rows as Plugboard resources, in a workspace a Plugboard server has bootstrapped: the
- * built-in contact type's `email` field and its `accounts` LINKS field hold the email and account.
- * Seeded with SQL (the API would take minutes and measure the seeding).
+ * The same rows as Plugboard resources, in the workspace a Plugboard server (`graphql`: its API) has
+ * bootstrapped: the built-in contact type's `email` field and its `accounts` LINKS field hold the
+ * email and account. Seeded with SQL (the API would take minutes and measure the seeding).
  */
 export async function seedPlugboard(
   url: string,
   contacts: number,
-  meta: { workspace: string; accountType: string; contactType: string; email: string; accounts: string },
+  // biome-ignore lint/suspicious/noExplicitAny: the bench reads responses loosely
+  graphql: (query: string) => Promise<any>,
 ): Promise<void> {
+  const found = await graphql(`{ viewer { workspace { id } }
+    contact: resourceType(key: "contact") { id fields { id key } } account: resourceType(key: "account") { id } }`);
+  const fieldId = (key: string) =>
+    found.contact.fields.find((f: { key: string }) => f.key === key).id as string;
+  const meta = {
+    workspace: found.viewer.workspace.id as string,
+    accountType: found.account.id as string,
+    contactType: found.contact.id as string,
+    email: fieldId("email"),
+    accounts: fieldId("accounts"),
+  };
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   await sql.unsafe(`insert into resources (id, workspace_id, type_id, name, values)
     select 'res_00a' || lpad(g::text, 7, '0'), '${meta.workspace}', '${meta.accountType}', 'Account ' || g, '{}'::jsonb
