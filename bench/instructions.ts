@@ -25,7 +25,7 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { postGraphQL, startProcess, stopProcess, table } from "./lib/load.ts";
 import { freshDatabase } from "./lib/pg.ts";
@@ -101,8 +101,8 @@ async function fire(peer: Peer, op: OperationKey, count: number): Promise<void> 
 
 /** The `totals:` of the newest callgrind dump of `out` (each dump counts since the one before). */
 function lastDumpTotal(out: string): number {
-  const dir = join(out, "..");
-  const base = out.slice(dir.length + 1);
+  const dir = dirname(out);
+  const base = basename(out);
   const dumps = readdirSync(dir)
     .filter((f) => f.startsWith(`${base}.`))
     .sort((a, b) => Number(a.slice(base.length + 1)) - Number(b.slice(base.length + 1)));
