@@ -14,8 +14,14 @@
  * BENCH_CONNECTIONS (32), BENCH_NODE22_PLUGBOARD (1: also Plugboard on Node 22; 0 to skip),
  * BENCH_PEERS (e.g. "plugboard": measure only those kinds of server), BENCH_OPS (e.g. "create"),
  * BENCH_EXTRA_FIELDS (0: fields of every contact the queries do not ask for; see seed.ts).
+ *
+ * BENCH_BASELINE=<another checkout> also serves that checkout's Plugboard (on this Node, same data
+ * and schema: its migrations must be this one's or older) and prints this ÷ baseline, interleaved in
+ * the same rounds: how an A/B of one change is read on a machine whose req/s moves between runs.
+ * With BENCH_PEERS=plugboard BENCH_NODE22_PLUGBOARD=0 it measures just the two.
  */
 import type { ChildProcess } from "node:child_process";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { load, startProcess, stopProcess, table } from "../lib/load.ts";
@@ -29,6 +35,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const WITH_NODE22_PLUGBOARD = process.env.BENCH_NODE22_PLUGBOARD !== "0";
+const BASELINE = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
+const BASELINE_LABEL = `Plugboard baseline (Node ${process.versions.node.split(".")[0]})`;
 const token = "pbk_bench_token_0123456789abcdefghijklmnopqrstuvwxyz";
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const NODE_FLAGS = ["--max-semi-space-size=64"]; // as `npm start`; the same for every Node server
@@ -167,6 +175,22 @@ async function measure(
       cursors: [],
     });
   }
+  if (BASELINE) {
+    const baseline = await startProcess(
+      [process.execPath, ...NODE_FLAGS, join(BASELINE, "bin/plugboard.mjs"), "serve"],
+      { ...plugboardEnv, PORT: "4815" },
+      "http://127.0.0.1:4815/readyz",
+    );
+    children.push(baseline);
+    peers.push({
+      label: BASELINE_LABEL,
+      kind: "plugboard",
+      origin: "http://127.0.0.1:4815",
+      headers: auth,
+      pid: baseline.pid as number,
+      cursors: [],
+    });
+  }
   // BENCH_PEERS=floor,postgraphile,plugboard: measure only those kinds (for A/B runs of one change).
   const kinds = process.env.BENCH_PEERS?.split(",");
   if (kinds) peers.splice(0, peers.length, ...peers.filter((p) => kinds.includes(p.kind)));
@@ -244,6 +268,13 @@ async function measure(
       row[`${peer.label} / PostGraphile`] = (
         (medians.get(peer.label)?.get(key)?.rps ?? 0) / reference
       ).toFixed(2);
+    if (BASELINE) {
+      const mine = medians.get(peers.find((p) => p.kind === "plugboard")?.label ?? "")?.get(key);
+      const theirs = medians.get(BASELINE_LABEL)?.get(key);
+      if (mine && theirs)
+        row["this ÷ baseline"] =
+          `${(mine.rps / theirs.rps).toFixed(2)} req/s, ${(mine.serverUs / theirs.serverUs).toFixed(2)} server CPU`;
+    }
     return row;
   });
   console.log(
