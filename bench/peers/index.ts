@@ -36,7 +36,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const WITH_NODE22_PLUGBOARD = process.env.BENCH_NODE22_PLUGBOARD !== "0";
 const BASELINE = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
-const BASELINE_LABEL = `Plugboard baseline (Node ${process.versions.node.split(".")[0]})`;
+const NODE_MAJOR = process.versions.node.split(".")[0];
+const PLUGBOARD_LABEL = `Plugboard (Node ${NODE_MAJOR})`;
+const BASELINE_LABEL = `Plugboard baseline (Node ${NODE_MAJOR})`;
 const token = "pbk_bench_token_0123456789abcdefghijklmnopqrstuvwxyz";
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const NODE_FLAGS = ["--max-semi-space-size=64"]; // as `npm start`; the same for every Node server
@@ -151,7 +153,7 @@ async function measure(
       cursors: [],
     },
     {
-      label: `Plugboard (Node ${process.versions.node.split(".")[0]})`,
+      label: PLUGBOARD_LABEL,
       kind: "plugboard",
       origin: "http://127.0.0.1:4811",
       headers: auth,
@@ -159,38 +161,26 @@ async function measure(
       cursors: [],
     },
   ];
-  if (WITH_NODE22_PLUGBOARD) {
-    const second = await startProcess(
-      [node22, ...NODE_FLAGS, cli, "serve"],
-      { ...plugboardEnv, PORT: "4814" },
-      "http://127.0.0.1:4814/readyz",
+  /** One more Plugboard server on the same data (`bin`: a checkout's command), a peer of its own. */
+  const addPlugboard = async (node: string, bin: string, port: number, label: string) => {
+    const child = await startProcess(
+      [node, ...NODE_FLAGS, bin, "serve"],
+      { ...plugboardEnv, PORT: String(port) },
+      `http://127.0.0.1:${port}/readyz`,
     );
-    children.push(second);
+    children.push(child);
     peers.push({
-      label: "Plugboard (Node 22)",
+      label,
       kind: "plugboard",
-      origin: "http://127.0.0.1:4814",
+      origin: `http://127.0.0.1:${port}`,
       headers: auth,
-      pid: second.pid as number,
+      pid: child.pid as number,
       cursors: [],
     });
-  }
-  if (BASELINE) {
-    const baseline = await startProcess(
-      [process.execPath, ...NODE_FLAGS, join(BASELINE, "bin/plugboard.mjs"), "serve"],
-      { ...plugboardEnv, PORT: "4815" },
-      "http://127.0.0.1:4815/readyz",
-    );
-    children.push(baseline);
-    peers.push({
-      label: BASELINE_LABEL,
-      kind: "plugboard",
-      origin: "http://127.0.0.1:4815",
-      headers: auth,
-      pid: baseline.pid as number,
-      cursors: [],
-    });
-  }
+  };
+  if (WITH_NODE22_PLUGBOARD) await addPlugboard(node22, cli, 4814, "Plugboard (Node 22)");
+  if (BASELINE)
+    await addPlugboard(process.execPath, join(BASELINE, "bin/plugboard.mjs"), 4815, BASELINE_LABEL);
   // BENCH_PEERS=floor,postgraphile,plugboard: measure only those kinds (for A/B runs of one change).
   const kinds = process.env.BENCH_PEERS?.split(",");
   if (kinds) peers.splice(0, peers.length, ...peers.filter((p) => kinds.includes(p.kind)));
@@ -269,7 +259,7 @@ async function measure(
         (medians.get(peer.label)?.get(key)?.rps ?? 0) / reference
       ).toFixed(2);
     if (BASELINE) {
-      const mine = medians.get(peers.find((p) => p.kind === "plugboard")?.label ?? "")?.get(key);
+      const mine = medians.get(PLUGBOARD_LABEL)?.get(key);
       const theirs = medians.get(BASELINE_LABEL)?.get(key);
       if (mine && theirs)
         row["this ÷ baseline"] =
