@@ -299,6 +299,95 @@ export function listRows(
 }
 
 /**
+ * A page whose rows PostgreSQL renders as JSON text (resources/renderedReads.ts): each page row as
+ * `segments` (expressions over "resources") with, between each two, the ids one LINKS field holds;
+ * and the rows those ids point to, as `links`' nodes.
+ */
+export interface RenderedPage {
+  /** Per page row: segment 0, then per link its ids (a JSON array's text) and the next segment. */
+  rows: string[][];
+  /** The linked rows `linkedWhere` admits, by id: per link, its node's JSON text. */
+  linked: Map<string, string[]>;
+}
+
+/**
+ * Joins a row's texts into one column: the driver reads one value per row instead of one per part
+ * (a page of 50 with links was 500 values). JSON text never holds a raw control character (to_json
+ * and jsonb escape them), so U+0001 separates the parts unambiguously.
+ */
+const joined = (parts: SQL[]) => sql`concat_ws(chr(1), ${sql.join(parts, sql`, `)})`;
+const PART = "\u0001";
+
+/**
+ * Reads a `RenderedPage`: like `selectPageWithLinked`, the links' rows come in the same statement
+ * (one lookup of every id on the primary key), except for a page planned on every execution.
+ * `links[i].node` renders a linked row (an expression over "resources"); `linkedWhere` is the
+ * access policy's condition on it. A page row's text starts with its first segment ("{"), a linked
+ * row's with its id.
+ */
+export async function selectRenderedPage(
+  db: Db,
+  page: { where: SQL; rest: SQL; from?: SQL; planEachTime: boolean },
+  segments: SQL[],
+  links: readonly { fieldId: string; node: SQL }[],
+  linkedWhere: SQL,
+): Promise<RenderedPage> {
+  const from = page.from ?? RESOURCES;
+  const lead = sql.raw(page.planEachTime ? PLANNED_PER_EXECUTION : "");
+  const ids = (i: number) =>
+    sql.raw(`("resources"."values" -> ${sqlIdLiteral(links[i]?.fieldId as string)})`);
+  // s0, l0, s1, l1, …, sK: a page row's segments with each link's ids between them.
+  const rowParts = segments.flatMap((segment, i) =>
+    i < links.length ? [segment, sql`coalesce(${ids(i)}::text, '[]')`] : [segment],
+  );
+  const linkedRow = joined([sql.raw(`"resources"."id"`), ...links.map((link) => link.node)]);
+  const rows: string[][] = [];
+  const linked = new Map<string, string[]>();
+  const take = (tuple: unknown[]) => {
+    const parts = (tuple[0] as string).split(PART);
+    if (parts[0]?.startsWith("{")) rows.push(parts);
+    else linked.set(parts[0] as string, parts.slice(1));
+  };
+  if (links.length === 0 || page.planEachTime) {
+    await queryTuples(
+      db,
+      sql`${lead}select ${joined(rowParts)} from ${from} where ${page.where} ${page.rest}`,
+      take,
+    );
+    const wanted = new Set<string>();
+    for (const row of rows)
+      for (let i = 1; i < row.length; i += 2) for (const id of linkIds(row[i])) wanted.add(id);
+    if (wanted.size) {
+      await queryTuples(
+        db,
+        sql`select ${linkedRow} from "resources" where ${linkedWhere} and "resources"."id" = any(${sql.param([...wanted])}::text[])`,
+        take,
+      );
+    }
+    return { rows, linked };
+  }
+  const lists = links.map((_, i) => sql`${ids(i)} as ${sql.raw(`"l${i}"`)}`);
+  const allIds = sql.raw(
+    links.map((_, i) => `select jsonb_array_elements_text("l${i}") from "page"`).join(" union all "),
+  );
+  await queryTuples(
+    db,
+    sql`with "page" as materialized (select ${joined(rowParts)} as "row", ${sql.join(lists, sql`, `)} from ${from} where ${page.where} ${page.rest})
+      select "row" from "page"
+      union all
+      select ${linkedRow} from "resources"
+      where ${linkedWhere} and "resources"."id" = any(array(${allIds}))`,
+    take,
+  );
+  return { rows, linked };
+}
+
+/** The ids of a LINKS value's JSON text. */
+export function linkIds(text: string | undefined): string[] {
+  return text === undefined ? [] : (JSON.parse(text) as string[]);
+}
+
+/**
  * A page of resources and, in the same statement, the rows its LINKS fields `linkedFieldIds` point
  * to (in the workspace; the caller applies the access policy to them, as the resource loader
  * does): a listing that shows its links' names costs one round trip, not two. Each part reads its

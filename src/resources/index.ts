@@ -15,6 +15,7 @@ export {
   storeRequestResponse,
 } from "./idempotency.ts";
 export type { FileReferenceCheck } from "./references.ts";
+export { type ReadShape, readShape, renderRead } from "./renderedReads.ts";
 export {
   ResourceFilterInput,
   ResourceRef,

@@ -260,9 +260,23 @@ interface Listing {
   };
 }
 
-/** Runs a keyset-paginated listing. */
-export async function paginate(db: Db, listing: Listing, args: PageArgs): Promise<Connection<ListedRow>> {
-  const { base, filtered, linked } = listing;
+/** A listing's page as one statement's parts, for `args`: which rows, in which order, how many. */
+interface PageStatement {
+  size: number;
+  backward: boolean;
+  /** The order's keys (a string equality's page sorts by the lookup's id order). */
+  keys: SortKey[];
+  where: SQL;
+  /** ORDER BY and LIMIT. */
+  rest: SQL;
+  /** What the statement reads from: `resources`, or a string equality's lookup joined to it. */
+  from?: SQL;
+  planEachTime: boolean;
+  signatureOf: () => string;
+}
+
+function pageStatement(listing: Listing, args: PageArgs): PageStatement {
+  const { base, filtered } = listing;
   let { keys } = listing;
   const { size, backward } = pageSize(args);
   const cursorArg = backward ? "before" : "after";
@@ -289,7 +303,6 @@ export async function paginate(db: Db, listing: Listing, args: PageArgs): Promis
   if (source) keys = [sortKey({ kind: "id" }, only?.descending ?? false)];
   if (bound) conditions.push(keyset(keys, bound, backward));
   if (source) conditions.push(source.where);
-  const planEachTime = filtered && !(source && listing.equality?.alone);
   const order = sql.join(
     keys.flatMap((k) =>
       k.columns.map((c) => sql`${c} ${sql.raw(k.descending !== backward ? "desc" : "asc")}`),
@@ -299,8 +312,42 @@ export async function paginate(db: Db, listing: Listing, args: PageArgs): Promis
   // The limit is inlined (a validated integer): as a parameter, PostgreSQL's generic plan can't
   // know it, so it planned every execution anew (~0.25 ms of its CPU per page).
   const limit = sql.raw(String(size + 1));
-  const where = sql.join(conditions, sql` and `);
-  const rest = sql`order by ${order} limit ${limit}`;
+  return {
+    size,
+    backward,
+    keys,
+    where: sql.join(conditions, sql` and `),
+    rest: sql`order by ${order} limit ${limit}`,
+    from: source?.from,
+    planEachTime: filtered && !(source && listing.equality?.alone),
+    signatureOf,
+  };
+}
+
+/** Which rows a page reads, for a reader of its own (`paginateWith`). */
+export type PageQuery = Pick<PageStatement, "where" | "rest" | "from" | "planEachTime">;
+
+/**
+ * A listing's page read by `read` (same rows, order and cursors as `paginate`; `read` returns one
+ * item per row, in the statement's order): the page's items, and whether more follow.
+ */
+export async function paginateWith<T>(
+  listing: Listing,
+  args: PageArgs,
+  read: (query: PageQuery) => Promise<T[]>,
+): Promise<{ items: T[]; hasMore: boolean }> {
+  const statement = pageStatement(listing, args);
+  if (statement.size === 0) return { items: [], hasMore: false };
+  const rows = await read(statement);
+  const items = rows.slice(0, statement.size);
+  if (statement.backward) items.reverse();
+  return { items, hasMore: rows.length > statement.size };
+}
+
+/** Runs a keyset-paginated listing. */
+export async function paginate(db: Db, listing: Listing, args: PageArgs): Promise<Connection<ListedRow>> {
+  const { linked } = listing;
+  const { size, backward, keys, where, rest, from, planEachTime, signatureOf } = pageStatement(listing, args);
   // The cursors need the sort keys' columns, shown or not.
   const columns = new Set(listing.columns);
   const valueKeys = listing.valueKeys && new Set(listing.valueKeys);
@@ -315,15 +362,11 @@ export async function paginate(db: Db, listing: Listing, args: PageArgs): Promis
   // statement cost PostgreSQL more planning than the second, prepared round trip it saves (0.45 ms
   // against 0.21 + 0.04).
   if (size > 0 && linked?.fieldIds.length && !planEachTime) {
-    const read = await selectPageWithLinked(
-      db,
-      { where, rest, columns, keys: valueKeys, from: source?.from },
-      linked,
-    );
+    const read = await selectPageWithLinked(db, { where, rest, columns, keys: valueKeys, from }, linked);
     rows = read.rows;
     linkedRows = { fieldIds: linked.fieldIds, rows: read.linked };
   } else if (size > 0) {
-    rows = await listRows(db, where, rest, planEachTime, columns, source?.from, valueKeys);
+    rows = await listRows(db, where, rest, planEachTime, columns, from, valueKeys);
   }
   const more = rows.length > size;
   const page = rows.slice(0, size);
@@ -363,7 +406,7 @@ export async function paginate(db: Db, listing: Listing, args: PageArgs): Promis
     totalCount: () => {
       counted ??= queryRows<{ n: number }>(
         db,
-        sql`${sql.raw(filtered ? PLANNED_PER_EXECUTION : "")}select count(*)::int as n from resources where ${base}`,
+        sql`${sql.raw(listing.filtered ? PLANNED_PER_EXECUTION : "")}select count(*)::int as n from resources where ${listing.base}`,
       ).then((r) => r[0]?.n ?? 0);
       return counted;
     },
@@ -377,6 +420,15 @@ export async function listResources(
   catalog: Catalog,
   args: ListArgs,
 ): Promise<Connection<ListedRow>> {
+  return paginate(db, resourceListing(actor, catalog, args).listing, args);
+}
+
+/** What `resources(…)` lists for the actor, and of which type (its where, match and orderBy checked). */
+export function resourceListing(
+  actor: Actor,
+  catalog: Catalog,
+  args: ListArgs,
+): { listing: Listing; type: TypeDef } {
   const type = visibleType(catalog, actor, args.type);
   const conditions = [readableResourcesSql(catalog, actor, { types: [type] })];
   const filters: ResourceFilter[] = [];
@@ -400,24 +452,21 @@ export async function listResources(
   // A link may point to a resource of any type.
   const linkedColumns = new Set(links.flatMap((link) => [...columnsShown(link.shown, catalog.types)]));
   const linkedKeys = keysOfAll(links.map((link) => valueKeysShown(link.shown, catalog.types)));
-  return paginate(
-    db,
-    {
-      base: sql.join(conditions, sql` and `),
-      keys,
-      filtered: conditions.length > 1,
-      equality: equality ? { ...equality, workspaceId: actor.workspaceId } : undefined,
-      columns: selection ? columnsShown(selection, [type]) : ALL_COLUMNS,
-      valueKeys: selection && valueKeysShown(selection, [type]),
-      linked: {
-        workspaceId: actor.workspaceId,
-        fieldIds: links.map((l) => l.id),
-        columns: linkedColumns,
-        keys: linkedKeys,
-      },
+  const listing: Listing = {
+    base: sql.join(conditions, sql` and `),
+    keys,
+    filtered: conditions.length > 1,
+    equality: equality ? { ...equality, workspaceId: actor.workspaceId } : undefined,
+    columns: selection ? columnsShown(selection, [type]) : ALL_COLUMNS,
+    valueKeys: selection && valueKeysShown(selection, [type]),
+    linked: {
+      workspaceId: actor.workspaceId,
+      fieldIds: links.map((l) => l.id),
+      columns: linkedColumns,
+      keys: linkedKeys,
     },
-    args,
-  );
+  };
+  return { listing, type };
 }
 
 /**

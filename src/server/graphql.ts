@@ -14,6 +14,7 @@ import { IDEMPOTENCY_HEADER, useIdempotencyKey } from "./plugins/idempotencyKey.
 import { useInputLimits } from "./plugins/inputLimits.ts";
 import { useJitExecution } from "./plugins/jit.ts";
 import { createErrorMasker } from "./plugins/maskErrors.ts";
+import { useRenderedReads } from "./plugins/renderedReads.ts";
 import { useRequestErrorCodes } from "./plugins/requestErrorCodes.ts";
 import { useRequireCredential } from "./plugins/requireCredential.ts";
 import { schema } from "./schema.ts";
@@ -157,6 +158,7 @@ export function createGraphQL(
       ...services.limits.plugins(),
       useIdempotencyKey(services.db),
       useJitExecution(schema),
+      ...(env.PLUGBOARD_RENDERED_READS ? [useRenderedReads(schema)] : []),
     ],
   });
   return { yoga, bodyLimit };

@@ -21,6 +21,15 @@ export function thePageStatement<T extends { text: string }>(statements: T[]): T
   return pages[0] as T;
 }
 
+/**
+ * A parameter as text PostgreSQL reads: an array (`= any($1::text[])`) as an array literal, which
+ * the server's driver writes from the statement's parameter types and this one, unprepared, cannot.
+ */
+function asText(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  return `{${value.map((v) => `"${String(v).replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+}
+
 /** `text` run with `params` under `explain (analyze, buffers)`: its plan as PostgreSQL ran it. */
 export async function explainAnalyze(
   explainer: postgres.Sql,
@@ -29,7 +38,7 @@ export async function explainAnalyze(
 ): Promise<PlanNode> {
   const [result] = await explainer.unsafe(
     `explain (analyze, buffers, format json) ${text}`,
-    params as postgres.ParameterOrJSON<never>[],
+    params.map(asText) as postgres.ParameterOrJSON<never>[],
   );
   const plan = (result as unknown as { "QUERY PLAN": { Plan: PlanNode }[] })["QUERY PLAN"][0]?.Plan;
   if (!plan) throw new Error("no plan");
@@ -47,7 +56,7 @@ export async function explainGeneric(
     await tx`set local plan_cache_mode = force_generic_plan`;
     await tx.unsafe(`prepare page as ${text}`);
     const [row] = await tx.unsafe(
-      `explain (analyze, format json) execute page(${params.map(literal).join(", ")})`,
+      `explain (analyze, format json) execute page(${params.map((p) => literal(asText(p))).join(", ")})`,
     );
     await tx.unsafe("deallocate page");
     return (row as unknown as { "QUERY PLAN": { Plan: PlanNode }[] })["QUERY PLAN"][0]?.Plan;

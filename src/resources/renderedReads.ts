@@ -1,0 +1,339 @@
+import { type SQL, sql } from "drizzle-orm";
+import {
+  type DocumentNode,
+  type FieldNode,
+  GraphQLError,
+  type GraphQLSchema,
+  getArgumentValues,
+  getVariableValues,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from "graphql";
+import type { Actor } from "../auth/index.ts";
+import type { Context } from "../kernel/index.ts";
+import { isoText, linkIds, type RenderedPage, selectRenderedPage } from "../ledger/index.ts";
+import type { Catalog, FieldDef, TypeDef } from "../metadata/index.ts";
+import {
+  canReadType,
+  readableField,
+  readableResourcesSql,
+  sqlIdLiteral,
+  visibleField,
+} from "../metadata/index.ts";
+import { type ListArgs, pageSize, paginateWith, resourceListing } from "./query.ts";
+
+/**
+ * The common list read, rendered by PostgreSQL: a query whose only field is `resources(…)`
+ * selecting `nodes` of plain fields — `id`, `name`, `typeKey`, `version`, `createdAt`,
+ * `updatedAt`, `value(field: "…")` and `linked(field: "…") { nodes { … } }` of those — gets each
+ * node's JSON text from the statement that lists it (its links' nodes from the same statement,
+ * put in place here) and skips GraphQL execution: for a page of 50 with its links' names, decoding
+ * 100 rows of columns, resolving every field and serializing the result were most of the server's
+ * CPU (bench:peers). The listing (`resourceListing`: type, filter, order, cursor) and the access
+ * policy are the resolvers' own; what each node shows is decided here with the same policy
+ * functions. Anything else — another field, a fragment, a directive, pageInfo, a variable where a
+ * field key goes, any refusal — runs through the schema as usual, which gives the error if there
+ * is one (test/resources/renderedReads.test.ts holds both paths to the same answers). Numbers
+ * print as PostgreSQL prints them (1e21 as 1000000000000000000000): the same values.
+ */
+
+/** A plain field of a node: what it reads. */
+type Plain = "id" | "name" | "typeKey" | "version" | "createdAt" | "updatedAt" | "__typename";
+const PLAIN = new Set<string>(["id", "name", "typeKey", "version", "createdAt", "updatedAt", "__typename"]);
+
+type Shown =
+  | { key: string; kind: "plain"; name: Plain }
+  | { key: string; kind: "value"; field: string }
+  | { key: string; kind: "linked"; field: string; first?: number; connection: ConnectionShape };
+
+/** A connection's selection: its entries in response order (`nodes`, `__typename`). */
+interface ConnectionShape {
+  entries: { key: string; nodes: boolean }[];
+  nodes: Shown[];
+}
+
+/** A document this module renders: its `resources` field and what the field selects. */
+export interface ReadShape {
+  operation: OperationDefinitionNode;
+  field: FieldNode;
+  connection: ConnectionShape;
+}
+
+/** GraphQL names are [_A-Za-z][_0-9A-Za-z]*: safe as SQL text in quotes. */
+const responseKey = (field: FieldNode) => field.alias?.value ?? field.name.value;
+
+/** The document's shape if this module renders it, else null (once per document). */
+export function readShape(document: DocumentNode): ReadShape | null {
+  const [operation, ...others] = document.definitions;
+  if (others.length || operation?.kind !== Kind.OPERATION_DEFINITION || operation.operation !== "query")
+    return null;
+  if (operation.directives?.length) return null;
+  const field = onlyField(operation.selectionSet);
+  if (field?.name.value !== "resources" || !field.selectionSet) return null;
+  const connection = connectionShape(field.selectionSet, true);
+  return connection && { operation, field, connection };
+}
+
+function onlyField(set: SelectionSetNode): FieldNode | null {
+  const [only, ...others] = set.selections;
+  return !others.length && only?.kind === Kind.FIELD && !only.directives?.length ? only : null;
+}
+
+/** Plain fields of a selection set (no fragments, no directives), each response key once. */
+function plainFields(set: SelectionSetNode): FieldNode[] | null {
+  const keys = new Set<string>();
+  const fields: FieldNode[] = [];
+  for (const selection of set.selections) {
+    if (selection.kind !== Kind.FIELD || selection.directives?.length) return null;
+    const key = responseKey(selection);
+    if (keys.has(key)) return null;
+    keys.add(key);
+    fields.push(selection);
+  }
+  return fields;
+}
+
+function connectionShape(set: SelectionSetNode, withLinks: boolean): ConnectionShape | null {
+  const fields = plainFields(set);
+  if (!fields) return null;
+  const shape: ConnectionShape = { entries: [], nodes: [] };
+  let seenNodes = false;
+  for (const field of fields) {
+    const name = field.name.value;
+    if (field.arguments?.length) return null;
+    if (name === "__typename") shape.entries.push({ key: responseKey(field), nodes: false });
+    else if (name === "nodes" && field.selectionSet && !seenNodes) {
+      const nodes = nodeShapes(field.selectionSet, withLinks);
+      if (!nodes) return null;
+      seenNodes = true;
+      shape.nodes = nodes;
+      shape.entries.push({ key: responseKey(field), nodes: true });
+    } else return null;
+  }
+  return shape;
+}
+
+/** A node is one `concat` of two arguments per field, and a function takes at most 100. */
+const MAX_SHOWN = 40;
+
+function nodeShapes(set: SelectionSetNode, withLinks: boolean): Shown[] | null {
+  const fields = plainFields(set);
+  if (!fields || fields.length > MAX_SHOWN) return null;
+  const shown: Shown[] = [];
+  for (const field of fields) {
+    const key = responseKey(field);
+    const name = field.name.value;
+    const args = field.arguments ?? [];
+    if (PLAIN.has(name) && !args.length && !field.selectionSet) {
+      shown.push({ key, kind: "plain", name: name as Plain });
+      continue;
+    }
+    const fieldKey = args.find((a) => a.name.value === "field")?.value;
+    if (fieldKey?.kind !== Kind.STRING) return null;
+    if (name === "value" && args.length === 1 && withLinks) {
+      shown.push({ key, kind: "value", field: fieldKey.value });
+      continue;
+    }
+    if (name !== "linked" || !withLinks || !field.selectionSet) return null;
+    const first = args.find((a) => a.name.value === "first")?.value;
+    if (args.length !== (first ? 2 : 1) || (first && first.kind !== Kind.INT)) return null;
+    const connection = connectionShape(field.selectionSet, false);
+    if (!connection) return null;
+    shown.push({
+      key,
+      kind: "linked",
+      field: fieldKey.value,
+      first: first?.kind === Kind.INT ? Number(first.value) : undefined,
+      connection,
+    });
+  }
+  return shown;
+}
+
+/** Thrown while rendering for what the schema's resolvers must answer instead. */
+class NotRendered extends Error {}
+
+/**
+ * The response's `data` for `shape` as JSON text, or undefined when the schema's resolvers must
+ * answer (an error to report, an argument that does not coerce). The actor needs the READ scope,
+ * as the resolver asks.
+ */
+export async function renderRead(
+  schema: GraphQLSchema,
+  shape: ReadShape,
+  request: { operationName?: string | null; variables?: Record<string, unknown> | null },
+  context: Context,
+): Promise<string | undefined> {
+  const actor = context.actor;
+  if (!actor?.scopes.includes("READ")) return undefined;
+  // Another operation's name is the executor's error to give.
+  if (request.operationName != null && request.operationName !== shape.operation.name?.value)
+    return undefined;
+  const coerced = getVariableValues(
+    schema,
+    shape.operation.variableDefinitions ?? [],
+    request.variables ?? {},
+  );
+  if (coerced.errors) return undefined;
+  const definition = schema.getQueryType()?.getFields().resources;
+  if (!definition) return undefined;
+  try {
+    const args = getArgumentValues(definition, shape.field, coerced.coerced) as unknown as ListArgs;
+    const catalog = await context.catalog();
+    const { listing, type } = resourceListing(actor, catalog, args);
+    const { segments, links } = pageNode(catalog, actor, type, shape.connection.nodes);
+    const linkedWhere = readableResourcesSql(catalog, actor);
+    let linked: RenderedPage["linked"] = new Map();
+    const { items } = await paginateWith(listing, args, async (query) => {
+      const page = await selectRenderedPage(context.services.db, query, segments, links, linkedWhere);
+      linked = page.linked;
+      return page.rows;
+    });
+    const nodes = items.map((row) => nodeJson(row, links, linked));
+    return `{${JSON.stringify(responseKey(shape.field))}:${connectionJson(shape.connection, nodes)}}`;
+  } catch (error) {
+    // A refusal (bad input, access) is the resolvers' to give, with its path; a fault is not.
+    if (error instanceof NotRendered || error instanceof GraphQLError) return undefined;
+    throw error;
+  }
+}
+
+/** A page row's JSON: its segments, and between them each link's connection. */
+function nodeJson(row: string[], links: readonly Link[], linked: RenderedPage["linked"]): string {
+  let json = row[0] as string;
+  links.forEach((link, i) => {
+    const nodes: string[] = [];
+    for (const id of linkIds(row[2 * i + 1])) {
+      if (nodes.length === link.size) break;
+      const node = linked.get(id)?.[i];
+      if (node != null) nodes.push(node);
+    }
+    json += connectionJson(link.connection, nodes) + row[2 * i + 2];
+  });
+  return json;
+}
+
+function connectionJson(shape: ConnectionShape, nodes: string[]): string {
+  const entries = shape.entries.map(({ key, nodes: isNodes }) =>
+    isNodes ? `${JSON.stringify(key)}:[${nodes.join(",")}]` : `${JSON.stringify(key)}:"ResourceConnection"`,
+  );
+  return `{${entries.join(",")}}`;
+}
+
+const column = (name: string) => sql.raw(`"resources"."${name}"`);
+const timestamp = (name: string) => sql.raw(isoText(`"resources"."${name}"`));
+
+/** A field's column as its value shows it (system fields: `name`, `createdAt`…). */
+function columnValue(field: FieldDef): SQL {
+  const name = field.column as string;
+  return name === "created_at" || name === "updated_at" ? timestamp(name) : column(name);
+}
+
+/** A LINKS field a page shows, and how: its linked rows are rendered as `node`. */
+interface Link {
+  fieldId: string;
+  node: SQL;
+  size: number;
+  connection: ConnectionShape;
+}
+
+/**
+ * A JSON object's text in SQL: `{"key":value,…}` with each value as JSON (`to_json`; null as
+ * null), split where a link's connection goes (JS puts it there: `nodeJson`). GraphQL response
+ * keys are names ([_A-Za-z][_0-9A-Za-z]*): safe in a literal.
+ */
+function objectSegments(entries: readonly [string, SQL | "link"][]): SQL[] {
+  const segments: SQL[] = [];
+  let parts: SQL[] = [];
+  let text = "{";
+  entries.forEach(([key, value], i) => {
+    text += `${i ? "," : ""}"${key}":`;
+    if (value === "link") {
+      parts.push(sql.raw(`'${text}'`));
+      segments.push(sql`concat(${sql.join(parts, sql`, `)})`);
+      parts = [];
+      text = "";
+      return;
+    }
+    parts.push(sql.raw(`'${text}'`), sql`coalesce(to_json(${value})::text, 'null')`);
+    text = "";
+  });
+  parts.push(sql.raw(`'${text}}'`));
+  segments.push(sql`concat(${sql.join(parts, sql`, `)})`);
+  return segments;
+}
+
+/** A node of the page (of `type`): each shown field as its resolver answers it, links apart. */
+function pageNode(
+  catalog: Catalog,
+  actor: Actor,
+  type: TypeDef,
+  shown: Shown[],
+): { segments: SQL[]; links: Link[] } {
+  const links: Link[] = [];
+  const entries = shown.map((s): [string, SQL | "link"] => {
+    if (s.kind === "plain") return [s.key, plainValue(catalog, actor, s.name, [type])];
+    const field = visibleField(catalog, actor, type, s.field, "field");
+    if (s.kind === "value")
+      return [
+        s.key,
+        field.column ? columnValue(field) : sql.raw(`"resources"."values" -> ${sqlIdLiteral(field.id)}`),
+      ];
+    if (field.type !== "LINKS") throw new NotRendered();
+    links.push({
+      fieldId: field.id,
+      node: linkedNode(catalog, actor, s.connection.nodes),
+      size: pageSize({ first: s.first }).size,
+      connection: s.connection,
+    });
+    return [s.key, "link"];
+  });
+  return { segments: objectSegments(entries), links };
+}
+
+/** A linked row's node (of any type the actor can read: the policy admits no other). */
+function linkedNode(catalog: Catalog, actor: Actor, shown: Shown[]): SQL {
+  const types = catalog.types.filter((type) => canReadType(catalog, actor, type));
+  const entries = shown.map((s): [string, SQL] => {
+    if (s.kind !== "plain") throw new NotRendered();
+    return [s.key, plainValue(catalog, actor, s.name, types)];
+  });
+  return objectSegments(entries)[0] as SQL;
+}
+
+/** A plain field of a row of one of `types`. */
+function plainValue(catalog: Catalog, actor: Actor, name: Plain, types: readonly TypeDef[]): SQL {
+  switch (name) {
+    case "__typename":
+      return sql.raw("'Resource'::text");
+    case "id":
+    case "version":
+      return column(name);
+    case "createdAt":
+      return timestamp("created_at");
+    case "updatedAt":
+      return timestamp("updated_at");
+    case "typeKey":
+      return byType(types, (type) => sql`${type.key}::text`);
+    case "name": {
+      // null also where the viewer may not read the name field (as `Resource.name` answers).
+      const shown = types.filter((type) => readableField(catalog, actor, type, "name"));
+      if (shown.length === types.length) return column("name");
+      return byType(shown, () => column("name"));
+    }
+  }
+}
+
+/** What `value` gives for a row of each of `types` (undefined: null), by its type_id. */
+function byType(types: readonly TypeDef[], value: (type: TypeDef) => SQL | undefined): SQL {
+  const [only] = types;
+  if (types.length === 1 && only) return value(only) ?? sql.raw("null::text");
+  const cases = types.flatMap((type) => {
+    const v = value(type);
+    return v ? [sql`when ${sql.raw(sqlIdLiteral(type.id))} then ${v}`] : [];
+  });
+  return cases.length
+    ? sql`(case ${column("type_id")} ${sql.join(cases, sql` `)} end)`
+    : sql.raw("null::text");
+}
