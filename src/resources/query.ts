@@ -329,19 +329,17 @@ export type PageQuery = Pick<PageStatement, "where" | "rest" | "from" | "planEac
 
 /**
  * A listing's page read by `read` (same rows, order and cursors as `paginate`; `read` returns one
- * item per row, in the statement's order): the page's items, and whether more follow.
+ * item per row, in the statement's order), in the page's order.
  */
 export async function paginateWith<T>(
   listing: Listing,
   args: PageArgs,
   read: (query: PageQuery) => Promise<T[]>,
-): Promise<{ items: T[]; hasMore: boolean }> {
+): Promise<T[]> {
   const statement = pageStatement(listing, args);
-  if (statement.size === 0) return { items: [], hasMore: false };
-  const rows = await read(statement);
-  const items = rows.slice(0, statement.size);
-  if (statement.backward) items.reverse();
-  return { items, hasMore: rows.length > statement.size };
+  if (statement.size === 0) return [];
+  const items = (await read(statement)).slice(0, statement.size);
+  return statement.backward ? items.reverse() : items;
 }
 
 /** Runs a keyset-paginated listing. */

@@ -185,7 +185,7 @@ export async function renderRead(
     const { segments, links } = pageNode(catalog, actor, type, shape.connection.nodes);
     const linkedWhere = readableResourcesSql(catalog, actor);
     let linked: RenderedPage["linked"] = new Map();
-    const { items } = await paginateWith(listing, args, async (query) => {
+    const items = await paginateWith(listing, args, async (query) => {
       const page = await selectRenderedPage(context.services.db, query, segments, links, linkedWhere);
       linked = page.linked;
       return page.rows;

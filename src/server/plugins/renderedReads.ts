@@ -26,8 +26,8 @@ export function useRenderedReads(schema: GraphQLSchema): Plugin<Context> {
         args.contextValue as Context,
       );
       if (data === undefined) return;
-      // Yoga writes a result that has its own \`stringify\` as that gives it: the nodes as PostgreSQL
-      // rendered them, never parsed here. Whatever else reads \`data\` (a WebSocket's message) gets
+      // Yoga writes a result that has its own `stringify` as that gives it: the nodes as PostgreSQL
+      // rendered them, never parsed here. Whatever else reads `data` (a WebSocket's message) gets
       // it parsed.
       let parsed: Record<string, unknown> | undefined;
       setResultAndStopExecution({
