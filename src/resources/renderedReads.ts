@@ -15,9 +15,9 @@ import type { Context } from "../kernel/index.ts";
 import { isoText, linkIds, type RenderedPage, selectRenderedPage } from "../ledger/index.ts";
 import type { Catalog, FieldDef, TypeDef } from "../metadata/index.ts";
 import {
-  canReadType,
   readableField,
   readableResourcesSql,
+  readableTypes,
   sqlIdLiteral,
   visibleField,
 } from "../metadata/index.ts";
@@ -39,8 +39,9 @@ import { type ListArgs, pageSize, paginateWith, resourceListing } from "./query.
  */
 
 /** A plain field of a node: what it reads. */
-type Plain = "id" | "name" | "typeKey" | "version" | "createdAt" | "updatedAt" | "__typename";
-const PLAIN = new Set<string>(["id", "name", "typeKey", "version", "createdAt", "updatedAt", "__typename"]);
+const PLAIN_FIELDS = ["id", "name", "typeKey", "version", "createdAt", "updatedAt", "__typename"] as const;
+type Plain = (typeof PLAIN_FIELDS)[number];
+const PLAIN = new Set<string>(PLAIN_FIELDS);
 
 type Shown =
   | { key: string; kind: "plain"; name: Plain }
@@ -294,7 +295,7 @@ function pageNode(
 
 /** A linked row's node (of any type the actor can read: the policy admits no other). */
 function linkedNode(catalog: Catalog, actor: Actor, shown: Shown[]): SQL {
-  const types = catalog.types.filter((type) => canReadType(catalog, actor, type));
+  const types = readableTypes(catalog, actor);
   const entries = shown.map((s): [string, SQL] => {
     if (s.kind !== "plain") throw new NotRendered();
     return [s.key, plainValue(catalog, actor, s.name, types)];
