@@ -51,6 +51,8 @@ export {
   listRows,
   type OptionalColumn,
   type RenderedPage,
+  type RenderedSelect,
+  renderedSelect,
   resourcesByIds,
   selectPageWithLinked,
   selectRenderedPage,

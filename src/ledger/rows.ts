@@ -319,28 +319,60 @@ const joined = (parts: SQL[]) => sql`concat_ws(chr(1), ${sql.join(parts, sql`, `
 const PART = "\u0001";
 
 /**
+ * What a rendered page's statement selects, apart from which rows: the same for every page of one
+ * selection, type and policy, so built once (resources/renderedReads.ts keeps it). `segments` are
+ * a page row's JSON texts (expressions over "resources") with, between each two, the ids one of
+ * `links` holds; `links[i].node` renders a linked row; `linkedWhere` is the access policy's
+ * condition on linked rows.
+ */
+export interface RenderedSelect {
+  /** A page row's one column: its segments, each link's ids between them. */
+  row: SQL;
+  /** A linked row's one column: its id, then each link's node. */
+  linkedRow: SQL;
+  linkedWhere: SQL;
+  /** Per link, its ids as a column of the page ("l0", "l1", …). */
+  lists: SQL[];
+  /** Every link's ids from the "page" CTE's lists. */
+  allIds: SQL;
+}
+
+const idsOf = (fieldId: string) => sql.raw(`("resources"."values" -> ${sqlIdLiteral(fieldId)})`);
+
+export function renderedSelect(
+  segments: SQL[],
+  links: readonly { fieldId: string; node: SQL }[],
+  linkedWhere: SQL,
+): RenderedSelect {
+  // s0, l0, s1, l1, …, sK: a page row's segments with each link's ids between them.
+  const rowParts = segments.flatMap((segment, i) => {
+    const link = links[i];
+    return link ? [segment, sql`coalesce(${idsOf(link.fieldId)}::text, '[]')`] : [segment];
+  });
+  return {
+    row: joined(rowParts),
+    linkedRow: joined([sql.raw(`"resources"."id"`), ...links.map((link) => link.node)]),
+    linkedWhere,
+    lists: links.map((link, i) => sql`${idsOf(link.fieldId)} as ${sql.raw(`"l${i}"`)}`),
+    allIds: sql.raw(
+      links.map((_, i) => `select jsonb_array_elements_text("l${i}") from "page"`).join(" union all "),
+    ),
+  };
+}
+
+/**
  * Reads a `RenderedPage`: like `selectPageWithLinked`, the links' rows come in the same statement
- * (one lookup of every id on the primary key), except for a page planned on every execution.
- * `links[i].node` renders a linked row (an expression over "resources"); `linkedWhere` is the
- * access policy's condition on it. A page row's text starts with its first segment ("{"), a linked
- * row's with its id.
+ * (one lookup of every id on the primary key), except for a page planned on every execution. A
+ * page row's text starts with its first segment ("{"), a linked row's with its id.
  */
 export async function selectRenderedPage(
   db: Db,
   page: { where: SQL; rest: SQL; from?: SQL; planEachTime: boolean },
-  segments: SQL[],
-  links: readonly { fieldId: string; node: SQL }[],
-  linkedWhere: SQL,
+  select: RenderedSelect,
 ): Promise<RenderedPage> {
   const from = page.from ?? RESOURCES;
   const lead = sql.raw(page.planEachTime ? PLANNED_PER_EXECUTION : "");
-  const ids = (i: number) =>
-    sql.raw(`("resources"."values" -> ${sqlIdLiteral(links[i]?.fieldId as string)})`);
-  // s0, l0, s1, l1, …, sK: a page row's segments with each link's ids between them.
-  const rowParts = segments.flatMap((segment, i) =>
-    i < links.length ? [segment, sql`coalesce(${ids(i)}::text, '[]')`] : [segment],
-  );
-  const linkedRow = joined([sql.raw(`"resources"."id"`), ...links.map((link) => link.node)]);
+  const { row, linkedRow, linkedWhere, lists, allIds } = select;
   const rows: string[][] = [];
   const linked = new Map<string, string[]>();
   const take = (tuple: unknown[]) => {
@@ -348,15 +380,11 @@ export async function selectRenderedPage(
     if (parts[0]?.startsWith("{")) rows.push(parts);
     else linked.set(parts[0] as string, parts.slice(1));
   };
-  if (links.length === 0 || page.planEachTime) {
-    await queryTuples(
-      db,
-      sql`${lead}select ${joined(rowParts)} from ${from} where ${page.where} ${page.rest}`,
-      take,
-    );
+  if (lists.length === 0 || page.planEachTime) {
+    await queryTuples(db, sql`${lead}select ${row} from ${from} where ${page.where} ${page.rest}`, take);
     const wanted = new Set<string>();
-    for (const row of rows)
-      for (let i = 1; i < row.length; i += 2) for (const id of linkIds(row[i])) wanted.add(id);
+    for (const parts of rows)
+      for (let i = 1; i < parts.length; i += 2) for (const id of linkIds(parts[i])) wanted.add(id);
     if (wanted.size) {
       await queryTuples(
         db,
@@ -366,13 +394,9 @@ export async function selectRenderedPage(
     }
     return { rows, linked };
   }
-  const lists = links.map((_, i) => sql`${ids(i)} as ${sql.raw(`"l${i}"`)}`);
-  const allIds = sql.raw(
-    links.map((_, i) => `select jsonb_array_elements_text("l${i}") from "page"`).join(" union all "),
-  );
   await queryTuples(
     db,
-    sql`with "page" as materialized (select ${joined(rowParts)} as "row", ${sql.join(lists, sql`, `)} from ${from} where ${page.where} ${page.rest})
+    sql`with "page" as materialized (select ${row} as "row", ${sql.join(lists, sql`, `)} from ${from} where ${page.where} ${page.rest})
       select "row" from "page"
       union all
       select ${linkedRow} from "resources"

@@ -26,6 +26,7 @@ export {
   canReadType,
   canWriteField,
   childTypes,
+  policyKey,
   readableField,
   readableFields,
   readableResourcesSql,

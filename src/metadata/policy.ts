@@ -24,6 +24,12 @@ function scopeCap(actor: Actor): Access {
   return actor.scopes.includes("READ") ? "READ" : "NONE";
 }
 
+/**
+ * What the policy's answers for one catalog depend on besides it: the role and the scopes' cap.
+ * Memos of those answers (readableFields, rendered reads' statements) key on it.
+ */
+export const policyKey = (actor: Actor) => `${actor.role}:${scopeCap(actor)}`;
+
 export function roleTypeAccess(catalog: Catalog, role: Role, type: TypeDef): Access {
   if (role === "OWNER") return "WRITE"; // owners cannot be locked out of their own workspace
   return catalog.typeAccess.get(type.id)?.get(role) ?? defaultAccess(role);
@@ -114,7 +120,7 @@ export function readableFields(catalog: Catalog, actor: Actor, type: TypeDef): r
     byKey = new Map();
     readableMemo.set(catalog, byKey);
   }
-  const key = `${type.id}:${actor.role}:${scopeCap(actor)}`;
+  const key = `${type.id}:${policyKey(actor)}`;
   let fields = byKey.get(key);
   if (!fields) {
     fields = type.fields.filter((field) => canReadField(catalog, actor, field));

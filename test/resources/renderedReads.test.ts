@@ -221,6 +221,30 @@ describe("rendered list reads answer as the resolvers do", () => {
     ]);
   });
 
+  it("what a node shows follows an access change at once (the statement is kept per catalog and policy)", async () => {
+    const query = `{ resources(type: "account", first: 2) { nodes { id name } } }`;
+    const names = async () => {
+      const { rendered, resolved, didRender } = await both(actors.viewer as string, query);
+      expect(rendered).toEqual(resolved);
+      expect(didRender).toBe(true);
+      return rendered.body.data.resources.nodes.map((n: { name: string | null }) => n.name);
+    };
+    expect(await names()).toEqual([null, null]);
+    // The owner's answer to the same document is kept apart from the viewer's.
+    const ownerRead = await both(owner.token, query);
+    expect(ownerRead.rendered.body.data.resources.nodes.map((n: { name: string }) => n.name)).toEqual([
+      "Acme",
+      expect.stringContaining("Initech"),
+    ]);
+    await fieldAccess("account", "name", "VIEWER", "READ");
+    try {
+      expect(await names()).toEqual(["Acme", expect.stringContaining("Initech")]);
+    } finally {
+      await fieldAccess("account", "name", "VIEWER", "NONE");
+    }
+    expect(await names()).toEqual([null, null]);
+  });
+
   it("a named operation renders under its name; under another, the executor refuses it", async () => {
     const query = `query Contacts { resources(type: "contact") { nodes { id } } }`;
     const named = await both(owner.token, query, {}, "Contacts");
