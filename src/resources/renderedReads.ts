@@ -263,6 +263,8 @@ function connectionJson(shape: ConnectionShape, nodes: string[]): string {
   return `{${entries.join(",")}}`;
 }
 
+/** A string as a SQL literal (standard_conforming_strings: only quotes are doubled). */
+const textLiteral = (text: string) => `'${text.replaceAll("'", "''")}'`;
 /** A SQL value's JSON text. */
 const toJson = (value: SQL) => sql`to_json(${value})::text`;
 const column = (name: string) => sql.raw(`"resources"."${name}"`);
@@ -362,7 +364,7 @@ function plainValue(catalog: Catalog, actor: Actor, name: Plain, types: readonly
     case "updatedAt":
       return timestamp("updated_at");
     case "typeKey":
-      return byType(types, (type) => sql`${type.key}::text`);
+      return byType(types, (type) => sql.raw(`${textLiteral(type.key)}::text`));
     case "name": {
       // null also where the viewer may not read the name field (as `Resource.name` answers).
       const shown = types.filter((type) => readableField(catalog, actor, type, "name"));
