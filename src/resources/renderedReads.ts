@@ -34,18 +34,16 @@ import { type ListArgs, pageSize, paginateWith, resourceListing } from "./query.
 /**
  * The common list read, rendered by PostgreSQL: a query whose only field is `resources(…)`
  * selecting `nodes` of plain fields — `id`, `name`, `typeKey`, `version`, `createdAt`,
- * `updatedAt`, `value(field: "…")` and `linked(field: "…") { nodes { … } }` of those — and its
- * `pageInfo` (cursors in an order by the id alone, as a connector polls) gets each node's JSON
- * text from the statement that lists it (its links' nodes from the same statement, put in place
- * here) and skips GraphQL execution: for a page of 50 with its links' names, decoding 100 rows of
- * columns, resolving every field and serializing the result were most of the server's CPU
- * (bench:peers). The listing (`resourceListing`: type, filter, order, cursor), its pageInfo
- * (`paginateWith`) and the access policy are the resolvers' own; what each node shows is decided
- * here with the same policy functions. Anything else — another field, edges, totalCount, a
- * fragment, a directive, a variable where a field key goes, a cursor in another order, any
- * refusal — runs through the schema as usual, which gives the error if there is one
- * (test/resources/renderedReads.test.ts holds both paths to the same answers). Numbers print as
- * PostgreSQL prints them (1e21 as 1000000000000000000000): the same values.
+ * `updatedAt`, `value(field: "…")` and `linked(field: "…") { nodes { … } }` of those — gets each
+ * node's JSON text from the statement that lists it (its links' nodes from the same statement,
+ * put in place here) and skips GraphQL execution: for a page of 50 with its links' names, decoding
+ * 100 rows of columns, resolving every field and serializing the result were most of the server's
+ * CPU (bench:peers). The listing (`resourceListing`: type, filter, order, cursor) and the access
+ * policy are the resolvers' own; what each node shows is decided here with the same policy
+ * functions. Anything else — another field, a fragment, a directive, pageInfo, a variable where a
+ * field key goes, any refusal — runs through the schema as usual, which gives the error if there
+ * is one (test/resources/renderedReads.test.ts holds both paths to the same answers). Numbers
+ * print as PostgreSQL prints them (1e21 as 1000000000000000000000): the same values.
  */
 
 /** A plain field of a node: what it reads. */
@@ -58,26 +56,10 @@ type Shown =
   | { key: string; kind: "value"; field: string }
   | { key: string; kind: "linked"; field: string; first?: number; connection: ConnectionShape };
 
-/** What `pageInfo` may select here (all of PageInfo). */
-const PAGE_INFO_FIELDS = new Set([
-  "hasNextPage",
-  "hasPreviousPage",
-  "startCursor",
-  "endCursor",
-  "__typename",
-]);
-
-/** A connection's entry in response order: its nodes, its `__typename`, or its pageInfo's fields. */
-type ConnectionEntry =
-  | { key: string; kind: "nodes" | "__typename" }
-  | { key: string; kind: "pageInfo"; fields: { key: string; name: string }[] };
-
-/** A connection's selection. */
+/** A connection's selection: its entries in response order (`nodes`, `__typename`). */
 interface ConnectionShape {
-  entries: ConnectionEntry[];
+  entries: { key: string; nodes: boolean }[];
   nodes: Shown[];
-  /** Whether its pageInfo shows a cursor (the page's rows then come with their ids). */
-  cursors: boolean;
 }
 
 /** A document this module renders: its `resources` field and what the field selects. */
@@ -124,28 +106,18 @@ function plainFields(set: SelectionSetNode): FieldNode[] | null {
 function connectionShape(set: SelectionSetNode, withLinks: boolean): ConnectionShape | null {
   const fields = plainFields(set);
   if (!fields) return null;
-  const shape: ConnectionShape = { entries: [], nodes: [], cursors: false };
+  const shape: ConnectionShape = { entries: [], nodes: [] };
   let seenNodes = false;
   for (const field of fields) {
     const name = field.name.value;
     if (field.arguments?.length) return null;
-    if (name === "__typename") shape.entries.push({ key: responseKey(field), kind: "__typename" });
-    else if (name === "pageInfo" && withLinks && field.selectionSet) {
-      // The listing's own pageInfo (a link's connection has none to give here).
-      const fields = plainFields(field.selectionSet);
-      if (
-        !fields?.every((f) => PAGE_INFO_FIELDS.has(f.name.value) && !f.arguments?.length && !f.selectionSet)
-      )
-        return null;
-      const shown = fields.map((f) => ({ key: responseKey(f), name: f.name.value }));
-      shape.cursors ||= shown.some((f) => f.name === "startCursor" || f.name === "endCursor");
-      shape.entries.push({ key: responseKey(field), kind: "pageInfo", fields: shown });
-    } else if (name === "nodes" && field.selectionSet && !seenNodes) {
+    if (name === "__typename") shape.entries.push({ key: responseKey(field), nodes: false });
+    else if (name === "nodes" && field.selectionSet && !seenNodes) {
       const nodes = nodeShapes(field.selectionSet, withLinks);
       if (!nodes) return null;
       seenNodes = true;
       shape.nodes = nodes;
-      shape.entries.push({ key: responseKey(field), kind: "nodes" });
+      shape.entries.push({ key: responseKey(field), nodes: true });
     } else return null;
   }
   return shape;
@@ -221,30 +193,13 @@ export async function renderRead(
     const { listing, type } = resourceListing(actor, catalog, args);
     const { select, links } = nodeRendering(catalog, actor, type, shape);
     let linked: RenderedPage["linked"] = new Map();
-    const page = await paginateWith(listing, args, async (query) => {
-      // A cursor here is a row's id: in another order, the resolvers make it from the sort values.
-      if (shape.connection.cursors && !query.idOrder) throw new NotRendered();
-      const read = await selectRenderedPage(context.services.db, query, select);
-      linked = read.linked;
-      return read.rows;
+    const items = await paginateWith(listing, args, async (query) => {
+      const page = await selectRenderedPage(context.services.db, query, select);
+      linked = page.linked;
+      return page.rows;
     });
-    const nodes = page.items.map((row) => nodeJson(row, links, linked));
-    // With cursors selected, a page row's last part is its id (`renderedSelect`).
-    const cursor = (row: string[] | undefined) =>
-      row ? page.cursorOfId(row[row.length - 1] as string) : null;
-    const pageInfo: PageInfo = {
-      hasNextPage: page.hasNextPage,
-      hasPreviousPage: page.hasPreviousPage,
-      get startCursor() {
-        return cursor(page.items[0]);
-      },
-      get endCursor() {
-        return cursor(page.items[page.items.length - 1]);
-      },
-      __typename: "PageInfo",
-    };
-    const data = connectionJson(shape.connection, nodes, pageInfo);
-    return `{${JSON.stringify(responseKey(shape.field))}:${data}}`;
+    const nodes = items.map((row) => nodeJson(row, links, linked));
+    return `{${JSON.stringify(responseKey(shape.field))}:${connectionJson(shape.connection, nodes)}}`;
   } catch (error) {
     // A refusal (bad input, access) is the resolvers' to give, with its path; a fault is not.
     if (error instanceof NotRendered || error instanceof GraphQLError) return undefined;
@@ -280,9 +235,7 @@ function nodeRendering(catalog: Catalog, actor: Actor, type: TypeDef, shape: Rea
   let rendering = byPolicy.get(key);
   if (!rendering) {
     const { segments, links } = pageNode(catalog, actor, type, shape.connection.nodes);
-    const linkedWhere = readableResourcesSql(catalog, actor);
-    const select = renderedSelect(segments, links, linkedWhere, shape.connection.cursors);
-    rendering = { select, links };
+    rendering = { select: renderedSelect(segments, links, readableResourcesSql(catalog, actor)), links };
     byPolicy.set(key, rendering);
   }
   return rendering;
@@ -303,17 +256,10 @@ function nodeJson(row: string[], links: readonly Link[], linked: RenderedPage["l
   return json;
 }
 
-/** A page's pageInfo, as `PageInfo` answers it (the cursors encoded only if selected). */
-type PageInfo = Record<string, string | boolean | null>;
-
-function connectionJson(shape: ConnectionShape, nodes: string[], pageInfo?: PageInfo): string {
-  const entries = shape.entries.map((entry) => {
-    const key = JSON.stringify(entry.key);
-    if (entry.kind !== "pageInfo")
-      return entry.kind === "nodes" ? `${key}:[${nodes.join(",")}]` : `${key}:"ResourceConnection"`;
-    const fields = entry.fields.map((f) => `${JSON.stringify(f.key)}:${JSON.stringify(pageInfo?.[f.name])}`);
-    return `${key}:{${fields.join(",")}}`;
-  });
+function connectionJson(shape: ConnectionShape, nodes: string[]): string {
+  const entries = shape.entries.map(({ key, nodes: isNodes }) =>
+    isNodes ? `${JSON.stringify(key)}:[${nodes.join(",")}]` : `${JSON.stringify(key)}:"ResourceConnection"`,
+  );
   return `{${entries.join(",")}}`;
 }
 
