@@ -352,12 +352,15 @@ export function renderedSelect(
   segments: SQL[],
   links: readonly { fieldId: string; node: SQL }[],
   linkedWhere: SQL,
+  /** Whether a page row ends with its id (for its cursor). */
+  withId = false,
 ): RenderedSelect {
   // s0, l0, s1, l1, …, sK: a page row's segments with each link's ids between them.
   const rowParts = segments.flatMap((segment, i) => {
     const link = links[i];
     return link ? [segment, sql`coalesce(${idsOf(link.fieldId)}::text, '[]')`] : [segment];
   });
+  if (withId) rowParts.push(sql.raw(`"resources"."id"`));
   return {
     row: flat(joined(rowParts)),
     linkedRow: flat(joined([sql.raw(`"resources"."id"`), ...links.map((link) => link.node)])),
@@ -393,7 +396,7 @@ export async function selectRenderedPage(
     await queryTuples(db, sql`${lead}select ${row} from ${from} where ${page.where} ${page.rest}`, take);
     const wanted = new Set<string>();
     for (const parts of rows)
-      for (let i = 1; i < parts.length; i += 2) for (const id of linkIds(parts[i])) wanted.add(id);
+      for (let i = 0; i < lists.length; i++) for (const id of linkIds(parts[2 * i + 1])) wanted.add(id);
     if (wanted.size) {
       await queryTuples(
         db,

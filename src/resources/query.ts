@@ -273,6 +273,8 @@ interface PageStatement {
   from?: SQL;
   planEachTime: boolean;
   signatureOf: () => string;
+  /** Whether the order is the id alone: a row's cursor is then made from its id. */
+  idOrder: boolean;
 }
 
 function pageStatement(listing: Listing, args: PageArgs): PageStatement {
@@ -321,25 +323,49 @@ function pageStatement(listing: Listing, args: PageArgs): PageStatement {
     from: source?.from,
     planEachTime: filtered && !(source && listing.equality?.alone),
     signatureOf,
+    idOrder: keys.length === 1 && keys[0]?.target.kind === "id",
+  };
+}
+
+/** A page's hasNextPage and hasPreviousPage: whether rows follow (`more`) where the page points. */
+function pageFlags(args: PageArgs, backward: boolean, more: boolean) {
+  return {
+    hasNextPage: backward ? args.before != null : more,
+    hasPreviousPage: backward ? more : args.after != null,
   };
 }
 
 /** Which rows a page reads, for a reader of its own (`paginateWith`). */
-export type PageQuery = Pick<PageStatement, "where" | "rest" | "from" | "planEachTime">;
+export type PageQuery = Pick<PageStatement, "where" | "rest" | "from" | "planEachTime" | "idOrder">;
+
+/** A page `paginateWith` read: its items, in the page's order, and what its pageInfo says. */
+export interface PageRead<T> {
+  items: T[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  /** The cursor of a row by its id (an order by the id alone; `PageQuery.idOrder`). */
+  cursorOfId: (id: string) => string;
+}
 
 /**
  * A listing's page read by `read` (same rows, order and cursors as `paginate`; `read` returns one
- * item per row, in the statement's order), in the page's order.
+ * item per row, in the statement's order).
  */
 export async function paginateWith<T>(
   listing: Listing,
   args: PageArgs,
   read: (query: PageQuery) => Promise<T[]>,
-): Promise<T[]> {
+): Promise<PageRead<T>> {
   const statement = pageStatement(listing, args);
-  if (statement.size === 0) return [];
-  const items = (await read(statement)).slice(0, statement.size);
-  return statement.backward ? items.reverse() : items;
+  const { size, backward, signatureOf } = statement;
+  const rows = size === 0 ? [] : await read(statement);
+  const items = rows.slice(0, size);
+  if (backward) items.reverse();
+  return {
+    items,
+    ...pageFlags(args, backward, rows.length > size),
+    cursorOfId: (id) => encodeCursor(signatureOf(), [id]),
+  };
 }
 
 /** Runs a keyset-paginated listing. */
@@ -391,8 +417,7 @@ export async function paginate(db: Db, listing: Listing, args: PageArgs): Promis
     linked: linkedRows,
     cursorAt,
     pageInfo: {
-      hasNextPage: backward ? args.before != null : more,
-      hasPreviousPage: backward ? more : args.after != null,
+      ...pageFlags(args, backward, more),
       // Encoded when read: a client that asks for no cursor pays for none.
       get startCursor() {
         return page.length ? cursorAt(0) : null;

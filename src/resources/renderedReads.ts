@@ -29,21 +29,23 @@ import {
   sqlIdLiteral,
   visibleField,
 } from "../metadata/index.ts";
-import { type ListArgs, pageSize, paginateWith, resourceListing } from "./query.ts";
+import { type ListArgs, type PageRead, pageSize, paginateWith, resourceListing } from "./query.ts";
 
 /**
  * The common list read, rendered by PostgreSQL: a query whose only field is `resources(…)`
  * selecting `nodes` of plain fields — `id`, `name`, `typeKey`, `version`, `createdAt`,
- * `updatedAt`, `value(field: "…")` and `linked(field: "…") { nodes { … } }` of those — gets each
- * node's JSON text from the statement that lists it (its links' nodes from the same statement,
- * put in place here) and skips GraphQL execution: for a page of 50 with its links' names, decoding
- * 100 rows of columns, resolving every field and serializing the result were most of the server's
- * CPU (bench:peers). The listing (`resourceListing`: type, filter, order, cursor) and the access
- * policy are the resolvers' own; what each node shows is decided here with the same policy
- * functions. Anything else — another field, a fragment, a directive, pageInfo, a variable where a
- * field key goes, any refusal — runs through the schema as usual, which gives the error if there
- * is one (test/resources/renderedReads.test.ts holds both paths to the same answers). Numbers
- * print as PostgreSQL prints them (1e21 as 1000000000000000000000): the same values.
+ * `updatedAt`, `value(field: "…")` and `linked(field: "…") { nodes { … } }` of those — and its
+ * `pageInfo` (cursors in an order by the id alone, as a connector polls) gets each node's JSON
+ * text from the statement that lists it (its links' nodes from the same statement, put in place
+ * here) and skips GraphQL execution: for a page of 50 with its links' names, decoding 100 rows of
+ * columns, resolving every field and serializing the result were most of the server's CPU
+ * (bench:peers). The listing (`resourceListing`: type, filter, order, cursor), its pageInfo
+ * (`paginateWith`) and the access policy are the resolvers' own; what each node shows is decided
+ * here with the same policy functions. Anything else — another field, edges, totalCount, a
+ * fragment, a directive, a variable where a field key goes, a cursor in another order, any
+ * refusal — runs through the schema as usual, which gives the error if there is one
+ * (test/resources/renderedReads.test.ts holds both paths to the same answers). Numbers print as
+ * PostgreSQL prints them (1e21 as 1000000000000000000000): the same values.
  */
 
 /** A plain field of a node: what it reads. */
@@ -56,10 +58,27 @@ type Shown =
   | { key: string; kind: "value"; field: string }
   | { key: string; kind: "linked"; field: string; first?: number; connection: ConnectionShape };
 
-/** A connection's selection: its entries in response order (`nodes`, `__typename`). */
+/** What `pageInfo` may select here (all of PageInfo). */
+const PAGE_INFO_FIELDS = new Set([
+  "hasNextPage",
+  "hasPreviousPage",
+  "startCursor",
+  "endCursor",
+  "__typename",
+]);
+
+/** A connection's entry in response order: its nodes, its `__typename`, or its pageInfo's fields. */
+type ConnectionEntry =
+  | { key: string; kind: "nodes" | "__typename" }
+  | { key: string; kind: "pageInfo"; fields: { key: string; name: string }[] };
+
+/** A connection's selection. */
 interface ConnectionShape {
-  entries: { key: string; nodes: boolean }[];
+  entries: ConnectionEntry[];
   nodes: Shown[];
+  /** Whether it selects pageInfo, and whether that shows a cursor (rows then come with their ids). */
+  pageInfo: boolean;
+  cursors: boolean;
 }
 
 /** A document this module renders: its `resources` field and what the field selects. */
@@ -106,18 +125,31 @@ function plainFields(set: SelectionSetNode): FieldNode[] | null {
 function connectionShape(set: SelectionSetNode, withLinks: boolean): ConnectionShape | null {
   const fields = plainFields(set);
   if (!fields) return null;
-  const shape: ConnectionShape = { entries: [], nodes: [] };
+  const shape: ConnectionShape = { entries: [], nodes: [], pageInfo: false, cursors: false };
   let seenNodes = false;
   for (const field of fields) {
     const name = field.name.value;
     if (field.arguments?.length) return null;
-    if (name === "__typename") shape.entries.push({ key: responseKey(field), nodes: false });
-    else if (name === "nodes" && field.selectionSet && !seenNodes) {
+    if (name === "__typename") shape.entries.push({ key: responseKey(field), kind: "__typename" });
+    else if (name === "pageInfo" && withLinks && field.selectionSet) {
+      // The listing's own pageInfo (a link's connection has none to give here).
+      const infoFields = plainFields(field.selectionSet);
+      if (
+        !infoFields?.every(
+          (f) => PAGE_INFO_FIELDS.has(f.name.value) && !f.arguments?.length && !f.selectionSet,
+        )
+      )
+        return null;
+      const shown = infoFields.map((f) => ({ key: responseKey(f), name: f.name.value }));
+      shape.pageInfo = true;
+      shape.cursors ||= shown.some((f) => f.name === "startCursor" || f.name === "endCursor");
+      shape.entries.push({ key: responseKey(field), kind: "pageInfo", fields: shown });
+    } else if (name === "nodes" && field.selectionSet && !seenNodes) {
       const nodes = nodeShapes(field.selectionSet, withLinks);
       if (!nodes) return null;
       seenNodes = true;
       shape.nodes = nodes;
-      shape.entries.push({ key: responseKey(field), nodes: true });
+      shape.entries.push({ key: responseKey(field), kind: "nodes" });
     } else return null;
   }
   return shape;
@@ -193,13 +225,17 @@ export async function renderRead(
     const { listing, type } = resourceListing(actor, catalog, args);
     const { select, links } = nodeRendering(catalog, actor, type, shape);
     let linked: RenderedPage["linked"] = new Map();
-    const items = await paginateWith(listing, args, async (query) => {
-      const page = await selectRenderedPage(context.services.db, query, select);
-      linked = page.linked;
-      return page.rows;
+    const page = await paginateWith(listing, args, async (query) => {
+      // A cursor here is a row's id: in another order, the resolvers make it from the sort values.
+      if (shape.connection.cursors && !query.idOrder) throw new NotRendered();
+      const read = await selectRenderedPage(context.services.db, query, select);
+      linked = read.linked;
+      return read.rows;
     });
-    const nodes = items.map((row) => nodeJson(row, links, linked));
-    return `{${JSON.stringify(responseKey(shape.field))}:${connectionJson(shape.connection, nodes)}}`;
+    const nodes = page.items.map((row) => nodeJson(row, links, linked));
+    const pageInfo = shape.connection.pageInfo ? pageInfoOf(page, shape.connection.cursors) : undefined;
+    const data = connectionJson(shape.connection, nodes, pageInfo);
+    return `{${JSON.stringify(responseKey(shape.field))}:${data}}`;
   } catch (error) {
     // A refusal (bad input, access) is the resolvers' to give, with its path; a fault is not.
     if (error instanceof NotRendered || error instanceof GraphQLError) return undefined;
@@ -235,7 +271,9 @@ function nodeRendering(catalog: Catalog, actor: Actor, type: TypeDef, shape: Rea
   let rendering = byPolicy.get(key);
   if (!rendering) {
     const { segments, links } = pageNode(catalog, actor, type, shape.connection.nodes);
-    rendering = { select: renderedSelect(segments, links, readableResourcesSql(catalog, actor)), links };
+    const linkedWhere = readableResourcesSql(catalog, actor);
+    const select = renderedSelect(segments, links, linkedWhere, shape.connection.cursors);
+    rendering = { select, links };
     byPolicy.set(key, rendering);
   }
   return rendering;
@@ -256,10 +294,35 @@ function nodeJson(row: string[], links: readonly Link[], linked: RenderedPage["l
   return json;
 }
 
-function connectionJson(shape: ConnectionShape, nodes: string[]): string {
-  const entries = shape.entries.map(({ key, nodes: isNodes }) =>
-    isNodes ? `${JSON.stringify(key)}:[${nodes.join(",")}]` : `${JSON.stringify(key)}:"ResourceConnection"`,
-  );
+/** A page's pageInfo, as `PageInfo` answers it. */
+type PageInfo = Record<string, string | boolean | null>;
+
+/**
+ * Built only for a shape that selects pageInfo, and without accessors: an object literal with
+ * getters closing over the page, made on every read, cost the plain list ~20% more server CPU
+ * (bench A/B; most of it garbage collection).
+ */
+function pageInfoOf(page: PageRead<string[]>, cursors: boolean): PageInfo {
+  // With cursors selected, a page row's last part is its id (`renderedSelect`).
+  const cursor = (row: string[] | undefined) =>
+    cursors && row ? page.cursorOfId(row[row.length - 1] as string) : null;
+  return {
+    hasNextPage: page.hasNextPage,
+    hasPreviousPage: page.hasPreviousPage,
+    startCursor: cursor(page.items[0]),
+    endCursor: cursor(page.items[page.items.length - 1]),
+    __typename: "PageInfo",
+  };
+}
+
+function connectionJson(shape: ConnectionShape, nodes: string[], pageInfo?: PageInfo): string {
+  const entries = shape.entries.map((entry) => {
+    const key = JSON.stringify(entry.key);
+    if (entry.kind !== "pageInfo")
+      return entry.kind === "nodes" ? `${key}:[${nodes.join(",")}]` : `${key}:"ResourceConnection"`;
+    const fields = entry.fields.map((f) => `${JSON.stringify(f.key)}:${JSON.stringify(pageInfo?.[f.name])}`);
+    return `${key}:{${fields.join(",")}}`;
+  });
   return `{${entries.join(",")}}`;
 }
 
