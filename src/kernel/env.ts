@@ -4,10 +4,12 @@ import { z } from "zod";
  * The one module that reads `process.env`. Every variable (the README's Configuration table) is
  * parsed and validated here, and a bad value fails start with a message naming each offending variable.
  */
-const booleanFlag = z
-  .enum(["true", "false", "1", "0", ""])
-  .default("false")
-  .transform((value) => value === "true" || value === "1");
+/** "true"/"1" or "false"/"0"; unset or empty: `byDefault`. */
+const booleanFlag = (byDefault: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", ""])
+    .default("")
+    .transform((value) => (value === "" ? byDefault : value === "true" || value === "1"));
 
 const port = z.coerce
   .number({ message: "must be a number" })
@@ -43,7 +45,7 @@ const envSchema = z.object({
   PLUGBOARD_ADMIN_EMAIL: z.email({ message: "must be an email address" }).optional(),
   PLUGBOARD_ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
   PLUGBOARD_ADMIN_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
-  PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: booleanFlag,
+  PLUGBOARD_WEBHOOK_ALLOW_PRIVATE: booleanFlag(false),
   PLUGBOARD_WEBHOOK_RETRY_SCHEDULE: retrySchedule.default([5, 300, 1800, 7200, 18000, 36000, 36000]),
   /** The whole-exchange deadline of one webhook attempt (documented: 10 s); lowered only in tests. */
   PLUGBOARD_WEBHOOK_TIMEOUT_MS: z.coerce
@@ -106,10 +108,7 @@ const envSchema = z.object({
   AWS_SESSION_TOKEN: z.string().min(1).optional(),
   AWS_REGION: z.string().min(1).optional(),
   /** Off: every read executes through the schema's resolvers (server/plugins/renderedReads.ts). */
-  PLUGBOARD_RENDERED_READS: z
-    .enum(["true", "false", "1", "0", ""])
-    .default("true")
-    .transform((value) => value !== "false" && value !== "0"),
+  PLUGBOARD_RENDERED_READS: booleanFlag(true),
   PLUGBOARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

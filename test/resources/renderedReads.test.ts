@@ -1,11 +1,10 @@
 import type { AddressInfo } from "node:net";
-import { createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { createLogger } from "../../src/kernel/logger.ts";
 import { type App, buildApp } from "../../src/server/app.ts";
 import { type Api, api, createResource, type Data, memberApi } from "../helpers/api.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
+import { openSocket } from "../helpers/subscriptions.ts";
 
 /**
  * A list read PostgreSQL renders (resources/renderedReads.ts) answers exactly what the resolvers
@@ -322,19 +321,11 @@ describe("rendered list reads answer as the resolvers do", () => {
     const query = `{ resources(type: "contact", first: 3) { nodes { id name linked(field: "accounts") { nodes { name } } } } }`;
     const { rendered, didRender } = await both(owner.token, query);
     expect(didRender).toBe(true);
-    const client = createClient({
-      url: server.wsUrl,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${owner.token}` },
-      retryAttempts: 0,
-    });
+    const socket = openSocket(server.wsUrl, { authorization: `Bearer ${owner.token}` });
     try {
-      const viaSocket = await new Promise((resolve, reject) => {
-        client.subscribe({ query }, { next: resolve, error: reject, complete: () => {} });
-      });
-      expect(viaSocket).toEqual(rendered.body);
+      expect(await socket.run(query)).toEqual(rendered.body);
     } finally {
-      await client.dispose();
+      await socket.dispose();
     }
     const response = await fetch(server.graphqlUrl, {
       method: "POST",
