@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { type CopyOut, type Db, queryRows } from "../kernel/index.ts";
+import { type CopyOut, type Db, queryRows, sqlTextLiteral } from "../kernel/index.ts";
 
 /**
  * Where a file's bytes live, in fixed-size pieces: by default in the database (`bytea` chunks, so
@@ -76,7 +76,7 @@ export class DatabaseFileStore implements FileStore {
    */
   private async copiedChunk(copyOut: CopyOut, fileId: string, seq: number): Promise<Uint8Array[]> {
     // COPY takes no parameters. File ids are generated (`fil_` and base 36); quote anyway.
-    const id = `'${fileId.replaceAll("'", "''")}'`;
+    const id = sqlTextLiteral(fileId);
     const stream = await copyOut(
       `copy (select data from file_chunks where file_id = ${id} and seq = ${Number(seq)}) to stdout (format binary)`,
     );

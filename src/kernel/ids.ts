@@ -48,7 +48,7 @@ const lastRandom = new Uint8Array(10);
 const pool = new Uint8Array(4096);
 let pooled = 0;
 
-function randomBytes(count: number): Uint8Array {
+function pooledRandomBytes(count: number): Uint8Array {
   if (pooled < count) {
     randomFillSync(pool);
     pooled = pool.length;
@@ -61,7 +61,7 @@ function randomBytes(count: number): Uint8Array {
 function nextRandom(now: number): Uint8Array {
   if (now > lastTime) {
     lastTime = now;
-    lastRandom.set(randomBytes(10));
+    lastRandom.set(pooledRandomBytes(10));
     return lastRandom;
   }
   for (let i = lastRandom.length - 1; i >= 0; i--) {

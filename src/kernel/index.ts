@@ -29,4 +29,4 @@ export { createLogger } from "./logger.ts";
 export { migrate, pendingMigrationCount } from "./migrate.ts";
 export { NodeRef, registerNode } from "./node.ts";
 export { PageInfoRef } from "./pageInfo.ts";
-export { renderSql } from "./renderSql.ts";
+export { renderSql, sqlTextLiteral } from "./renderSql.ts";

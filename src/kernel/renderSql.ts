@@ -22,6 +22,12 @@ export function renderSql(query: SQL): Rendered {
   return appendChunks(query, rendered) ? rendered : dialect.sqlToQuery(query);
 }
 
+/**
+ * A string as a SQL literal, for text that cannot be a parameter (COPY, a kept statement's raw
+ * parts): with standard_conforming_strings (the default since 9.1) only quotes are doubled.
+ */
+export const sqlTextLiteral = (text: string) => `'${text.replaceAll("'", "''")}'`;
+
 /** Appends `query`'s chunks; false when one is of a kind only Drizzle renders. */
 function appendChunks(query: SQL, out: Rendered): boolean {
   // Set by `.inlineParams()` (private in Drizzle's types): Drizzle then writes values as literals.

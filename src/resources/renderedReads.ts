@@ -11,7 +11,7 @@ import {
   type SelectionSetNode,
 } from "graphql";
 import type { Actor } from "../auth/index.ts";
-import type { Context } from "../kernel/index.ts";
+import { type Context, sqlTextLiteral } from "../kernel/index.ts";
 import {
   isoText,
   linkIds,
@@ -326,8 +326,6 @@ function connectionJson(shape: ConnectionShape, nodes: string[], pageInfo?: Page
   return `{${entries.join(",")}}`;
 }
 
-/** A string as a SQL literal (standard_conforming_strings: only quotes are doubled). */
-const textLiteral = (text: string) => `'${text.replaceAll("'", "''")}'`;
 /** A SQL value's JSON text. */
 const toJson = (value: SQL) => sql`to_json(${value})::text`;
 const column = (name: string) => sql.raw(`"resources"."${name}"`);
@@ -427,7 +425,7 @@ function plainValue(catalog: Catalog, actor: Actor, name: Plain, types: readonly
     case "updatedAt":
       return timestamp("updated_at");
     case "typeKey":
-      return byType(types, (type) => sql.raw(`${textLiteral(type.key)}::text`));
+      return byType(types, (type) => sql.raw(`${sqlTextLiteral(type.key)}::text`));
     case "name": {
       // null also where the viewer may not read the name field (as `Resource.name` answers).
       const shown = types.filter((type) => readableField(catalog, actor, type, "name"));
