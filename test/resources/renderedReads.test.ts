@@ -120,7 +120,9 @@ const NODE = `id name typeKey version createdAt updatedAt __typename
   parentId: value(field: "parent") created: value(field: "createdAt")
   linked(field: "accounts") { __typename nodes { id name typeKey __typename version createdAt updatedAt } }
   firstAccount: linked(field: "accounts", first: 1) { nodes { name } }
-  none: linked(field: "accounts", first: 0) { nodes { id } }`;
+  none: linked(field: "accounts", first: 0) { nodes { id } }
+  typeOnly: linked(field: "accounts") { __typename }
+  nodesFirst: linked(field: "accounts") { nodes { id } kind: __typename }`;
 
 /** Documents the renderer answers (for an actor that may read what they show). */
 const RENDERED: [string, string, Record<string, unknown>?][] = [
