@@ -73,9 +73,10 @@ export const resources = pgTable(
  * instead of the GIN index on `values` (drizzle/0009). An equality's rows come out of it in
  * resource id order, so the default order's page stops after its rows whatever the value's
  * selectivity, and the plan needs no per-execution planning (a prepared statement's generic plan
- * is safe). Kept by triggers on `resources` in the statement that writes the row, like an index;
- * the first VALUE_KEY_LENGTH characters only (a btree entry is bounded), so a reader rechecks
- * `values`. Rows of a deleted field stay until their resource is rewritten (ids are never reused).
+ * is safe). Kept by triggers on `resources` in the statement that writes the row, like an index
+ * (on an update, only for a row whose `values` changed: drizzle/0013); the first VALUE_KEY_LENGTH
+ * characters only (a btree entry is bounded), so a reader rechecks `values`. Rows of a deleted
+ * field stay until their resource is rewritten (ids are never reused).
  */
 export const resourceStringValues = pgTable(
   "resource_string_values",
