@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import postgres from "postgres";
 import { inject } from "vitest";
+import type { Db } from "../../src/kernel/db.ts";
 
 export interface TestDatabase {
   /** A postgres:// URL, or undefined for in-memory PGlite. */
@@ -53,4 +54,23 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await admin.end();
     },
   };
+}
+
+const ROLLBACK = new Error("rolled back");
+
+/**
+ * `run` in a transaction that is then rolled back, and what it returned: a measurement (a
+ * statement's statistics counters, which are the transaction's own) that must leave nothing behind.
+ */
+export async function inRolledBackTransaction<T>(db: Db, run: (tx: Db) => Promise<T>): Promise<T> {
+  let result: T | undefined;
+  await db
+    .transaction(async (tx) => {
+      result = await run(tx);
+      throw ROLLBACK;
+    })
+    .catch((error) => {
+      if (error !== ROLLBACK) throw error;
+    });
+  return result as T;
 }

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Db, queryRows, queryTuples } from "../../src/kernel/db.ts";
-import { testDbKind } from "../helpers/database.ts";
+import { inRolledBackTransaction, testDbKind } from "../helpers/database.ts";
 import { gqlOk } from "../helpers/graphql.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
@@ -17,8 +17,6 @@ const SKIPPED_BY_A_CREATE = [
   "changes_workspace_seq",
   "changes_workspace_time",
 ];
-
-const ROLLBACK = new Error("rolled back");
 
 let server: TestServer;
 let reader: postgres.Sql;
@@ -51,19 +49,12 @@ describe.skipIf(testDbKind !== "postgres")("the indexes a create writes", () => 
       );
       return Object.fromEntries(rows.map((r) => [r.name, r.pages]));
     };
-    let touched: Record<string, number> = {};
-    await server.database.db
-      .transaction(async (tx) => {
-        const before = await counters(tx);
-        await queryTuples(tx, { text, params: [`${params[0]}_again`, ...params.slice(1)] }, (row) => row);
-        const after = await counters(tx);
-        touched = Object.fromEntries(indexes.map((name) => [name, (after[name] ?? 0) - (before[name] ?? 0)]));
-        throw ROLLBACK;
-      })
-      .catch((error) => {
-        if (error !== ROLLBACK) throw error;
-      });
-    return touched;
+    return inRolledBackTransaction(server.database.db, async (tx) => {
+      const before = await counters(tx);
+      await queryTuples(tx, { text, params: [`${params[0]}_again`, ...params.slice(1)] }, (row) => row);
+      const after = await counters(tx);
+      return Object.fromEntries(indexes.map((name) => [name, (after[name] ?? 0) - (before[name] ?? 0)]));
+    });
   }
 
   it("a resource without parent or assignee, and its unnumbered change, skip the indexes on those", async () => {

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Db, queryRows, queryTuples } from "../../src/kernel/db.ts";
 import { type Api, api, createResource, UPDATE } from "../helpers/api.ts";
-import { testDbKind } from "../helpers/database.ts";
+import { inRolledBackTransaction, testDbKind } from "../helpers/database.ts";
 import { startServer, type TestServer } from "../helpers/server.ts";
 
 // `resource_string_values` is kept by triggers on `resources` (drizzle/0009, 0013). The update
@@ -12,7 +12,6 @@ import { startServer, type TestServer } from "../helpers/server.ts";
 // with the per-row trigger). PostgreSQL only: the counters are its statistics (like
 // resources/writeIndexes.test.ts).
 const CHANGED_TRIGGER = "plugboard_string_values_changed";
-const ROLLBACK = new Error("rolled back");
 
 let server: TestServer;
 let owner: Api;
@@ -44,19 +43,12 @@ describe.skipIf(testDbKind !== "postgres")("the string-values trigger", () => {
       );
       return row?.calls ?? 0;
     };
-    let counted = -1;
-    await server.database.db
-      .transaction(async (tx) => {
-        await queryRows(tx, sql`set local track_functions = 'pl'`);
-        const before = await calls(tx);
-        await queryTuples(tx, { text, params }, (row) => row);
-        counted = (await calls(tx)) - before;
-        throw ROLLBACK;
-      })
-      .catch((error) => {
-        if (error !== ROLLBACK) throw error;
-      });
-    return counted;
+    return inRolledBackTransaction(server.database.db, async (tx) => {
+      await queryRows(tx, sql`set local track_functions = 'pl'`);
+      const before = await calls(tx);
+      await queryTuples(tx, { text, params }, (row) => row);
+      return (await calls(tx)) - before;
+    });
   }
 
   it("runs for a write of values, not for a soft delete or a restore", async () => {
