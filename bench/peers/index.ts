@@ -28,6 +28,7 @@ import { load, startProcess, stopProcess, table } from "../lib/load.ts";
 import { adminUrl, cpuSeconds, freshDatabase } from "../lib/pg.ts";
 import { installPeers, node22, versionOf } from "./deps.ts";
 import { check, collectCursors, OPERATIONS, type OperationKey, type Peer, request } from "./operations.ts";
+import { describe, roundRatios } from "./ratios.ts";
 import { seedPlain, seedPlugboard } from "./seed.ts";
 
 const SIZES = (process.env.BENCH_SIZES ?? "100000,1000000").split(",").map(Number);
@@ -271,7 +272,38 @@ async function measure(
     `\n${contacts.toLocaleString("en")} contacts, PostgreSQL ${pgVersion}, ${ROUNDS} interleaved rounds of ${SECONDS} s at ${CONNECTIONS} connections.` +
       `\nMedian req/s (server CPU µs per request / PostgreSQL CPU µs per request):\n\n${table(rows)}`,
   );
+  console.log(`\n${pairedTable(peers, samples, postgraphileLabel)}`);
   return medians;
+}
+
+/**
+ * The ratios again, taken round by round (ratios.ts): each Plugboard's req/s ÷ PostGraphile's in the
+ * same round, and every server's page ÷ its list (the aim: a page within 10% of the list).
+ */
+function pairedTable(
+  peers: Peer[],
+  samples: Map<string, Map<OperationKey, Sample[]>>,
+  postgraphileLabel: string | undefined,
+): string {
+  const rounds = (label: string, key: OperationKey) => (samples.get(label)?.get(key) ?? []).map((s) => s.rps);
+  const rows = OPERATIONS.map(({ key, label }) => {
+    const row: Record<string, string> = { "round by round": label };
+    for (const peer of peers.filter((p) => p.kind === "plugboard"))
+      row[peer.label] = postgraphileLabel
+        ? describe(roundRatios(rounds(peer.label, key), rounds(postgraphileLabel, key)))
+        : "";
+    return row;
+  });
+  const keys = OPERATIONS.map((o) => o.key);
+  if (keys.includes("list") && keys.includes("page")) {
+    const row: Record<string, string> = { "round by round": "page ÷ list, same server" };
+    for (const peer of peers)
+      row[peer.label] = describe(roundRatios(rounds(peer.label, "page"), rounds(peer.label, "list")));
+    rows.push(row);
+  }
+  const columns = Object.keys(rows.at(-1) ?? {});
+  const filled = rows.map((r) => Object.fromEntries(columns.map((c) => [c, r[c] ?? ""])));
+  return `Ratios paired within each round, median (lowest–highest): Plugboard ÷ PostGraphile req/s, then each server's page ÷ list:\n\n${table(filled)}`;
 }
 
 const results = new Map<number, Map<string, Map<OperationKey, Sample>>>();
