@@ -28,7 +28,7 @@ import { load, startProcess, stopProcess, table } from "../lib/load.ts";
 import { adminUrl, cpuSeconds, freshDatabase } from "../lib/pg.ts";
 import { installPeers, node22, versionOf } from "./deps.ts";
 import { check, collectCursors, OPERATIONS, type OperationKey, type Peer, request } from "./operations.ts";
-import { describe, roundRatios } from "./ratios.ts";
+import { describe, median, roundRatios } from "./ratios.ts";
 import { seedPlain, seedPlugboard } from "./seed.ts";
 
 const SIZES = (process.env.BENCH_SIZES ?? "100000,1000000").split(",").map(Number);
@@ -81,13 +81,6 @@ interface Sample {
   serverUs: number;
   pgUs: number;
 }
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 const plainDb = "plugboard_bench_peers_plain";
 const plugboardDb = "plugboard_bench_peers";

@@ -8,7 +8,7 @@
 /** req/s of every round, in round order, of one server for one operation. */
 export type Rounds = number[];
 
-const median = (values: number[]) => {
+export const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2
