@@ -8,7 +8,9 @@
  * plain accounts/contacts schema (PostGraphile, floor) and the same rows as Plugboard resources, then
  * runs every server alone, one operation at a time, in interleaved rounds (autocannon, 32
  * connections), checking every response. Prints the median req/s, server CPU µs per request and
- * PostgreSQL CPU µs per request (its backends serving that server's database), and the ratios.
+ * PostgreSQL CPU µs per request (its backends serving that server's database), and the ratios:
+ * of the medians, then taken round by round with their range (ratios.ts), each server's page ÷ list
+ * among them.
  *
  * BENCH_SIZES (contacts, "100000,1000000"), BENCH_SECONDS (15 per run), BENCH_ROUNDS (3),
  * BENCH_CONNECTIONS (32), BENCH_NODE22_PLUGBOARD (1: also Plugboard on Node 22; 0 to skip),
