@@ -281,24 +281,24 @@ function pairedTable(
   postgraphileLabel: string | undefined,
 ): string {
   const rounds = (label: string, key: OperationKey) => (samples.get(label)?.get(key) ?? []).map((s) => s.rps);
-  const rows = OPERATIONS.map(({ key, label }) => {
-    const row: Record<string, string> = { "round by round": label };
-    for (const peer of peers.filter((p) => p.kind === "plugboard"))
-      row[peer.label] = postgraphileLabel
-        ? describe(roundRatios(rounds(peer.label, key), rounds(postgraphileLabel, key)))
-        : "";
-    return row;
-  });
+  // A row per operation (each Plugboard ÷ PostGraphile), then page ÷ list: a cell for every server.
+  const row = (label: string, cell: (peer: Peer) => number[]) =>
+    Object.fromEntries([["round by round", label], ...peers.map((p) => [p.label, describe(cell(p))])]);
+  const rows = OPERATIONS.map(({ key, label }) =>
+    row(label, (peer) =>
+      peer.kind === "plugboard" && postgraphileLabel
+        ? roundRatios(rounds(peer.label, key), rounds(postgraphileLabel, key))
+        : [],
+    ),
+  );
   const keys = OPERATIONS.map((o) => o.key);
-  if (keys.includes("list") && keys.includes("page")) {
-    const row: Record<string, string> = { "round by round": "page ÷ list, same server" };
-    for (const peer of peers)
-      row[peer.label] = describe(roundRatios(rounds(peer.label, "page"), rounds(peer.label, "list")));
-    rows.push(row);
-  }
-  const columns = Object.keys(rows.at(-1) ?? {});
-  const filled = rows.map((r) => Object.fromEntries(columns.map((c) => [c, r[c] ?? ""])));
-  return `Ratios paired within each round, median (lowest–highest): Plugboard ÷ PostGraphile req/s, then each server's page ÷ list:\n\n${table(filled)}`;
+  if (keys.includes("list") && keys.includes("page"))
+    rows.push(
+      row("page ÷ list, same server", (peer) =>
+        roundRatios(rounds(peer.label, "page"), rounds(peer.label, "list")),
+      ),
+    );
+  return `Ratios paired within each round, median (lowest–highest): Plugboard ÷ PostGraphile req/s, then each server's page ÷ list:\n\n${table(rows)}`;
 }
 
 const results = new Map<number, Map<string, Map<OperationKey, Sample>>>();
