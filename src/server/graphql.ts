@@ -17,6 +17,7 @@ import { createErrorMasker } from "./plugins/maskErrors.ts";
 import { useRenderedReads } from "./plugins/renderedReads.ts";
 import { useRequestErrorCodes } from "./plugins/requestErrorCodes.ts";
 import { useRequireCredential } from "./plugins/requireCredential.ts";
+import { useValidationCache } from "./plugins/validationCache.ts";
 import { schema } from "./schema.ts";
 import type { Services } from "./services.ts";
 
@@ -150,7 +151,10 @@ export function createGraphQL(
     },
     // Bodies are limited by refuseLargeBody (declared length) and useStreamedBodyLimit (chunked).
     maxRequestBodySize: false,
+    // Parsed documents stay cached by Yoga; their validation results by useValidationCache.
+    parserAndValidationCache: { validationCache: false },
     plugins: [
+      useValidationCache(),
       useStreamedBodyLimit(bodyLimit),
       useRequestErrorCodes(logger),
       useInputLimits(),
