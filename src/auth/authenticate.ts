@@ -130,6 +130,8 @@ export class Authenticator {
   }
 
   private async verifyToken(hash: string, now: number): Promise<Actor> {
+    // An answer read before an `invalidate()` (a revocation) is returned but not cached after it.
+    const generation = this.generation;
     const [row] = await queryRows<KeyRow>(
       this.db,
       sql`select k.id as key_id, k.workspace_id, k.member_id, m.role, m.email, m.name, m.created_at as member_created_at,
@@ -143,7 +145,8 @@ export class Authenticator {
       if (!row) {
         const verified = await this.verifyOtherToken(hash);
         if (verified) {
-          this.cache.set(hash, { ...verified, until: now + CACHE_TTL_MS });
+          if (generation === this.generation)
+            this.cache.set(hash, { ...verified, until: now + CACHE_TTL_MS });
           return verified.actor;
         }
       }
@@ -155,7 +158,7 @@ export class Authenticator {
       ref: row.key_id,
       expiresAt: row.expires_at ? expiresAt : null,
     });
-    this.cache.set(hash, { actor, expiresAt, until: now + CACHE_TTL_MS });
+    if (generation === this.generation) this.cache.set(hash, { actor, expiresAt, until: now + CACHE_TTL_MS });
     const lastUsed = row.last_used_at ? new Date(row.last_used_at).getTime() : 0;
     if (now - lastUsed > LAST_USED_RESOLUTION_MS) {
       this.db
