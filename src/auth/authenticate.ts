@@ -87,12 +87,7 @@ export class Authenticator {
     if (cached && cached.until > now) return cached.actor;
     // With the cache off (benchmarks, tests) every request pays for its own verification.
     if (this.passwordCacheMs === 0) return this.verifyPassword(key, email, password);
-    let pending = this.verifying.get(key);
-    if (!pending) {
-      pending = this.verifyPassword(key, email, password).finally(() => this.verifying.delete(key));
-      this.verifying.set(key, pending);
-    }
-    return pending;
+    return this.shared(key, () => this.verifyPassword(key, email, password));
   }
 
   private async verifyPassword(key: string, email: string, password: string): Promise<Actor> {
@@ -126,7 +121,20 @@ export class Authenticator {
     const now = Date.now();
     const cached = this.cache.get(hash);
     if (cached && cached.until > now && cached.expiresAt > now) return cached.actor;
-    return this.verifyToken(hash, now);
+    // Requests that arrive together (every connection of a client when its entry expires) share
+    // one verification instead of one lookup each.
+    return this.shared(hash, () => this.verifyToken(hash, now));
+  }
+
+  /** One verification per key at a time; `invalidate()` forgets those in flight. */
+  private shared(key: string, verify: () => Promise<Actor>): Promise<Actor> {
+    const inFlight = this.verifying.get(key);
+    if (inFlight) return inFlight;
+    const pending = verify().finally(() => {
+      if (this.verifying.get(key) === pending) this.verifying.delete(key);
+    });
+    this.verifying.set(key, pending);
+    return pending;
   }
 
   private async verifyToken(hash: string, now: number): Promise<Actor> {

@@ -44,4 +44,16 @@ describe("the credential cache after invalidate()", () => {
       auth.tokenVerifiers.shift();
     }
   });
+
+  it("verifies a token once for the requests that arrive together, however many", async () => {
+    const auth = server.app.services.auth;
+    // Every verification is forgotten, as when the cache window ends under load.
+    auth.invalidate();
+    const before = server.statements();
+    const actors = await Promise.all(
+      Array.from({ length: 16 }, () => auth.authenticateToken(server.owner.token)),
+    );
+    expect(new Set(actors.map((actor) => actor.memberId))).toEqual(new Set([server.owner.memberId]));
+    expect(server.statements() - before).toBe(1);
+  });
 });
