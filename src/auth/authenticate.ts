@@ -48,8 +48,15 @@ function passwordDigest(passwordHash: string | null): string {
     .digest("base64url");
 }
 
+/** A verified credential's actor, until its credential expires and until the cache window ends. */
+interface CacheEntry {
+  actor: Actor;
+  expiresAt: number;
+  until: number;
+}
+
 export class Authenticator {
-  private readonly cache = new Map<string, { actor: Actor; expiresAt: number; until: number }>();
+  private readonly cache = new Map<string, CacheEntry>();
   private readonly invalidationListeners = new Set<() => void>();
   /** Tried in order after API keys; filled by other domains (see `src/server/services.ts`). */
   readonly tokenVerifiers: TokenVerifier[] = [];
@@ -108,9 +115,9 @@ export class Authenticator {
       ref: passwordDigest(member.passwordHash),
       expiresAt: null,
     });
-    if (this.passwordCacheMs > 0 && generation === this.generation) {
+    if (this.passwordCacheMs > 0) {
       const until = Date.now() + this.passwordCacheMs;
-      this.cache.set(key, { actor, expiresAt: Number.POSITIVE_INFINITY, until });
+      this.remember(generation, key, { actor, expiresAt: Number.POSITIVE_INFINITY, until });
     }
     return actor;
   }
@@ -126,6 +133,14 @@ export class Authenticator {
     return this.shared(hash, () => this.verifyToken(hash, now));
   }
 
+  /**
+   * Caches a verification that began at `generation`: an answer read before an `invalidate()` (a
+   * revocation) is returned to its requests but not kept after it.
+   */
+  private remember(generation: number, key: string, entry: CacheEntry): void {
+    if (generation === this.generation) this.cache.set(key, entry);
+  }
+
   /** One verification per key at a time; `invalidate()` forgets those in flight. */
   private shared(key: string, verify: () => Promise<Actor>): Promise<Actor> {
     const inFlight = this.verifying.get(key);
@@ -138,7 +153,6 @@ export class Authenticator {
   }
 
   private async verifyToken(hash: string, now: number): Promise<Actor> {
-    // An answer read before an `invalidate()` (a revocation) is returned but not cached after it.
     const generation = this.generation;
     const [row] = await queryRows<KeyRow>(
       this.db,
@@ -153,8 +167,7 @@ export class Authenticator {
       if (!row) {
         const verified = await this.verifyOtherToken(hash);
         if (verified) {
-          if (generation === this.generation)
-            this.cache.set(hash, { ...verified, until: now + CACHE_TTL_MS });
+          this.remember(generation, hash, { ...verified, until: now + CACHE_TTL_MS });
           return verified.actor;
         }
       }
@@ -166,7 +179,7 @@ export class Authenticator {
       ref: row.key_id,
       expiresAt: row.expires_at ? expiresAt : null,
     });
-    if (generation === this.generation) this.cache.set(hash, { actor, expiresAt, until: now + CACHE_TTL_MS });
+    this.remember(generation, hash, { actor, expiresAt, until: now + CACHE_TTL_MS });
     const lastUsed = row.last_used_at ? new Date(row.last_used_at).getTime() : 0;
     if (now - lastUsed > LAST_USED_RESOLUTION_MS) {
       this.db
