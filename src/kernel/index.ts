@@ -29,4 +29,11 @@ export { createLogger } from "./logger.ts";
 export { migrate, pendingMigrationCount } from "./migrate.ts";
 export { NodeRef, registerNode } from "./node.ts";
 export { PageInfoRef } from "./pageInfo.ts";
-export { renderSql, sqlTextLiteral } from "./renderSql.ts";
+export {
+  fillStatement,
+  hole,
+  type KeptStatement,
+  keepStatement,
+  renderSql,
+  sqlTextLiteral,
+} from "./renderSql.ts";

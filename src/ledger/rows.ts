@@ -372,19 +372,51 @@ export function renderedSelect(
   };
 }
 
+/** Which rows a rendered page reads (resources/query.ts's page statement). */
+export interface RenderedPageQuery {
+  where: SQL;
+  rest: SQL;
+  from?: SQL;
+  planEachTime: boolean;
+}
+
 /**
- * Reads a `RenderedPage`: like `selectPageWithLinked`, the links' rows come in the same statement
- * (one lookup of every id on the primary key), except for a page planned on every execution. A
- * page row's text starts with its first segment ("{"), a linked row's with its id.
+ * Whether a rendered page reads its links' rows in a second statement: when it shows none, or is
+ * planned on every execution (see `selectPageWithLinked`).
  */
-export async function selectRenderedPage(
-  db: Db,
-  page: { where: SQL; rest: SQL; from?: SQL; planEachTime: boolean },
-  select: RenderedSelect,
-): Promise<RenderedPage> {
+const linksApart = (planEachTime: boolean, select: RenderedSelect) =>
+  select.lists.length === 0 || planEachTime;
+
+/**
+ * The statement that reads a `RenderedPage`: like `selectPageWithLinked`, the links' rows come in
+ * the same statement (one lookup of every id on the primary key), except for a page planned on
+ * every execution, whose links `readRenderedPage` reads apart. A page row's text starts with its
+ * first segment ("{"), a linked row's with its id.
+ */
+export function renderedPageStatement(page: RenderedPageQuery, select: RenderedSelect): SQL {
   const from = page.from ?? RESOURCES;
   const lead = sql.raw(page.planEachTime ? PLANNED_PER_EXECUTION : "");
   const { row, linkedRow, linkedWhere, lists, allIds } = select;
+  if (linksApart(page.planEachTime, select))
+    return sql`${lead}select ${row} from ${from} where ${page.where} ${page.rest}`;
+  return sql`with "page" as materialized (select ${row} as "row", ${sql.join(lists, sql`, `)} from ${from} where ${page.where} ${page.rest})
+      select "row" from "page"
+      union all
+      select ${linkedRow} from "resources"
+      where ${linkedWhere} and "resources"."id" = any(array(${allIds}))`;
+}
+
+/**
+ * Reads a `RenderedPage` with `statement` (`renderedPageStatement` of a page, rendered; whether
+ * it is planned on every execution), and its links' rows apart when they are not in it.
+ */
+export async function readRenderedPage(
+  db: Db,
+  statement: { sql: string; params: unknown[] },
+  planEachTime: boolean,
+  select: RenderedSelect,
+): Promise<RenderedPage> {
+  const { linkedRow, linkedWhere, lists } = select;
   const rows: string[][] = [];
   const linked = new Map<string, string[]>();
   const take = (tuple: unknown[]) => {
@@ -392,29 +424,18 @@ export async function selectRenderedPage(
     if (parts[0]?.startsWith("{")) rows.push(parts);
     else linked.set(parts[0] as string, parts.slice(1));
   };
-  if (lists.length === 0 || page.planEachTime) {
-    await queryTuples(db, sql`${lead}select ${row} from ${from} where ${page.where} ${page.rest}`, take);
-    const wanted = new Set<string>();
-    for (const parts of rows)
-      for (let i = 0; i < lists.length; i++) for (const id of linkIds(parts[2 * i + 1])) wanted.add(id);
-    if (wanted.size) {
-      await queryTuples(
-        db,
-        sql`select ${linkedRow} from "resources" where ${linkedWhere} and "resources"."id" = any(${sql.param([...wanted])}::text[])`,
-        take,
-      );
-    }
-    return { rows, linked };
+  await queryTuples(db, { text: statement.sql, params: statement.params }, take);
+  if (!linksApart(planEachTime, select)) return { rows, linked };
+  const wanted = new Set<string>();
+  for (const parts of rows)
+    for (let i = 0; i < lists.length; i++) for (const id of linkIds(parts[2 * i + 1])) wanted.add(id);
+  if (wanted.size) {
+    await queryTuples(
+      db,
+      sql`select ${linkedRow} from "resources" where ${linkedWhere} and "resources"."id" = any(${sql.param([...wanted])}::text[])`,
+      take,
+    );
   }
-  await queryTuples(
-    db,
-    sql`with "page" as materialized (select ${row} as "row", ${sql.join(lists, sql`, `)} from ${from} where ${page.where} ${page.rest})
-      select "row" from "page"
-      union all
-      select ${linkedRow} from "resources"
-      where ${linkedWhere} and "resources"."id" = any(array(${allIds}))`,
-    take,
-  );
   return { rows, linked };
 }
 

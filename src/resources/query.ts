@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
 import type { Actor } from "../auth/index.ts";
-import { type Db, fail, PLANNED_PER_EXECUTION, queryRows } from "../kernel/index.ts";
+import { type Db, fail, hole, PLANNED_PER_EXECUTION, queryRows } from "../kernel/index.ts";
 import {
   ALL_COLUMNS,
   compileFilter,
@@ -76,7 +76,7 @@ export interface Connection<T> {
   linked?: { fieldIds: readonly string[]; rows: readonly T[] };
 }
 
-interface SortKey {
+export interface SortKey {
   target: Sortable;
   descending: boolean;
   /** What ORDER BY and the keyset compare, as the key's index spells it (see `sortColumns`). */
@@ -250,7 +250,7 @@ function cursorValue(key: SortKey, row: ListedRow): unknown {
 }
 
 /** A listing's statement: which rows (`base`, in the order of `keys`) and which of their columns. */
-interface Listing {
+export interface Listing {
   base: SQL;
   keys: SortKey[];
   /** A client's where/match: planned for its values each time (`PLANNED_PER_EXECUTION`). */
@@ -286,8 +286,24 @@ interface PageStatement {
   idOrder: boolean;
 }
 
-function pageStatement(listing: Listing, args: PageArgs): PageStatement {
-  const { base, filtered } = listing;
+/**
+ * What of a page's statement varies by request, apart from its listing's filters: a cursor's
+ * keyset and a string equality's lookup condition (`hole`s: their parameters are the request's
+ * values), and the size, direction and order the arguments give.
+ */
+export interface PageParts {
+  size: number;
+  backward: boolean;
+  /** The order's keys (a string equality's page sorts by the lookup's id order). */
+  keys: SortKey[];
+  /** Rows after (or before) the cursor. */
+  bound?: SQL;
+  /** What the page reads from when a string equality drives it, and the lookup's condition. */
+  source?: { from: SQL; where: SQL };
+  signatureOf: () => string;
+}
+
+export function pageParts(listing: Pick<Listing, "keys" | "equality">, args: PageArgs): PageParts {
   let { keys } = listing;
   const { size, backward } = pageSize(args);
   const cursorArg = backward ? "before" : "after";
@@ -295,7 +311,6 @@ function pageStatement(listing: Listing, args: PageArgs): PageStatement {
   // Hashed only for a cursor given or asked for: most listings read neither.
   let signature: string | undefined;
   const signatureOf = () => (signature ??= orderSignature(keys));
-  const conditions = [base];
   const bound = cursor == null ? undefined : decodeCursor(cursor, keys, signatureOf(), cursorArg);
   // In id order, a string equality's rows are a range of `resource_string_values`' index, already
   // in order: the page stops after its rows however many match. Alone in its filter it is planned
@@ -312,7 +327,23 @@ function pageStatement(listing: Listing, args: PageArgs): PageStatement {
       : undefined;
   // The lookup's rows come in its own id order (the database's collation), so the page sorts by that.
   if (source) keys = [sortKey({ kind: "id" }, only?.descending ?? false)];
-  if (bound) conditions.push(keyset(keys, bound, backward));
+  return {
+    size,
+    backward,
+    keys,
+    bound: bound && hole(keyset(keys, bound, backward)),
+    source: source && { from: source.from, where: hole(source.where) },
+    signatureOf,
+  };
+}
+
+/** Whether `keys` order by the id alone: a row's cursor is then made from its id. */
+export const isIdOrder = (keys: readonly SortKey[]) => keys.length === 1 && keys[0]?.target.kind === "id";
+
+function pageStatement(listing: Listing, args: PageArgs, parts = pageParts(listing, args)): PageStatement {
+  const { size, backward, keys, bound, source } = parts;
+  const conditions = [listing.base];
+  if (bound) conditions.push(bound);
   if (source) conditions.push(source.where);
   const order = sql.join(
     keys.flatMap((k) =>
@@ -330,9 +361,9 @@ function pageStatement(listing: Listing, args: PageArgs): PageStatement {
     where: sql.join(conditions, sql` and `),
     rest: sql`order by ${order} limit ${limit}`,
     from: source?.from,
-    planEachTime: filtered && !(source && listing.equality?.alone),
-    signatureOf,
-    idOrder: keys.length === 1 && keys[0]?.target.kind === "id",
+    planEachTime: listing.filtered && !(source && listing.equality?.alone),
+    signatureOf: parts.signatureOf,
+    idOrder: isIdOrder(keys),
   };
 }
 
@@ -344,30 +375,29 @@ function pageFlags(args: PageArgs, backward: boolean, more: boolean) {
   };
 }
 
-/** Which rows a page reads, for a reader of its own (`paginateWith`). */
+/** Which rows a page reads, for a reader of its own (renderedReads.ts). */
 export type PageQuery = Pick<PageStatement, "where" | "rest" | "from" | "planEachTime" | "idOrder">;
 
-/** A page `paginateWith` read: its items, in the page's order, and what its pageInfo says. */
+/** A listing's page statement for a reader of its own, from the request's parts of it. */
+export function pageQuery(listing: Listing, args: PageArgs, parts: PageParts): PageQuery {
+  return pageStatement(listing, args, parts);
+}
+
+/** A page a reader of its own read: its items, in the page's order, and what its pageInfo says. */
 export interface PageRead<T> {
   items: T[];
   hasNextPage: boolean;
   hasPreviousPage: boolean;
-  /** The cursor of a row by its id (an order by the id alone; `PageQuery.idOrder`). */
+  /** The cursor of a row by its id (an order by the id alone; `isIdOrder`). */
   cursorOfId: (id: string) => string;
 }
 
 /**
- * A listing's page read by `read` (same rows, order and cursors as `paginate`; `read` returns one
- * item per row, in the statement's order).
+ * The page of `rows`, read in the statement's order by a reader of its own (same rows, order
+ * and cursors as `paginate`: one more row than the page says whether more follow).
  */
-export async function paginateWith<T>(
-  listing: Listing,
-  args: PageArgs,
-  read: (query: PageQuery) => Promise<T[]>,
-): Promise<PageRead<T>> {
-  const statement = pageStatement(listing, args);
-  const { size, backward, signatureOf } = statement;
-  const rows = size === 0 ? [] : await read(statement);
+export function pageOf<T>(parts: PageParts, args: PageArgs, rows: T[]): PageRead<T> {
+  const { size, backward, signatureOf } = parts;
   const items = rows.slice(0, size);
   if (backward) items.reverse();
   return {
@@ -455,26 +485,49 @@ export async function listResources(
   return paginate(db, resourceListing(actor, catalog, args).listing, args);
 }
 
+/**
+ * What of a listing varies by request, apart from its page: the client's where and match
+ * compiled (`hole`s: their parameters are the request's values), the string equality among them,
+ * and the type and order they were checked against. `resourceListing` builds the rest from them.
+ */
+export interface ListingParts {
+  type: TypeDef;
+  filters: SQL[];
+  equality: (StringEquality & { workspaceId: string }) | undefined;
+  keys: SortKey[];
+}
+
+/** `resources(…)`'s type, where, match and orderBy, checked for the actor (`ListingParts`). */
+export function listingParts(actor: Actor, catalog: Catalog, args: ListArgs): ListingParts {
+  const type = visibleType(catalog, actor, args.type);
+  const filters: SQL[] = [];
+  const trees: ResourceFilter[] = [];
+  if (args.where) {
+    filters.push(hole(compileFilter(catalog, actor, type, args.where, "where")));
+    trees.push(args.where);
+  }
+  if (args.match != null) {
+    const match = matchToFilter(args.match);
+    filters.push(hole(compileFilter(catalog, actor, type, match, "match")));
+    trees.push(match);
+  }
+  const equality = stringEquality(catalog, actor, type, { and: trees });
+  return {
+    type,
+    filters,
+    equality: equality ? { ...equality, workspaceId: actor.workspaceId } : undefined,
+    keys: sortKeys(catalog, actor, type, args.orderBy),
+  };
+}
+
 /** What `resources(…)` lists for the actor, and of which type (its where, match and orderBy checked). */
 export function resourceListing(
   actor: Actor,
   catalog: Catalog,
   args: ListArgs,
+  parts = listingParts(actor, catalog, args),
 ): { listing: Listing; type: TypeDef } {
-  const type = visibleType(catalog, actor, args.type);
-  const conditions = [readableResourcesSql(catalog, actor, { types: [type] })];
-  const filters: ResourceFilter[] = [];
-  if (args.where) {
-    conditions.push(compileFilter(catalog, actor, type, args.where, "where"));
-    filters.push(args.where);
-  }
-  if (args.match != null) {
-    const match = matchToFilter(args.match);
-    conditions.push(compileFilter(catalog, actor, type, match, "match"));
-    filters.push(match);
-  }
-  const equality = stringEquality(catalog, actor, type, { and: filters });
-  const keys = sortKeys(catalog, actor, type, args.orderBy);
+  const { type, filters, equality, keys } = parts;
   const { selection } = args;
   // Only fields the actor may read: a hidden LINKS field's ids are not followed, even into the page.
   const links = [...(selection?.linked ?? [])].flatMap(([key, shown]) => {
@@ -485,10 +538,10 @@ export function resourceListing(
   const linkedColumns = new Set(links.flatMap((link) => [...columnsShown(link.shown, catalog.types)]));
   const linkedKeys = keysOfAll(links.map((link) => valueKeysShown(link.shown, catalog.types)));
   const listing: Listing = {
-    base: sql.join(conditions, sql` and `),
+    base: sql.join([readableResourcesSql(catalog, actor, { types: [type] }), ...filters], sql` and `),
     keys,
-    filtered: conditions.length > 1,
-    equality: equality ? { ...equality, workspaceId: actor.workspaceId } : undefined,
+    filtered: filters.length > 0,
+    equality,
     columns: selection ? columnsShown(selection, [type]) : ALL_COLUMNS,
     valueKeys: selection && valueKeysShown(selection, [type]),
     linked: {

@@ -1,7 +1,13 @@
 import { sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import { describe, expect, it } from "vitest";
-import { renderSql } from "../../src/kernel/renderSql.ts";
+import {
+  fillStatement,
+  hole,
+  type KeptStatement,
+  keepStatement,
+  renderSql,
+} from "../../src/kernel/renderSql.ts";
 import { resources } from "../../src/ledger/tables.ts";
 
 // renderSql must give exactly Drizzle's text and parameters, whatever the template holds.
@@ -42,5 +48,44 @@ describe("renderSql", () => {
       sql: "a $1 b $2 c $3 $4",
       params: [1, 2, 3, 4],
     });
+  });
+});
+
+describe("keepStatement and fillStatement", () => {
+  it("keep a statement's text and put each request's hole parameters in their places", () => {
+    const statement = (where: ReturnType<typeof sql>, bound: ReturnType<typeof sql>) =>
+      sql`select ${"fixed"} from t where ${where} and ${sql`k = ${"ws"}`} and ${bound} limit 5`;
+    const first = [hole(sql`a @> ${'{"f":1}'}::jsonb`), hole(sql`(id) > (${"x"})`)];
+    const kept = keepStatement(statement(first[0] as never, first[1] as never), first);
+    expect(kept?.text).toBe("select $1 from t where a @> $2::jsonb and k = $3 and (id) > ($4) limit 5");
+    // The holes' places keep no request's values.
+    expect(kept?.params).toEqual(["fixed", null, "ws", null]);
+    const second = [sql`a @> ${'{"g":2}'}::jsonb`, sql`(id) > (${"y"})`].map((h) => renderSql(h).params);
+    expect(fillStatement(kept as KeptStatement, second)).toEqual({
+      sql: kept?.text,
+      params: ["fixed", '{"g":2}', "ws", "y"],
+    });
+    // What a fresh build of the second request renders.
+    expect(fillStatement(kept as KeptStatement, second)).toEqual(
+      renderSql(statement(sql`a @> ${'{"g":2}'}::jsonb`, sql`(id) > (${"y"})`)),
+    );
+  });
+
+  it("fill every place a hole appears in", () => {
+    const h = hole(sql`x = ${1}`);
+    const kept = keepStatement(sql`${h} or ${h}`, [h]) as KeptStatement;
+    expect(fillStatement(kept, [[2]])).toEqual({ sql: "x = $1 or x = $2", params: [2, 2] });
+  });
+
+  it("keep nothing when a hole is missing or only Drizzle can render the statement", () => {
+    const h = hole(sql`x = ${1}`);
+    expect(keepStatement(sql`select 1`, [h])).toBeUndefined();
+    expect(keepStatement(sql`select ${new Date(0)}::timestamptz where ${h}`, [h])).toBeUndefined();
+  });
+
+  it("refuse hole parameters that do not fit the kept statement", () => {
+    const h = hole(sql`x = ${1}`);
+    const kept = keepStatement(sql`where ${h}`, [h]) as KeptStatement;
+    expect(() => fillStatement(kept, [[1, 2]])).toThrow(/do not fit/);
   });
 });

@@ -342,3 +342,109 @@ describe("rendered list reads answer as the resolvers do", () => {
     expect(JSON.parse(event?.slice("data: ".length) ?? "null")).toEqual(rendered.body);
   });
 });
+
+describe("a rendered read's statement, kept by shape: each request reads with its own values", () => {
+  // One document, many requests: the statement is built once per shape of its holes (the compiled
+  // filter, a cursor's keyset, a string equality's lookup) and each request fills in its values.
+  // Filters on two TEXT fields (email, nickname) render to the same text (their field ids are parameters), so a kept
+  // statement that kept a value or a field id of an earlier request would answer the wrong rows.
+  const query = `query($w: ResourceFilter, $m: JSON, $c: String, $n: Int, $o: [ResourceOrder!]) {
+    resources(type: "contact", first: $n, after: $c, where: $w, match: $m, orderBy: $o) {
+      nodes { id name email: value(field: "email") nickname: value(field: "nickname") }
+      pageInfo { endCursor hasNextPage } } }`;
+
+  beforeAll(async () => {
+    await owner.ok(`mutation($input: CreateFieldInput!) { createField(input: $input) { field { id } } }`, {
+      input: { resourceType: "contact", key: "nickname", name: "Nickname", type: "TEXT" },
+    });
+    // A nickname equal to another contact's email: a lookup of the wrong field finds the wrong row.
+    await createResource(owner, "contact", {
+      name: "Titled",
+      email: "t1@example.com",
+      nickname: "c2@example.com",
+    });
+    await createResource(owner, "contact", { name: "Titled 2", email: "t2@example.com", nickname: "Boss" });
+  });
+
+  const requests: Record<string, unknown>[] = [
+    { w: { field: "email", eq: "c1@example.com" } },
+    { w: { field: "email", eq: "c2@example.com" } },
+    { w: { field: "nickname", eq: "c2@example.com" } },
+    { w: { field: "nickname", eq: "Boss" } },
+    { w: { field: "email", eq: "c2@example.com" }, n: 1 },
+    { w: { field: "email", eq: "nobody@example.com" } },
+    { m: { nickname: "Boss" } },
+    { m: { email: "c4@example.com" } },
+    { w: { field: "email", eq: "c5@example.com" }, m: { nickname: "Boss" } },
+    {
+      w: {
+        and: [
+          { field: "email", eq: "c6@example.com" },
+          { field: "score", gt: 1 },
+        ],
+      },
+    },
+    {
+      w: {
+        and: [
+          { field: "nickname", eq: "Boss" },
+          { field: "score", gt: 1 },
+        ],
+      },
+    },
+    { w: { field: "score", gt: 3 } },
+    { w: { field: "score", gt: 7.5 } },
+    { w: { field: "score", gt: 3 }, n: 2 },
+    {
+      w: {
+        or: [
+          { field: "email", eq: "c1@example.com" },
+          { field: "nickname", eq: "Boss" },
+        ],
+      },
+    },
+    { w: { field: "email", eq: "c1@example.com" }, o: [{ field: "id", direction: "DESC" }] },
+    { w: { field: "nickname", eq: "Boss" }, o: [{ field: "id", direction: "DESC" }] },
+    {},
+    { n: 2 },
+  ];
+
+  it("every request, by every actor, answers as the resolvers do", async () => {
+    for (const [actor, token] of Object.entries(actors)) {
+      for (const variables of requests) {
+        const { rendered, resolved } = await both(token, query, variables);
+        expect({ actor, variables, ...rendered }).toEqual({ actor, variables, ...resolved });
+      }
+    }
+  });
+
+  it("after a cursor, each request's cursor bounds its own page", async () => {
+    for (const w of [{ field: "score", gt: 1 }, { field: "score", gt: 4 }, null]) {
+      let after: string | null = null;
+      const seen: string[] = [];
+      do {
+        const { rendered, resolved, didRender } = await both(owner.token, query, { w, n: 2, c: after });
+        expect(rendered).toEqual(resolved);
+        expect(didRender).toBe(true);
+        const { nodes, pageInfo } = rendered.body.data.resources;
+        seen.push(...nodes.map((n: { id: string }) => n.id));
+        after = pageInfo.hasNextPage ? pageInfo.endCursor : null;
+      } while (after);
+      expect(new Set(seen).size).toBe(seen.length);
+    }
+  });
+
+  it("a string equality's rows are the value's, by whichever field, on every request", async () => {
+    const ids = async (w: unknown) => {
+      const { rendered, didRender } = await both(owner.token, query, { w });
+      expect(didRender).toBe(true);
+      return rendered.body.data.resources.nodes.map((n: { name: string }) => n.name);
+    };
+    for (let i = 0; i < 2; i++) {
+      expect(await ids({ field: "email", eq: "c2@example.com" })).toEqual([
+        expect.stringContaining("Contact 2"),
+      ]);
+      expect(await ids({ field: "nickname", eq: "c2@example.com" })).toEqual(["Titled"]);
+    }
+  });
+});
