@@ -281,7 +281,7 @@ const MAX_KEPT_PAGES = 200;
  * keyset, a string equality's lookup condition — whose parameters are the request's values; every
  * other part follows from the arguments in the key. So the statement is built and rendered once
  * per key and the holes' texts, and each request renders only its holes: building the listing,
- * its page and the whole statement anew was ~15% of the email read's server CPU (bench:peers).
+ * its page and the whole statement anew was a tenth of the email read's server CPU (bench/README.md).
  */
 function pageStatementOf(
   rendering: NodeRendering,
