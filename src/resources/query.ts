@@ -270,7 +270,7 @@ export interface Listing {
 }
 
 /** A listing's page as one statement's parts, for `args`: which rows, in which order, how many. */
-interface PageStatement {
+export interface PageStatement {
   size: number;
   backward: boolean;
   /** The order's keys (a string equality's page sorts by the lookup's id order). */
@@ -282,8 +282,6 @@ interface PageStatement {
   from?: SQL;
   planEachTime: boolean;
   signatureOf: () => string;
-  /** Whether the order is the id alone: a row's cursor is then made from its id. */
-  idOrder: boolean;
 }
 
 /**
@@ -340,7 +338,12 @@ export function pageParts(listing: Pick<Listing, "keys" | "equality">, args: Pag
 /** Whether `keys` order by the id alone: a row's cursor is then made from its id. */
 export const isIdOrder = (keys: readonly SortKey[]) => keys.length === 1 && keys[0]?.target.kind === "id";
 
-function pageStatement(listing: Listing, args: PageArgs, parts = pageParts(listing, args)): PageStatement {
+/** A listing's page statement (a reader of its own, renderedReads.ts, passes the request's parts). */
+export function pageStatement(
+  listing: Listing,
+  args: PageArgs,
+  parts = pageParts(listing, args),
+): PageStatement {
   const { size, backward, keys, bound, source } = parts;
   const conditions = [listing.base];
   if (bound) conditions.push(bound);
@@ -363,7 +366,6 @@ function pageStatement(listing: Listing, args: PageArgs, parts = pageParts(listi
     from: source?.from,
     planEachTime: listing.filtered && !(source && listing.equality?.alone),
     signatureOf: parts.signatureOf,
-    idOrder: isIdOrder(keys),
   };
 }
 
@@ -373,14 +375,6 @@ function pageFlags(args: PageArgs, backward: boolean, more: boolean) {
     hasNextPage: backward ? args.before != null : more,
     hasPreviousPage: backward ? more : args.after != null,
   };
-}
-
-/** Which rows a page reads, for a reader of its own (renderedReads.ts). */
-export type PageQuery = Pick<PageStatement, "where" | "rest" | "from" | "planEachTime" | "idOrder">;
-
-/** A listing's page statement for a reader of its own, from the request's parts of it. */
-export function pageQuery(listing: Listing, args: PageArgs, parts: PageParts): PageQuery {
-  return pageStatement(listing, args, parts);
 }
 
 /** A page a reader of its own read: its items, in the page's order, and what its pageInfo says. */

@@ -46,8 +46,8 @@ import {
   type PageRead,
   pageOf,
   pageParts,
-  pageQuery,
   pageSize,
+  pageStatement,
   resourceListing,
 } from "./query.ts";
 
@@ -309,7 +309,7 @@ function pageStatementOf(
   const found = rendering.pages.get(key);
   const params = rendered.map((r) => r.params);
   if (found) return { statement: fillStatement(found.kept, params), planEachTime: found.planEachTime };
-  const query = pageQuery(resourceListing(actor, catalog, args, listing).listing, args, parts);
+  const query = pageStatement(resourceListing(actor, catalog, args, listing).listing, args, parts);
   const { planEachTime } = query;
   const statement = renderedPageStatement(query, rendering.select);
   const kept = keepStatement(statement, holes);
